@@ -1,0 +1,92 @@
+"""What a handler receives and returns.
+
+Handlers are plain functions ``def op(req: ApiRequest) -> Reply`` (or ``async def`` for slow work
+such as PDF rendering). The gateway has already authenticated the caller, checked scopes, and
+validated and defaulted every parameter and the body against the operation's compiled schemas, so
+handlers only parse meaning, call the store and shape the reply. Dependencies arrive in
+``req.services``, built once in ``app.create_app``; handlers import no globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mock_server.settings import Settings
+    from mock_server.storage import Storage
+    from mock_server.workspace_clock import WorkspaceClock
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: one partner workspace and the scopes its credential carries."""
+
+    workspace_id: str
+    scopes: frozenset[str]
+    credential_id: str
+    kind: str  # "api_key" | "oauth"
+    rate_limit_per_hour: int
+
+
+@dataclass
+class Services:
+    """Long-lived collaborators shared by every request."""
+
+    settings: Settings
+    storage: Storage
+    clock: WorkspaceClock
+    wake_dispatcher: Callable[[], None] = lambda: None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ApiRequest:
+    operation_id: str
+    params: dict[str, Any]
+    body: Any
+    principal: Principal | None
+    services: Services
+    request_id: str
+    headers: Mapping[str, str]
+    base_url: str
+    method: str = "GET"
+    path: str = "/"
+
+    @property
+    def workspace_id(self) -> str:
+        if self.principal is None:  # only public operations lack a principal
+            raise RuntimeError(f"{self.operation_id} needs an authenticated caller")
+        return self.principal.workspace_id
+
+
+@dataclass
+class RawJSON:
+    """A body that is already JSON bytes (the read path serves stored bodies without re-encoding)."""
+
+    data: bytes
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None  # JSON-able, RawJSON, bytes or str
+    headers: dict[str, str] = field(default_factory=dict)
+    media_type: str | None = None  # default: application/json (application/fhir+json on /fhir)
+
+
+def ok(body: Any, **headers: str) -> Reply:
+    return Reply(200, body, dict(headers))
+
+
+def created(body: Any, **headers: str) -> Reply:
+    return Reply(201, body, dict(headers))
+
+
+def accepted(body: Any) -> Reply:
+    return Reply(202, body)
+
+
+def no_content() -> Reply:
+    return Reply(204, None)

@@ -1,0 +1,111 @@
+"""The one error type, and the one place it becomes the error envelope.
+
+Every failure a client can see is an :class:`ApiError` by the time it is rendered::
+
+    ApiError(status, code, message, details)
+    ├── raised by handlers and the store (not_found, conflict, invalid_state_transition, …)
+    ├── raised by the gateway (invalid_api_key, invalid_token, insufficient_scope,
+    │   validation_error, invalid_parameter, invalid_json, unsupported_media_type,
+    │   payload_too_large, rate_limit_exceeded, idempotency_conflict, forced_response)
+    └── translated from what Connexion and Starlette raise themselves (routing 404/405,
+        ProblemException) and, as a last resort, from any other exception (500 internal_error,
+        logged with its traceback, never sent)
+
+:func:`render` turns one into ``{"error": {"code", "message", "details"?, "request_id"}}`` — or a FHIR
+OperationOutcome on ``/fhir`` paths — so the shape cannot drift between call sites.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+FHIR_PREFIX = "/fhir/"
+
+_FHIR_ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    413: "too-long",
+    415: "not-supported",
+    422: "processing",
+    429: "throttled",
+}
+
+
+class ApiError(Exception):
+    """A failure with an HTTP status, a stable machine-readable code and a human message."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    def __repr__(self) -> str:
+        return f"ApiError({self.status}, {self.code!r}, {self.message!r})"
+
+
+def not_found(what: str, ident: str | None = None) -> ApiError:
+    details = {"resource": what} if ident is None else {"resource": what, "id": ident}
+    return ApiError(404, "not_found", f"{what} not found", details)
+
+
+def validation_error(message: str, **details: Any) -> ApiError:
+    return ApiError(400, "validation_error", message, details or None)
+
+
+def invalid_parameter(name: str, value: Any, message: str) -> ApiError:
+    return ApiError(400, "invalid_parameter", message, {"parameter": name, "value": value})
+
+
+def unprocessable(message: str, errors: dict[str, list[str]]) -> ApiError:
+    """422 with seed 003's field-error map, inside the envelope's ``details``."""
+    return ApiError(422, "unprocessable_entity", message, {"errors": errors})
+
+
+def conflict(code: str, message: str, **details: Any) -> ApiError:
+    return ApiError(409, code, message, details or None)
+
+
+def envelope(error: ApiError, request_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message, "request_id": request_id}
+    if error.details:
+        body["details"] = error.details
+    return {"error": body}
+
+
+def operation_outcome(error: ApiError, request_id: str) -> dict[str, Any]:
+    """The FHIR R4 form of an error, for ``/fhir`` paths."""
+    return {
+        "resourceType": "OperationOutcome",
+        "id": request_id,
+        "issue": [
+            {
+                "severity": "error",
+                "code": _FHIR_ISSUE_CODES.get(error.status, "exception"),
+                "details": {"text": error.code},
+                "diagnostics": error.message,
+            }
+        ],
+    }
+
+
+def render(error: ApiError, request_id: str, path: str) -> tuple[bytes, str]:
+    """Serialize ``error`` for ``path``; returns (body, media type)."""
+    if path.startswith(FHIR_PREFIX):
+        return orjson.dumps(operation_outcome(error, request_id)), "application/fhir+json"
+    return orjson.dumps(envelope(error, request_id)), "application/json"

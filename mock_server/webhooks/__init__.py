@@ -1,0 +1,1 @@
+"""Webhook delivery: outbox, signing, dispatcher, subscriptions, and the integrator tools."""
