@@ -2,7 +2,7 @@
 
 SQLite (the embedded default) gets WAL journaling so readers never block the writer, a busy
 timeout so concurrent writers wait instead of failing, and foreign keys on. PostgreSQL gets a bounded
-pool (so N workers × pool size stays under the server's connection limit) and pre-ping, so a
+pool (so N workers times pool size stays under the server's connection limit) and pre-ping, so a
 restarted database is survived without errors reaching clients.
 """
 
@@ -40,7 +40,9 @@ def build_engine(url: str, *, pool_size: int = 5) -> Engine:
             pool_pre_ping=True,
             pool_recycle=1800,
         )
-    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r} (use sqlite:/// or postgresql://)")
+    raise ValueError(
+        f"unsupported database URL scheme {parsed.drivername!r} (use sqlite:/// or postgresql://)"
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

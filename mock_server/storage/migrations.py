@@ -28,8 +28,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
 
 def current_version(conn: Connection) -> int:
     schema.schema_version.create(conn, checkfirst=True)
-    value = conn.execute(select(schema.schema_version.c.version).order_by(
-        schema.schema_version.c.version.desc()).limit(1)).scalar()
+    value = conn.execute(
+        select(schema.schema_version.c.version).order_by(schema.schema_version.c.version.desc()).limit(1)
+    ).scalar()
     return int(value or 0)
 
 
@@ -46,7 +47,10 @@ def migrate(engine: Engine) -> list[int]:
             if number <= version:
                 continue
             apply(conn)
-            conn.execute(schema.schema_version.insert().values(
-                version=number, applied_at=iso(utcnow()), description=description))
+            conn.execute(
+                schema.schema_version.insert().values(
+                    version=number, applied_at=iso(utcnow()), description=description
+                )
+            )
             applied.append(number)
     return applied

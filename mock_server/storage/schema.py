@@ -104,11 +104,13 @@ sandbox_patients = Table(
     Column("id", String(64), primary_key=True),
     Column("workspace_id", String(64), ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
     Column("email", String(320), nullable=False),
+    Column("anon_id", String(64), nullable=False),  # what partners see once the patient consents
     Column("profile", Text, nullable=False),  # JSON: the SandboxPatient view plus generator inputs
     Column("history_start", String(10), nullable=False),  # first generated day (YYYY-MM-DD)
     Column("generated_days", Integer, nullable=False),  # days generated so far from history_start
     Column("created_at", TS, nullable=False),
     Index("ux_sandbox_patients_email", "workspace_id", "email", unique=True),
+    Index("ux_sandbox_patients_anon", "workspace_id", "anon_id", unique=True),
 )
 
 link_requests = Table(

@@ -1,0 +1,132 @@
+"""``create_app(settings)``: the sandbox as one ASGI application.
+
+Connexion is the spine — it reads ``openapi.yaml``, routes requests to operations, resolves each
+``operationId`` to ``mock_server.handlers.<module>.<function>`` (a missing handler fails start-up) and
+serves Swagger UI at ``/ui/``. Its per-request security and validation layers are replaced by ours
+(see ``gateway``), because they rebuild validators on every call and cannot read OpenAPI 3.1. The
+stack, outermost first::
+
+    EdgeMiddleware      request id, credentials, rate limit, common headers, the one error path
+    SwaggerUIMiddleware /ui/ and /openapi.json
+    RoutingMiddleware   path + method -> operationId (Starlette router), 404/405
+    LifespanMiddleware  start-up/shut-down: the in-process webhook dispatcher
+    GatewayMiddleware   scopes, Prefer, params, body, idempotency, handler, response validation
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pathlib
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any
+
+from connexion.middleware.lifespan import LifespanMiddleware
+from connexion.middleware.main import API, ConnexionMiddleware
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import RelativeResolver
+
+from mock_server import spec
+from mock_server.auth.oauth import OAuthService
+from mock_server.auth.principals import PrincipalResolver
+from mock_server.context import Services
+from mock_server.gateway.dispatch import GatewayMiddleware
+from mock_server.gateway.idempotency import IdempotencyStore
+from mock_server.metrics import Metrics
+from mock_server.middleware.edge import EdgeMiddleware, not_found_app
+from mock_server.middleware.rate_limit import build_limiter
+from mock_server.settings import Settings
+from mock_server.storage import Storage
+from mock_server.storage.workspaces import WorkspaceRepo
+from mock_server.workspace_clock import WorkspaceClock
+
+log = logging.getLogger("care_sandbox")
+
+
+class SandboxConnexion(ConnexionMiddleware):
+    """ConnexionMiddleware that accepts an already validated OpenAPI 3.1 document."""
+
+    services: Services
+
+    def add_api(
+        self, specification: Any, *, base_path: str | None = None, name: str | None = None, **kwargs: Any
+    ) -> None:
+        if not isinstance(specification, dict):
+            raise TypeError("pass the loaded, validated document (mock_server.spec.load)")
+        document = spec.OpenAPI31Specification(specification)
+        options = self.options.replace(**{k: kwargs.pop(k) for k in list(kwargs) if hasattr(self.options, k)})
+        self.apis.append(API(document, base_path=base_path, name=name, **options.__dict__, **kwargs))
+
+
+def build_services(settings: Settings, storage: Storage | None = None) -> Services:
+    storage = storage or Storage.open(settings.database_url, pool_size=max(5, 2 * settings.workers))
+    services = Services(settings=settings, storage=storage, clock=WorkspaceClock(storage))
+    services.extras["workspaces"] = WorkspaceRepo(storage.engine)
+    services.extras["oauth"] = OAuthService(storage, settings)
+    services.extras["metrics"] = Metrics()
+    return services
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> SandboxConnexion:
+    """Build the ASGI app. ``services`` may be passed in so a test or the CLI can share them."""
+    services = services or build_services(settings)
+    document = spec.load(settings.spec_path)
+    workspaces: WorkspaceRepo = services.extras["workspaces"]
+    oauth: OAuthService = services.extras["oauth"]
+    resolver = PrincipalResolver(workspaces.principal_for_api_key, oauth.principal_for_token)
+    limiter = build_limiter(services.storage, settings.rate_limit_backend, settings.workers)
+    services.extras["principals"] = resolver
+    services.extras["limiter"] = limiter
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = None
+        if settings.dispatcher:
+            from mock_server.webhooks.dispatcher import Dispatcher
+
+            dispatcher = Dispatcher(services.storage, settings)
+            services.wake_dispatcher = dispatcher.wake
+            task = asyncio.create_task(dispatcher.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=10)
+
+    middlewares = [
+        partial(
+            EdgeMiddleware,
+            resolver=resolver,
+            limiter=limiter,
+            default_limit=settings.default_rate_limit_per_hour,
+            public_base_url=settings.public_base_url,
+            observe=services.extras["metrics"].observe,
+        ),
+        SwaggerUIMiddleware,
+        RoutingMiddleware,
+        LifespanMiddleware,
+        GatewayMiddleware,
+    ]
+    app = SandboxConnexion(
+        not_found_app,
+        import_name=__name__,
+        specification_dir=pathlib.Path(settings.spec_path).parent,
+        lifespan=lifespan,
+        middlewares=middlewares,  # type: ignore[arg-type]
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+    )
+    app.add_api(
+        document,
+        resolver=RelativeResolver("mock_server.handlers"),
+        services=services,
+        idempotency=IdempotencyStore(services.storage, settings.idempotency_ttl_seconds),
+    )
+    app.services = services
+    return app

@@ -1,0 +1,1 @@
+"""Credentials: partner API keys, OAuth 2.0 clients and tokens, and who a request is."""

@@ -1,0 +1,85 @@
+"""First-start setup: the demo workspace, and creating workspaces with their sandbox population.
+
+The demo workspace's API key is derived from the seed (or set with ``CARE_SANDBOX_DEMO_API_KEY``), so
+``make serve`` can print a working key on every start even though keys are stored only as hashes —
+acceptable for a local sandbox key, never done for workspaces created with ``workspace create``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from mock_server.app import build_services
+from mock_server.auth.credentials import API_KEY_PREFIX
+from mock_server.scopes import ALL_SCOPES, TIERS
+from mock_server.seeding import seed_workspace
+from mock_server.settings import Settings
+from mock_server.storage import Storage
+from mock_server.storage.workspaces import NewWorkspace, WorkspaceRepo
+
+DEMO_WORKSPACE = "demo"
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    api_key: str
+    created: bool
+
+    @property
+    def message(self) -> str:
+        verb = "created" if self.created else "ready"
+        return f"{verb} · test API key [bold cyan]{self.api_key}[/]  (curl -H 'X-API-Key: {self.api_key}' …)"
+
+
+def demo_key(settings: Settings) -> str:
+    if settings.demo_api_key:
+        return settings.demo_api_key
+    return (
+        API_KEY_PREFIX
+        + "demo_"
+        + hashlib.sha256(f"care-sandbox-demo:{settings.seed}".encode()).hexdigest()[:24]
+    )
+
+
+def create_workspace(
+    settings: Settings,
+    storage: Storage,
+    name: str,
+    *,
+    tier: str = "standard",
+    scopes: tuple[str, ...] | None = None,
+    rate_limit: int | None = None,
+    api_key: str | None = None,
+    seed_patients: bool = True,
+    seed: int | None = None,
+) -> NewWorkspace:
+    services = build_services(settings, storage)
+    repo: WorkspaceRepo = services.extras["workspaces"]
+    workspace_seed = (
+        seed
+        if seed is not None
+        else int.from_bytes(hashlib.sha256(f"{settings.seed}:{name}".encode()).digest()[:4], "big")
+    )
+    made = repo.create(
+        name,
+        seed=workspace_seed,
+        tier=tier,
+        scopes=scopes or ALL_SCOPES,
+        rate_limit_per_hour=rate_limit,
+        api_key=api_key,
+    )
+    if seed_patients:
+        seed_workspace(services, made.workspace, services.clock.now(made.workspace.id))
+    return made
+
+
+def ensure_demo(settings: Settings, storage: Storage) -> DemoInfo:
+    """Create the demo workspace on first start (enterprise tier, so exploring never hits 429)."""
+    repo = WorkspaceRepo(storage.engine)
+    key = demo_key(settings)
+    if repo.by_name(DEMO_WORKSPACE) is not None:
+        return DemoInfo(key, created=False)
+    create_workspace(settings, storage, DEMO_WORKSPACE, tier="enterprise", api_key=key, seed=settings.seed)
+    assert TIERS["enterprise"] >= 100_000
+    return DemoInfo(key, created=True)

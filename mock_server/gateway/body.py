@@ -1,0 +1,97 @@
+"""Read, size-limit, decode and validate a request body.
+
+The size limit is enforced while reading, not only from ``Content-Length``, so a chunked upload
+cannot exhaust memory before it is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.types import Receive
+
+from mock_server.errors import ApiError
+from mock_server.gateway.plan import OperationPlan
+
+FORM = "application/x-www-form-urlencoded"
+
+
+async def read_body(receive: Receive, limit: int, declared_length: str | None) -> bytes:
+    if declared_length is not None:
+        try:
+            declared = int(declared_length)
+        except ValueError as exc:
+            raise ApiError(400, "validation_error", "Content-Length is not a number") from exc
+        if declared > limit:
+            raise ApiError(
+                413, "payload_too_large", f"request body exceeds {limit} bytes", {"limit_bytes": limit}
+            )
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(
+                413, "payload_too_large", f"request body exceeds {limit} bytes", {"limit_bytes": limit}
+            )
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def media_type_of(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def decode_body(plan: OperationPlan, raw: bytes, content_type: str | None) -> Any:
+    """Decode per the declared media types and validate against the operation's body schema."""
+    if not plan.body_media_types:
+        if raw.strip():
+            raise ApiError(400, "validation_error", f"{plan.method} {plan.path} takes no request body")
+        return None
+    if not raw.strip():
+        if plan.body_required:
+            raise ApiError(
+                400,
+                "validation_error",
+                "a request body is required",
+                {"content_types": list(plan.body_media_types)},
+            )
+        return None
+    media = media_type_of(content_type)
+    if media is None or media not in plan.body_media_types:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {content_type or '(none)'} is not accepted here",
+            {"accepted": list(plan.body_media_types)},
+        )
+    if media == FORM:
+        try:
+            body: Any = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError as exc:
+            raise ApiError(400, "validation_error", "form body is not valid UTF-8") from exc
+    else:
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from exc
+    validator = plan.body_validator
+    if validator is not None and not validator.is_valid(body):
+        errors = [
+            {"path": "/" + "/".join(str(p) for p in error.instance_path), "message": error.message}
+            for _, error in zip(range(10), validator.iter_errors(body), strict=False)
+        ]
+        raise ApiError(
+            400, "validation_error", f"request body is invalid: {errors[0]['message']}", {"errors": errors}
+        )
+    return body

@@ -1,0 +1,221 @@
+"""Run one routed operation: authorize, force, parse, replay, call the handler, validate the reply.
+
+This is a Connexion ``RoutedMiddleware``: Connexion's router has already put the operationId on the
+scope, and Connexion's resolver has already turned that operationId into our handler function at
+start-up (a missing handler fails start-up). Everything per-operation is precomputed in an
+:class:`~mock_server.gateway.plan.OperationPlan`; per request we only parse, validate and call.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
+from connexion.operations import AbstractOperation
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mock_server.context import ApiRequest, RawJSON, Reply, Services
+from mock_server.errors import ApiError, render
+from mock_server.gateway import body as body_mod
+from mock_server.gateway import params as params_mod
+from mock_server.gateway.idempotency import IdempotencyStore, fingerprint
+from mock_server.gateway.plan import JSON_TYPES, OperationPlan, build_plan
+from mock_server.gateway.prefer import forced_reply, parse_prefer
+from mock_server.middleware.state import RequestState
+
+log = logging.getLogger("care_sandbox.gateway")
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def required_scopes(plan: OperationPlan) -> frozenset[str]:
+    """Scopes a credential must carry. API keys are held to the same scopes as OAuth tokens: the
+    contract lists them on the OAuth2 requirement, and a narrower key must not read more than a
+    narrower token would."""
+    needed: set[str] = set()
+    for alternative in plan.scope_alternatives:
+        needed |= alternative
+    return frozenset(needed)
+
+
+class OperationRunner:
+    def __init__(
+        self,
+        plan: OperationPlan,
+        handler: Callable[[ApiRequest], Any],
+        services: Services,
+        idempotency: IdempotencyStore,
+    ) -> None:
+        self.plan = plan
+        self.handler = handler
+        self.is_async = inspect.iscoroutinefunction(handler)
+        self.services = services
+        self.idempotency = idempotency
+        self.scopes = required_scopes(plan)
+        self.validate_responses = services.settings.validate_responses
+        self.max_body = services.settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state: RequestState = scope["care"]
+        state.operation_id = self.plan.operation_id
+        reply = await self._reply(scope, receive, state)
+        await self._send(reply, state, send)
+
+    def _authorize(self, state: RequestState) -> None:
+        if self.plan.public:
+            return
+        principal = state.principal
+        if principal is None:
+            raise state.auth_error or ApiError(
+                401,
+                "invalid_api_key",
+                "authentication required: send X-API-Key or Authorization: Bearer <token>",
+            )
+        missing = self.scopes - principal.scopes
+        if missing:
+            raise ApiError(
+                403,
+                "insufficient_scope",
+                f"this credential lacks the scope{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(sorted(missing))}",
+                {"required": sorted(self.scopes), "granted": sorted(principal.scopes)},
+            )
+
+    async def _reply(self, scope: Scope, receive: Receive, state: RequestState) -> Reply:
+        plan = self.plan
+        self._authorize(state)
+        forced = forced_reply(plan, parse_prefer(state.headers.get("prefer")), state.request_id)
+        if forced is not None:
+            return forced
+        params = params_mod.parse_path(plan, scope.get("path_params", {}))
+        params.update(params_mod.parse_query(plan, scope.get("query_string", b"")))
+        params.update(params_mod.parse_headers(plan, state.headers))
+        raw = b""
+        if plan.method in _BODY_METHODS or plan.body_media_types:
+            raw = await body_mod.read_body(receive, self.max_body, state.headers.get("content-length"))
+        parsed = body_mod.decode_body(plan, raw, state.headers.get("content-type"))
+        request = ApiRequest(
+            operation_id=plan.operation_id,
+            params=params,
+            body=parsed,
+            principal=state.principal,
+            services=self.services,
+            request_id=state.request_id,
+            headers=state.headers,
+            base_url=state.base_url,
+            method=plan.method,
+            path=scope["path"],
+        )
+        key = params.get("Idempotency-Key") if plan.idempotent_post else None
+        if key is None or state.principal is None:
+            return await self._call(request)
+        workspace = state.principal.workspace_id
+        replay = self.idempotency.begin(
+            workspace,
+            key,
+            plan.method,
+            scope["path"],
+            fingerprint(plan.method, scope["path"], scope.get("query_string", b""), raw),
+        )
+        if replay is not None:
+            status, headers, data = replay
+            return Reply(status, RawJSON(data), {**headers, "Idempotent-Replayed": "true"})
+        try:
+            reply = await self._call(request)
+        except ApiError as error:
+            data, media = render(error, state.request_id, scope["path"])
+            self.idempotency.finish(
+                workspace, key, error.status, {**error.headers, "Content-Type": media}, data
+            )
+            raise
+        except BaseException:
+            self.idempotency.finish(workspace, key, 500, {}, b"")
+            raise
+        data, media = self._encode(reply)
+        self.idempotency.finish(workspace, key, reply.status, {**reply.headers, "Content-Type": media}, data)
+        return Reply(reply.status, RawJSON(data) if media in JSON_TYPES else data, reply.headers, media)
+
+    async def _call(self, request: ApiRequest) -> Reply:
+        result = await self.handler(request) if self.is_async else self.handler(request)
+        return result if isinstance(result, Reply) else Reply(200, result)
+
+    def _encode(self, reply: Reply) -> tuple[bytes, str]:
+        media = reply.media_type or reply.headers.pop("Content-Type", None) or self.plan.default_media_type
+        body = reply.body
+        if body is None:
+            return b"", media
+        if isinstance(body, RawJSON):
+            return body.data, media
+        if isinstance(body, bytes):
+            return body, media
+        if isinstance(body, str) and not media.endswith("json"):
+            return body.encode(), media
+        return orjson.dumps(body), media
+
+    def _check_contract(self, status: int, media: str, data: bytes) -> None:
+        response = self.plan.responses.get(status)
+        if response is None:
+            self._violation(f"status {status} is not documented", [])
+            return
+        validator = response.validators.get(media)
+        if validator is None or not data:
+            return
+        instance = orjson.loads(data)
+        if not validator.is_valid(instance):
+            violations = [
+                {"path": "/" + "/".join(str(p) for p in e.instance_path), "message": e.message}
+                for _, e in zip(range(5), validator.iter_errors(instance), strict=False)
+            ]
+            self._violation(f"{status} body does not match the contract", violations)
+
+    def _violation(self, what: str, violations: list[dict[str, str]]) -> None:
+        log.error("contract violation in %s: %s %s", self.plan.operation_id, what, violations)
+        raise ApiError(
+            500,
+            "internal_error",
+            f"the sandbox produced a response that violates its own contract ({what})",
+            {"operation": self.plan.operation_id, "violations": violations},
+        )
+
+    async def _send(self, reply: Reply, state: RequestState, send: Send) -> None:
+        data, media = self._encode(reply)
+        if self.validate_responses:
+            self._check_contract(reply.status, media, data)
+        headers = [(b"content-length", str(len(data)).encode())]
+        if reply.body is not None:
+            headers.append((b"content-type", media.encode("latin-1")))
+        headers.extend(
+            (k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in reply.headers.items()
+        )
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
+
+
+class _GatewayAPI(RoutedAPI[OperationRunner]):
+    def __init__(self, *args: Any, services: Services, idempotency: IdempotencyStore, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.services = services
+        self.idempotency = idempotency
+        self.add_paths()
+
+    def make_operation(self, operation: AbstractOperation) -> OperationRunner:
+        spec = self.specification
+        path_item = spec["paths"][operation.path]
+        plan = build_plan(operation.method, operation.path, path_item[operation.method], spec.spec, path_item)
+        return OperationRunner(plan, operation.function, self.services, self.idempotency)
+
+
+class GatewayMiddleware(RoutedMiddleware[_GatewayAPI]):
+    """The innermost Connexion layer: one :class:`OperationRunner` per operationId."""
+
+    api_cls = _GatewayAPI
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app)
+
+    def runners(self) -> list[OperationRunner]:
+        return [op for apis in self.apis.values() for api in apis for op in api.operations.values()]

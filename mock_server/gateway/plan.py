@@ -1,0 +1,171 @@
+"""Everything the gateway needs about one operation, compiled once at start-up.
+
+Connexion's own validation builds validator objects on every request; measured here, its response
+validation served a 50-entry page at ~165 req/s. An :class:`OperationPlan` instead holds Draft
+2020-12 validators (jsonschema_rs, formats checked) for each parameter, the request body and every
+documented response, plus the security requirement and the examples ``Prefer`` can force, so the
+per-request work is lookups and validator calls only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema_rs
+
+JSON_TYPES = ("application/json", "application/fhir+json")
+
+
+def compile_schema(schema: dict[str, Any]) -> jsonschema_rs.Draft202012Validator:
+    return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+
+
+def _primary_type(schema: dict[str, Any]) -> str:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        non_null = [k for k in kind if k != "null"]
+        return non_null[0] if non_null else "null"
+    if isinstance(kind, str):
+        return kind
+    return "string"
+
+
+@dataclass
+class ParamPlan:
+    name: str
+    location: str  # query | path | header
+    required: bool
+    schema: dict[str, Any]
+    kind: str  # the JSON type to coerce the raw text into
+    item_kind: str | None
+    default: Any
+    validator: jsonschema_rs.Draft202012Validator
+    explode: bool = True  # form style: repeat the name; explode=false: one comma-separated value
+
+    @classmethod
+    def build(cls, param: dict[str, Any]) -> ParamPlan:
+        schema = param.get("schema", {"type": "string"})
+        kind = _primary_type(schema)
+        item_kind = _primary_type(schema.get("items", {})) if kind == "array" else None
+        return cls(
+            name=param["name"],
+            location=param["in"],
+            required=bool(param.get("required", param["in"] == "path")),
+            schema=schema,
+            kind=kind,
+            item_kind=item_kind,
+            default=schema.get("default"),
+            validator=compile_schema(schema),
+            explode=bool(param.get("explode", param.get("style", "form") == "form")),
+        )
+
+
+@dataclass
+class ResponsePlan:
+    status: int
+    validators: dict[str, jsonschema_rs.Draft202012Validator]  # media type -> body validator
+    examples: dict[str, dict[str, Any]]  # media type -> {example name: value}
+    media_types: tuple[str, ...]
+
+
+@dataclass
+class OperationPlan:
+    operation_id: str
+    method: str
+    path: str
+    public: bool
+    scope_alternatives: list[frozenset[str]]  # any one satisfied suffices; empty set = any credential
+    query: dict[str, ParamPlan]
+    path_params: dict[str, ParamPlan]
+    headers: dict[str, ParamPlan]
+    body_required: bool
+    body_media_types: tuple[str, ...]
+    body_validator: jsonschema_rs.Draft202012Validator | None
+    responses: dict[int, ResponsePlan]
+    default_media_type: str
+    idempotent_post: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def documented_statuses(self) -> list[int]:
+        return sorted(self.responses)
+
+
+def _security_alternatives(
+    operation: dict[str, Any], document: dict[str, Any]
+) -> tuple[bool, list[frozenset[str]]]:
+    requirements = operation.get("security", document.get("security", []))
+    if not requirements:
+        return True, []
+    alternatives = []
+    for requirement in requirements:
+        if not requirement:  # {} means anonymous access is allowed
+            return True, []
+        scopes: set[str] = set()
+        for values in requirement.values():
+            scopes.update(values or [])
+        alternatives.append(frozenset(scopes))
+    return False, alternatives
+
+
+def _responses(operation: dict[str, Any]) -> dict[int, ResponsePlan]:
+    plans: dict[int, ResponsePlan] = {}
+    for status_text, response in operation.get("responses", {}).items():
+        if not str(status_text).isdigit():
+            continue  # "default" and ranges are not used by this contract
+        validators: dict[str, jsonschema_rs.Draft202012Validator] = {}
+        examples: dict[str, dict[str, Any]] = {}
+        content = response.get("content", {})
+        for media_type, media in content.items():
+            schema = media.get("schema")
+            if schema is not None and media_type in JSON_TYPES:
+                validators[media_type] = compile_schema(schema)
+            named = {name: ex.get("value") for name, ex in media.get("examples", {}).items() if "value" in ex}
+            if "example" in media:
+                named.setdefault("default", media["example"])
+            examples[media_type] = named
+        plans[int(status_text)] = ResponsePlan(int(status_text), validators, examples, tuple(content))
+    return plans
+
+
+def build_plan(
+    method: str, path: str, operation: dict[str, Any], document: dict[str, Any], path_item: dict[str, Any]
+) -> OperationPlan:
+    """Compile one operation of a ``$ref``-inlined document."""
+    params = [*path_item.get("parameters", []), *operation.get("parameters", [])]
+    by_location: dict[str, dict[str, ParamPlan]] = {"query": {}, "path": {}, "header": {}}
+    for param in params:
+        if param.get("in") in by_location:
+            plan = ParamPlan.build(param)
+            key = plan.name.lower() if plan.location == "header" else plan.name
+            by_location[plan.location][key] = plan
+    public, scopes = _security_alternatives(operation, document)
+    body = operation.get("requestBody")
+    body_validator = None
+    body_media: tuple[str, ...] = ()
+    if body:
+        content = body.get("content", {})
+        body_media = tuple(content)
+        for media_type in content:
+            schema = content[media_type].get("schema")
+            if schema is not None:
+                body_validator = compile_schema(schema)
+                break
+    default_media = "application/fhir+json" if path.startswith("/fhir/") else "application/json"
+    return OperationPlan(
+        operation_id=operation["operationId"],
+        method=method.upper(),
+        path=path,
+        public=public,
+        scope_alternatives=scopes,
+        query=by_location["query"],
+        path_params=by_location["path"],
+        headers=by_location["header"],
+        body_required=bool(body and body.get("required")),
+        body_media_types=body_media,
+        body_validator=body_validator,
+        responses=_responses(operation),
+        default_media_type=default_media,
+        idempotent_post=method.upper() == "POST" and "idempotency-key" in by_location["header"],
+    )

@@ -1,0 +1,35 @@
+"""Liveness, readiness and Prometheus metrics — what an orchestrator and a dashboard ask."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from mock_server.context import ApiRequest, Reply, ok
+
+try:
+    VERSION = version("care-sandbox")
+except PackageNotFoundError:  # running from a source tree without installing
+    VERSION = "0.0.0"
+
+
+def healthz(req: ApiRequest) -> Reply:
+    return ok({"status": "ok", "version": VERSION})
+
+
+def readyz(req: ApiRequest) -> Reply:
+    try:
+        with req.services.storage.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return Reply(
+            503, {"status": "unavailable", "version": VERSION, "checks": {"database": "unavailable"}}
+        )
+    return ok({"status": "ok", "version": VERSION, "checks": {"database": "ok"}})
+
+
+def metrics(req: ApiRequest) -> Reply:
+    registry = req.services.extras["metrics"]
+    return Reply(200, registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,1 @@
+"""ASGI layers outside Connexion's router: request state, errors and headers, rate limits."""

@@ -1,0 +1,167 @@
+"""The outermost layer: request ids, credentials, rate limits, common headers, and the error path.
+
+Why it sits outside Connexion: every response — routed or not, success or failure, Swagger UI
+included — must carry ``X-Request-Id`` and ``X-RateLimit-*``, and every failure, including the 404/405
+Starlette's router raises and any exception nobody expected, must leave as the error envelope. One
+``try`` here is the single place where exceptions become responses; a traceback is logged, never sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from connexion.exceptions import ProblemException
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.auth.principals import PrincipalResolver
+from mock_server.errors import ApiError, render
+from mock_server.middleware.rate_limit import RateLimiter
+from mock_server.middleware.state import RequestState
+
+log = logging.getLogger("care_sandbox.edge")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_PROBLEM_CODES = {
+    400: "validation_error",
+    401: "invalid_token",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable_entity",
+    429: "rate_limit_exceeded",
+}
+
+
+def as_api_error(exc: BaseException, method: str, path: str) -> ApiError:
+    """Translate anything raised below into the one error type."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 404:
+            return ApiError(404, "not_found", f"no operation at {method} {path}")
+        if exc.status_code == 405:
+            return ApiError(
+                405,
+                "method_not_allowed",
+                f"{method} is not allowed on {path}",
+                {"allowed": (exc.headers or {}).get("Allow", "")},
+                headers=dict(exc.headers or {}),
+            )
+        return ApiError(exc.status_code, _PROBLEM_CODES.get(exc.status_code, "error"), str(exc.detail))
+    if isinstance(exc, ProblemException):
+        return ApiError(exc.status, _PROBLEM_CODES.get(exc.status, "error"), str(exc.detail or exc.title))
+    log.exception("unhandled error on %s %s", method, path, exc_info=exc)
+    return ApiError(500, "internal_error", "the sandbox failed unexpectedly; the error has been logged")
+
+
+class EdgeMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        resolver: PrincipalResolver,
+        limiter: RateLimiter,
+        default_limit: int,
+        public_base_url: str = "",
+        observe: Callable[[str, str, int, float], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.observe = observe
+        self.resolver = resolver
+        self.limiter = limiter
+        self.default_limit = default_limit
+        self.public_base_url = public_base_url.rstrip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        incoming = headers.get("x-request-id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else f"req_{secrets.token_hex(12)}"
+        state = RequestState(request_id, headers, self._base_url(scope, headers))
+        principal, auth_error = self.resolver.resolve(headers)
+        state.principal, state.auth_error = principal, auth_error
+        if principal is not None:
+            verdict = self.limiter.hit(principal.credential_id, principal.rate_limit_per_hour)
+        else:
+            client = scope.get("client") or ("unknown", 0)
+            verdict = self.limiter.hit(f"anon:{client[0]}", self.default_limit)
+        common = [
+            (b"x-request-id", request_id.encode("latin-1")),
+            (b"x-ratelimit-limit", str(verdict.limit).encode()),
+            (b"x-ratelimit-remaining", str(verdict.remaining).encode()),
+            (b"x-ratelimit-reset", str(verdict.reset).encode()),
+        ]
+        scope["care"] = state
+        started = False
+        began = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if self.observe is not None:
+                    self.observe(
+                        state.operation_id or "unmatched",
+                        scope.get("method", "GET"),
+                        int(message["status"]),
+                        time.perf_counter() - began,
+                    )
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *(h for h in common if h[0] not in present),
+                ]
+            await send(message)
+
+        try:
+            if not verdict.allowed:
+                raise ApiError(
+                    429,
+                    "rate_limit_exceeded",
+                    f"rate limit of {verdict.limit} requests per hour exceeded; "
+                    f"retry after {verdict.retry_after} seconds",
+                    {"limit": verdict.limit, "retry_after": verdict.retry_after},
+                    headers={"Retry-After": str(verdict.retry_after)},
+                )
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:  # the one place exceptions become responses
+            error = as_api_error(exc, scope.get("method", "GET"), scope.get("path", "/"))
+            if started:
+                log.error("error after the response started on %s: %r", scope.get("path"), error)
+                return
+            await self._send_error(error, state, scope, send_with_headers)
+
+    async def _send_error(self, error: ApiError, state: RequestState, scope: Scope, send: Send) -> None:
+        body, media = render(error, state.request_id, scope.get("path", "/"))
+        headers: list[tuple[bytes, bytes]] = [
+            (b"content-type", media.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items())
+        await send({"type": "http.response.start", "status": error.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body if scope.get("method") != "HEAD" else b""})
+
+    def _base_url(self, scope: Scope, headers: dict[str, str]) -> str:
+        if self.public_base_url:
+            return self.public_base_url
+        host = headers.get("host")
+        if not host:
+            server: Any = scope.get("server") or ("127.0.0.1", 80)
+            host = f"{server[0]}:{server[1]}"
+        return f"{scope.get('scheme', 'http')}://{host}"
+
+
+async def not_found_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Innermost app: reached only when no operation matched the path."""
+    raise ApiError(404, "not_found", f"no operation at {scope.get('method')} {scope.get('path')}")

@@ -1,0 +1,244 @@
+"""Populate a workspace's sandbox from care-synth, and keep its patients' data moving with the clock.
+
+Each workspace gets its own deterministic patient population (seeded from the workspace's seed), so
+two partners never share patients and a reset returns exactly the same world. Data is generated for
+whole past days only; the test clock generates each new day as it passes, and check-ins of consented
+patients reach the outbox as webhook events, as a real patient's would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, select, update
+from synthetic_data.generate import generate_days
+from synthetic_data.patients import make_profile
+
+from mock_server.consent import ConsentService
+from mock_server.context import Services
+from mock_server.storage import records as records_mod
+from mock_server.storage import schema
+from mock_server.storage.patients import PatientRepo, SandboxPatientRow, anonymized_id
+from mock_server.storage.workspaces import Workspace
+from mock_server.timeutil import iso
+from mock_server.webhooks.outbox import emit_event
+
+DEMO_PATIENTS = 25
+DEMO_HISTORY_DAYS = 90
+CONSENTED_SCOPE_SETS: list[list[str]] = [
+    [
+        "pain:read",
+        "wellbeing:read",
+        "vitals:read",
+        "vitals:write",
+        "gauges:read",
+        "reports:read",
+        "fhir:read",
+    ],
+    ["pain:read", "wellbeing:read"],
+    ["pain:read", "vitals:read", "reports:read"],
+    ["pain:read", "wellbeing:read", "gauges:read", "fhir:read"],
+    ["pain:read", "reports:read", "fhir:read", "vitals:read"],
+]
+SERIES = (
+    ("pain_entries", "pain_entry", "pain:read", "pain_entry.created"),
+    ("wellbeing", "wellbeing", "wellbeing:read", "wellbeing.completed"),
+    ("gauges", "gauge", "gauges:read", None),
+    ("vitals", "vital", "vitals:read", "vitals.received"),
+)
+
+
+@dataclass(frozen=True)
+class Counts:
+    values: dict[str, int]
+
+    def add(self, other: dict[str, int]) -> Counts:
+        merged = dict(self.values)
+        for key, value in other.items():
+            merged[key] = merged.get(key, 0) + value
+        return Counts(merged)
+
+
+def _patient_ref(workspace_id: str, index: int) -> str:
+    return "sp_" + hashlib.sha256(f"{workspace_id}:{index}".encode()).hexdigest()[:16]
+
+
+def _profile(run_seed: int, index: int, overrides: dict[str, Any]) -> Any:
+    kwargs = dict(overrides)
+    if "sources" in kwargs and kwargs["sources"] is not None:
+        kwargs["sources"] = tuple(kwargs["sources"])
+    return make_profile(run_seed, index, **kwargs)
+
+
+def _insert_days(
+    conn: Connection,
+    row: SandboxPatientRow,
+    profile: Any,
+    first_day: int,
+    n_days: int,
+    workspace_id: str,
+    timestamp: str,
+    emit_scopes: frozenset[str] | None,
+) -> dict[str, int]:
+    """Generate days [first_day, first_day + n_days) of one patient, store them, maybe emit events."""
+    series = generate_days(
+        profile,
+        date.fromisoformat(row.history_start),
+        first_day,
+        n_days,
+        messiness=float(row.profile.get("messiness", 0.3)),
+    )
+    counts: dict[str, int] = {}
+    for attribute, name, scope, event in SERIES:
+        items = list(getattr(series, attribute))
+        if name == "gauge":
+            items = [{**item, "patient_id": row.anon_id} for item in items]
+        counts[attribute] = records_mod.insert_many(conn, row.id, name, items)
+        if emit_scopes is None or event is None or scope not in emit_scopes:
+            continue
+        if name == "vital" and items:
+            emit_event(
+                conn,
+                workspace_id=workspace_id,
+                event_type=event,
+                patient_id=row.anon_id,
+                data={"readings": items[:500], "count": len(items[:500])},
+                timestamp=timestamp,
+            )
+        elif name != "vital":
+            for item in items:
+                emit_event(
+                    conn,
+                    workspace_id=workspace_id,
+                    event_type=event,
+                    patient_id=row.anon_id,
+                    data=item,
+                    timestamp=timestamp,
+                )
+    return counts
+
+
+def create_patient(
+    services: Services,
+    conn: Connection,
+    workspace: Workspace,
+    index: int,
+    now: datetime,
+    *,
+    history_days: int,
+    overrides: dict[str, Any] | None = None,
+) -> SandboxPatientRow:
+    """One sandbox patient with ``history_days`` whole past days of data."""
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    profile = _profile(workspace.seed, index, overrides)
+    ref = _patient_ref(workspace.id, index)
+    start = now.date() - timedelta(days=history_days)
+    stored = {
+        "display_name": profile.display_name,
+        "locale": profile.locale,
+        "condition": profile.condition,
+        "baseline_severity": profile.baseline_severity,
+        "sources": list(profile.sources),
+        "history_days": history_days,
+        "timezone": profile.timezone,
+        "messiness": 0.3,
+        "generator": {"run_seed": workspace.seed, "index": index, "overrides": overrides},
+    }
+    row = SandboxPatientRow(
+        ref,
+        workspace.id,
+        profile.email,
+        anonymized_id(workspace.salt, ref),
+        stored,
+        start.isoformat(),
+        history_days,
+        iso(now),
+    )
+    PatientRepo(services.storage.engine).insert(conn, row)
+    if history_days:
+        _insert_days(conn, row, profile, 0, history_days, workspace.id, iso(now), None)
+    return row
+
+
+def seed_workspace(
+    services: Services,
+    workspace: Workspace,
+    now: datetime,
+    *,
+    patients: int = DEMO_PATIENTS,
+    history_days: int = DEMO_HISTORY_DAYS,
+    consented: int = len(CONSENTED_SCOPE_SETS),
+) -> dict[str, int]:
+    """The seeded state of a workspace: patients with history, the first few already consented."""
+    consents = ConsentService(
+        services.storage.engine, PatientRepo(services.storage.engine), services.settings.link_request_ttl_days
+    )
+    with services.storage.engine.begin() as conn:
+        rows = [
+            create_patient(services, conn, workspace, i, now, history_days=history_days)
+            for i in range(patients)
+        ]
+        for row, scopes in zip(rows[:consented], CONSENTED_SCOPE_SETS, strict=False):
+            consents.grant_directly(conn, workspace.id, row.id, row.anon_id, scopes, now)
+    return {"patients": len(rows), "consents": min(consented, len(rows))}
+
+
+def clear_workspace(conn: Connection, workspace_id: str) -> dict[str, int]:
+    """Remove a workspace's sandbox world (webhook subscriptions are configuration and stay)."""
+    P, R = schema.sandbox_patients, schema.records
+    refs = [r[0] for r in conn.execute(select(P.c.id).where(P.c.workspace_id == workspace_id)).all()]
+    counts = {"records": 0}
+    for chunk in range(0, len(refs), 200):
+        result = conn.execute(delete(R).where(R.c.patient_ref.in_(refs[chunk : chunk + 200])))
+        counts["records"] += result.rowcount or 0
+    for name, table in (
+        ("link_requests", schema.link_requests),
+        ("consents", schema.consents),
+        ("report_jobs", schema.report_jobs),
+        ("patients", P),
+    ):
+        counts[name] = conn.execute(delete(table).where(table.c.workspace_id == workspace_id)).rowcount or 0
+    conn.execute(delete(schema.deliveries).where(schema.deliveries.c.workspace_id == workspace_id))
+    conn.execute(delete(schema.events).where(schema.events.c.workspace_id == workspace_id))
+    conn.execute(
+        update(schema.workspaces)
+        .where(schema.workspaces.c.id == workspace_id)
+        .values(clock_offset_seconds=0.0)
+    )
+    return counts
+
+
+def advance_patients(services: Services, workspace: Workspace, now: datetime) -> dict[str, int]:
+    """Generate every patient's data for the whole days that passed up to ``now``; emit their events."""
+    repo = PatientRepo(services.storage.engine)
+    consents = ConsentService(services.storage.engine, repo, services.settings.link_request_ttl_days)
+    totals: dict[str, int] = {"pain_entries": 0, "wellbeing": 0, "gauges": 0, "vitals": 0}
+    with services.storage.engine.begin() as conn:
+        for row in repo.all(workspace.id, conn):
+            target = (now.date() - date.fromisoformat(row.history_start)).days
+            if target <= row.generated_days:
+                continue
+            gen = row.profile["generator"]
+            profile = _profile(gen["run_seed"], gen["index"], gen["overrides"])
+            consent = consents.latest(conn, workspace.id, row.anon_id)
+            scopes = None
+            if consent is not None and consent.status == "active":
+                scopes = frozenset(orjson.loads(consent.scopes))
+            counts = _insert_days(
+                conn,
+                row,
+                profile,
+                row.generated_days,
+                target - row.generated_days,
+                workspace.id,
+                iso(now),
+                scopes,
+            )
+            repo.set_generated_days(conn, row.id, target)
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0) + value
+    return totals

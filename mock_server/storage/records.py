@@ -1,0 +1,125 @@
+"""Served patient records (pain entries, wellbeing, gauges, vitals): insert, page, fetch, merge.
+
+Bodies are stored as the exact JSON the API serves; reads return them as bytes and the handler
+splices them into the page. Pages are newest first (``at`` then ``id`` descending, a total order, so
+pages never overlap or skip), and totals are counted with the same filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, func, select
+
+from mock_server.storage import schema
+
+R = schema.records
+
+SERIES_TIME_FIELD = {
+    "pain_entry": "logged_at",
+    "wellbeing": "completed_at",
+    "gauge": "recorded_at",
+    "vital": "measured_at",
+}
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    patient_ref: str
+    series: tuple[str, ...]
+    at_from: str | None = None  # inclusive ISO timestamps
+    at_to: str | None = None
+    kinds: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    rows: list[tuple[str, str, str, bytes]]  # (series, id, at, body)
+
+
+def row_values(patient_ref: str, series: str, record: dict[str, Any]) -> dict[str, Any]:
+    kind = (
+        record.get("gauge_type") if series == "gauge" else record.get("metric") if series == "vital" else None
+    )
+    return {
+        "patient_ref": patient_ref,
+        "id": record["id"],
+        "series": series,
+        "at": record[SERIES_TIME_FIELD[series]],
+        "kind": kind,
+        "source": record.get("source") if series == "vital" else None,
+        "body": orjson.dumps(record).decode(),
+    }
+
+
+def insert_many(conn: Connection, patient_ref: str, series: str, records: Iterable[dict[str, Any]]) -> int:
+    values = [row_values(patient_ref, series, r) for r in records]
+    if values:
+        conn.execute(R.insert(), values)
+    return len(values)
+
+
+def _where(f: RecordFilter) -> list[Any]:
+    clauses: list[Any] = [R.c.patient_ref == f.patient_ref]
+    clauses.append(R.c.series == f.series[0] if len(f.series) == 1 else R.c.series.in_(f.series))
+    if f.at_from is not None:
+        clauses.append(R.c.at >= f.at_from)
+    if f.at_to is not None:
+        clauses.append(R.c.at <= f.at_to)
+    if f.kinds:
+        clauses.append(R.c.kind.in_(f.kinds))
+    if f.sources:
+        clauses.append(R.c.source.in_(f.sources))
+    return clauses
+
+
+class RecordRepo:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def page(self, f: RecordFilter, page: int, per_page: int) -> Page:
+        clauses = _where(f)
+        with self.engine.connect() as conn:
+            total = int(conn.execute(select(func.count()).select_from(R).where(*clauses)).scalar_one())
+            if total == 0 or (page - 1) * per_page >= total:
+                return Page(total, [])
+            rows = conn.execute(
+                select(R.c.series, R.c.id, R.c.at, R.c.body)
+                .where(*clauses)
+                .order_by(R.c.at.desc(), R.c.id.desc())
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            ).all()
+        return Page(total, [(r[0], r[1], r[2], r[3].encode()) for r in rows])
+
+    def all(self, f: RecordFilter) -> list[dict[str, Any]]:
+        """Every matching record, oldest first, parsed (for analysis, reports and FHIR)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(R.c.body).where(*_where(f)).order_by(R.c.at, R.c.id)).all()
+        return [orjson.loads(r[0]) for r in rows]
+
+    def get(self, patient_ref: str, series: str, record_id: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            body = conn.execute(
+                select(R.c.body).where(
+                    R.c.patient_ref == patient_ref, R.c.id == record_id, R.c.series == series
+                )
+            ).scalar()
+        return body.encode() if body is not None else None
+
+    def span(self, patient_refs: Sequence[str], series: str) -> dict[str, tuple[str, str]]:
+        """First and last ``at`` per patient, for the patient summaries."""
+        if not patient_refs:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(R.c.patient_ref, func.min(R.c.at), func.max(R.c.at))
+                .where(R.c.patient_ref.in_(patient_refs), R.c.series == series)
+                .group_by(R.c.patient_ref)
+            ).all()
+        return {r[0]: (r[1], r[2]) for r in rows}

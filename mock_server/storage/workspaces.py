@@ -1,0 +1,187 @@
+"""Partner workspaces and their credentials (API keys, OAuth clients).
+
+A workspace is one partner's private sandbox: its own patients, consents, webhooks and test clock.
+Every credential belongs to exactly one workspace, which is how isolation is enforced everywhere else.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import Engine, select, update
+
+from mock_server.auth.credentials import digest, display_prefix, new_api_key, new_secret
+from mock_server.context import Principal
+from mock_server.scopes import ALL_SCOPES, TIERS
+from mock_server.storage import schema
+from mock_server.timeutil import iso, utcnow
+
+W = schema.workspaces
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: str
+    name: str
+    tier: str
+    rate_limit_per_hour: int
+    scopes: tuple[str, ...]
+    seed: int
+    clock_offset_seconds: float
+    salt: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class NewWorkspace:
+    """A freshly created workspace with its secrets, which are shown exactly once."""
+
+    workspace: Workspace
+    api_key: str
+    client_id: str
+    client_secret: str
+
+
+class WorkspaceError(ValueError):
+    """Bad input when creating a workspace (unknown tier or scope, duplicate name)."""
+
+
+def _workspace(row: object) -> Workspace:
+    r = row._mapping  # type: ignore[attr-defined]
+    limit = r["rate_limit_per_hour"] or TIERS.get(r["tier"], TIERS["standard"])
+    return Workspace(
+        r["id"],
+        r["name"],
+        r["tier"],
+        int(limit),
+        tuple(orjson.loads(r["scopes"])),
+        int(r["seed"]),
+        float(r["clock_offset_seconds"] or 0.0),
+        r["salt"],
+        r["created_at"],
+    )
+
+
+class WorkspaceRepo:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(
+        self,
+        name: str,
+        *,
+        seed: int,
+        tier: str = "standard",
+        scopes: tuple[str, ...] | None = None,
+        rate_limit_per_hour: int | None = None,
+        api_key: str | None = None,
+    ) -> NewWorkspace:
+        if tier not in TIERS:
+            raise WorkspaceError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
+        chosen = tuple(scopes) if scopes else ALL_SCOPES
+        unknown = sorted(set(chosen) - set(ALL_SCOPES))
+        if unknown:
+            raise WorkspaceError(f"unknown scope(s) {', '.join(unknown)}; known: {' '.join(ALL_SCOPES)}")
+        if self.by_name(name) is not None:
+            raise WorkspaceError(f"a workspace named {name!r} already exists")
+        now = iso(utcnow())
+        workspace_id = f"ws_{secrets.token_hex(8)}"
+        key = api_key or new_api_key()
+        client_id = f"cli_{secrets.token_hex(10)}"
+        client_secret = new_secret("cs_test_")
+        scopes_json = orjson.dumps(list(chosen)).decode()
+        with self.engine.begin() as conn:
+            conn.execute(
+                W.insert().values(
+                    id=workspace_id,
+                    name=name,
+                    tier=tier,
+                    rate_limit_per_hour=rate_limit_per_hour,
+                    scopes=scopes_json,
+                    seed=seed,
+                    clock_offset_seconds=0.0,
+                    salt=secrets.token_hex(16),
+                    created_at=now,
+                )
+            )
+            conn.execute(
+                schema.api_keys.insert().values(
+                    id=f"key_{secrets.token_hex(8)}",
+                    workspace_id=workspace_id,
+                    key_hash=digest(key),
+                    display_prefix=display_prefix(key),
+                    scopes=scopes_json,
+                    created_at=now,
+                )
+            )
+            conn.execute(
+                schema.oauth_clients.insert().values(
+                    client_id=client_id,
+                    workspace_id=workspace_id,
+                    secret_hash=digest(client_secret),
+                    redirect_uris=orjson.dumps(["http://localhost", "http://127.0.0.1"]).decode(),
+                    scopes=scopes_json,
+                    created_at=now,
+                )
+            )
+        workspace = self.get(workspace_id)
+        assert workspace is not None
+        return NewWorkspace(workspace, key, client_id, client_secret)
+
+    def add_api_key(self, workspace_id: str, scopes: tuple[str, ...]) -> str:
+        key = new_api_key()
+        with self.engine.begin() as conn:
+            conn.execute(
+                schema.api_keys.insert().values(
+                    id=f"key_{secrets.token_hex(8)}",
+                    workspace_id=workspace_id,
+                    key_hash=digest(key),
+                    display_prefix=display_prefix(key),
+                    scopes=orjson.dumps(list(scopes)).decode(),
+                    created_at=iso(utcnow()),
+                )
+            )
+        return key
+
+    def get(self, workspace_id: str) -> Workspace | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(W).where(W.c.id == workspace_id)).first()
+        return _workspace(row) if row else None
+
+    def by_name(self, name: str) -> Workspace | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(W).where(W.c.name == name)).first()
+        return _workspace(row) if row else None
+
+    def list(self) -> list[Workspace]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(W).order_by(W.c.created_at, W.c.name)).all()
+        return [_workspace(r) for r in rows]
+
+    def key_count(self, workspace_id: str) -> int:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(schema.api_keys.c.id).where(
+                    schema.api_keys.c.workspace_id == workspace_id, schema.api_keys.c.revoked_at.is_(None)
+                )
+            ).all()
+        return len(rows)
+
+    def principal_for_api_key(self, key: str) -> Principal | None:
+        K = schema.api_keys
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(K.c.id, K.c.scopes, W.c.id.label("ws"), W.c.tier, W.c.rate_limit_per_hour)
+                .join(W, W.c.id == K.c.workspace_id)
+                .where(K.c.key_hash == digest(key), K.c.revoked_at.is_(None))
+            ).first()
+        if row is None:
+            return None
+        limit = row.rate_limit_per_hour or TIERS.get(row.tier, TIERS["standard"])
+        return Principal(row.ws, frozenset(orjson.loads(row.scopes)), row.id, "api_key", int(limit))
+
+    def set_clock_offset(self, workspace_id: str, seconds: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(W).where(W.c.id == workspace_id).values(clock_offset_seconds=seconds))
