@@ -1,0 +1,5 @@
+"""`python -m conformance` runs the `care-conformance` CLI."""
+
+from conformance.cli import main
+
+main()

@@ -1,0 +1,203 @@
+"""`care-conformance`: judge any implementation of the partner API, or a partner's webhook receiver.
+
+Exit codes: 0 everything conforms, 1 the target does not conform, 2 the kit was misused (bad arguments,
+unreadable spec, unreachable server, rejected credentials) — always a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from conformance.errors import KitError
+from conformance.options import LAYERS, PROFILES, RunOptions, parse_reports
+
+EXIT_OK, EXIT_FAILED, EXIT_MISUSE = 0, 1, 2
+
+
+class KitCommand(click.Command):
+    """Click reports usage errors with exit code 2 already; this maps `KitError` to the same."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KitError as exc:
+            click.echo(f"care-conformance: error: {exc}", err=True)
+            ctx.exit(EXIT_MISUSE)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="care-sandbox", prog_name="care-conformance")
+def main() -> None:
+    """Conformance kit for the patient-consented health-data partner API.
+
+    Example:
+
+        care-conformance run --base-url http://127.0.0.1:8000 --api-key sk_test_…
+    """
+
+
+@main.command(cls=KitCommand)
+@click.option("--base-url", required=True, help="Base URL of the implementation under test.")
+@click.option("--api-key", help="API key of the workspace under test (X-API-Key).")
+@click.option("--client-id", help="OAuth client id (client_credentials); enables the scope checks.")
+@click.option("--client-secret", help="OAuth client secret, with --client-id.")
+@click.option("--second-api-key", help="API key of a second workspace; enables the tenant-isolation checks.")
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(path_type=Path),
+    help="OpenAPI 3.1 file (default: openapi.yaml next to the installed kit).",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(list(PROFILES)),
+    default="quick",
+    show_default=True,
+    help="quick for CI steps, full for nightly runs.",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="Seed: the same seed replays the same cases."
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Schemathesis worker threads."
+)
+@click.option("--include", multiple=True, help="Only operations matching this glob (label or operationId).")
+@click.option("--exclude", multiple=True, help="Skip operations matching this glob (label or operationId).")
+@click.option(
+    "--layer",
+    "layers",
+    multiple=True,
+    type=click.Choice(list(LAYERS)),
+    help="Run only these layers (repeatable; default: all).",
+)
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    metavar="FORMAT=FILE[,…]",
+    help="Write reports: junit=FILE,json=FILE,markdown=FILE,html=FILE.",
+)
+@click.option(
+    "--request-timeout", type=float, default=10.0, show_default=True, help="Per-request timeout (s)."
+)
+@click.option(
+    "--webhook-timeout",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="How long to wait for a webhook delivery (s).",
+)
+@click.option(
+    "--receiver-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface the kit's webhook receiver listens on.",
+)
+@click.option("--receiver-url", help="Public URL of the receiver, when the target cannot reach loopback.")
+@click.option("--quiet", is_flag=True, help="No progress, only the summary.")
+def run(
+    base_url: str,
+    api_key: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    second_api_key: str | None,
+    spec_path: Path | None,
+    profile: str,
+    seed: int,
+    workers: int,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    layers: tuple[str, ...],
+    reports: tuple[str, ...],
+    request_timeout: float,
+    webhook_timeout: float,
+    receiver_host: str,
+    receiver_url: str | None,
+    quiet: bool,
+) -> None:
+    """Run the conformance kit against an implementation of the API.
+
+    Layers: the spec itself (OpenAPI 3.1), Schemathesis stateless and stateful phases, this API's own
+    checks (error envelope, headers, pagination, date filters, scopes, tenant isolation, idempotency),
+    scenarios (consent lifecycle, webhook delivery, report PDF, FHIR search) and webhook signatures.
+    Exit code 0 when everything conforms, 1 on failures, 2 on misuse.
+
+    Example:
+
+        care-conformance run --base-url http://127.0.0.1:8000 --api-key KEY --second-api-key KEY2
+        --report junit=reports/junit.xml,html=reports/conformance.html
+    """
+    from rich.console import Console
+
+    from conformance.console import LiveProgress, render_summary
+    from conformance.reporting import write_reports
+    from conformance.runner import run as run_kit
+
+    options = RunOptions(
+        base_url=base_url.rstrip("/"),
+        api_key=api_key,
+        client_id=client_id,
+        client_secret=client_secret,
+        second_api_key=second_api_key,
+        spec_path=spec_path,
+        profile=profile,
+        seed=seed,
+        workers=workers,
+        include=include,
+        exclude=exclude,
+        reports=parse_reports(reports),
+        layers=layers or LAYERS,
+        request_timeout=request_timeout,
+        webhook_timeout=webhook_timeout,
+        receiver_host=receiver_host,
+        receiver_url=receiver_url,
+    )
+    console = Console()
+    with LiveProgress(console, enabled=not quiet and console.is_terminal) as progress:
+        report = run_kit(options, progress)
+    render_summary(report, console)
+    for path in write_reports(report, options.reports):
+        console.print(f"report written: {path}")
+    sys.exit(EXIT_OK if report.conforms else EXIT_FAILED)
+
+
+@main.command("webhook-consumer", cls=KitCommand)
+@click.option("--url", required=True, help="The partner's webhook receiver URL.")
+@click.option("--secret", required=True, help="The whsec_… secret the receiver verifies with.")
+@click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="OpenAPI 3.1 file with webhooks:.")
+@click.option(
+    "--deadline",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds a valid delivery may take to be acknowledged.",
+)
+@click.option("--report", "reports", multiple=True, metavar="FORMAT=FILE[,…]", help="As for `run`.")
+def webhook_consumer(
+    url: str, secret: str, spec_path: Path | None, deadline: float, reports: tuple[str, ...]
+) -> None:
+    """Check a partner's webhook receiver with signed deliveries built from the spec's examples.
+
+    It must accept valid deliveries with 2xx within the deadline, reject bad signatures and stale
+    timestamps with 4xx, accept a duplicate webhook-id twice, and accept out-of-order events.
+
+    Example:
+
+        care-conformance webhook-consumer --url https://partner.example/hooks --secret whsec_…
+    """
+    from rich.console import Console
+
+    from conformance.console import render_summary
+    from conformance.consumer import check_consumer
+    from conformance.reporting import write_reports
+
+    targets = parse_reports(reports)
+    report = check_consumer(url, secret, spec_path=spec_path, deadline=deadline)
+    console = Console()
+    render_summary(report, console)
+    for path in write_reports(report, targets):
+        console.print(f"report written: {path}")
+    sys.exit(EXIT_OK if report.conforms else EXIT_FAILED)

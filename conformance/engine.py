@@ -1,0 +1,250 @@
+"""Layer (b): Schemathesis' stateless and stateful phases, driven in-process through its engine.
+
+Running the engine (not the pytest plugin or the CLI) lets the kit read every check of every case from
+the event stream and fold it into the per-(operation, check) results that feed the score and reports.
+The kit's per-response checks ride along as Schemathesis custom checks, so every generated case is held
+to this API's envelope and header rules too.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from conformance.checks import CATALOGUE
+from conformance.checks.response import RESPONSE_CHECKS, ResponseCheck, error_envelope
+from conformance.errors import ConformanceFailure, KitError
+from conformance.exchange import Exchange, lower_headers
+from conformance.options import NEVER_FUZZED, RunOptions
+from conformance.results import Collector
+
+if TYPE_CHECKING:
+    from schemathesis.config import SchemathesisConfig
+
+    from conformance.spec import Spec
+
+# Semantic errors the contract documents for well-formed requests (unknown email, conflicting state,
+# from > to...) are legitimate answers to schema-valid data; server errors are reported by
+# not_a_server_error, not twice.
+POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+# Schema-invalid data must be refused; 404 stays because an invalid path id names no resource.
+NEGATIVE_STATUSES = ["400", "401", "403", "404", "405", "406", "413", "415", "422", "429", "5xx"]
+KIT_CHECKS = tuple(check.__name__ for check in RESPONSE_CHECKS)
+
+Progress = Callable[[str, str], None]
+
+
+@dataclass
+class _State:
+    """What the registered adapters need from the current run; inactive outside the kit's runs."""
+
+    active: bool = False
+    error_codes: frozenset[str] = frozenset()
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_STATE = _State()
+_REGISTERED = False
+
+
+def _adapter(check: ResponseCheck) -> Callable[..., bool | None]:
+    """Wrap a kit check as a Schemathesis check: Exchange in, Schemathesis `Failure` out."""
+    from schemathesis.core.failures import Failure
+
+    class KitFailure(Failure):
+        code = "ST901"
+        kind_title = "care-conformance check failed"
+
+        @property
+        def _unique_key(self) -> str:
+            return str(self.title)
+
+    def run(ctx: Any, response: Any, case: Any) -> bool | None:
+        if not _STATE.active:
+            return True  # registered globally; someone else's Schemathesis run is not ours to judge
+        exchange = Exchange(
+            method=case.method,
+            url=str(response.request.url),
+            status=response.status_code,
+            headers=lower_headers(response.headers),
+            body=response.content or b"",
+            operation=case.operation.label,
+        )
+        try:
+            applied = (
+                error_envelope(exchange, _STATE.error_codes) if check is error_envelope else check(exchange)
+            )
+        except ConformanceFailure as failure:
+            raise KitFailure(
+                operation=case.operation.label, title=failure.check, message=failure.message
+            ) from None
+        return None if applied else True
+
+    run.__name__ = check.__name__
+    run.__doc__ = check.__doc__
+    return run
+
+
+def register_checks() -> None:
+    """Register the kit's per-response checks with Schemathesis once per process."""
+    global _REGISTERED
+    with _STATE.lock:
+        if _REGISTERED:
+            return
+        import schemathesis
+
+        for check in RESPONSE_CHECKS:
+            schemathesis.check(_adapter(check))
+        _REGISTERED = True
+
+
+def build_config(
+    options: RunOptions,
+    headers: dict[str, str],
+    *,
+    kit_checks: bool = True,
+    patient_id: str | None = None,
+) -> SchemathesisConfig:
+    """The Schemathesis configuration for this API: seeded, no example database, tuned statuses."""
+    from schemathesis.config import SchemathesisConfig
+
+    profile = options.settings
+    checks: dict[str, Any] = {
+        "positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES},
+        "negative_data_rejection": {"expected-statuses": NEGATIVE_STATUSES},
+    }
+    for name in KIT_CHECKS:
+        checks[name] = {"enabled": kit_checks}
+    data: dict[str, Any] = {
+        "seed": options.seed,
+        "base-url": options.base_url,
+        "workers": options.workers,
+        "request-timeout": options.request_timeout,
+        "headers": headers,
+        "generation": {"database": "none", "max-examples": profile.max_examples},
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": profile.coverage_phase},
+            "fuzzing": {"enabled": True},
+            "stateful": {
+                "enabled": True,
+                "max-steps": profile.stateful_steps,
+                "generation": {"max-examples": profile.stateful_examples},
+            },
+        },
+        "checks": checks,
+    }
+    if patient_id is not None:
+        # Real ids reach the 2xx paths, where bodies can be checked against schemas; sandbox controls
+        # keep generated ids so the fuzzer cannot revoke the consent the rest of the run reads through.
+        data["operations"] = [
+            {"exclude-path-regex": "^/v1/sandbox/", "parameters": {"path.patient_id": patient_id}}
+        ]
+    return SchemathesisConfig.from_dict(data)
+
+
+def fuzzable(spec: Spec, options: RunOptions) -> list[str]:
+    """Labels Schemathesis may call: the selection minus the workspace-wide sandbox controls."""
+    return [
+        op.label
+        for op in spec.operations
+        if options.selects(op.label, op.operation_id) and op.label not in NEVER_FUZZED
+    ]
+
+
+def run_schemathesis(
+    spec: Spec,
+    options: RunOptions,
+    collector: Collector,
+    headers: dict[str, str],
+    *,
+    patient_id: str | None = None,
+    kit_checks: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Run every enabled phase against the target; fold each check result into `collector`."""
+    import schemathesis
+    from schemathesis.engine import Status, events, from_schema
+
+    labels = fuzzable(spec, options)
+    if not labels:
+        return {"cases": 0}
+    register_checks()
+    config = build_config(options, headers, kit_checks=kit_checks, patient_id=patient_id)
+    schema = schemathesis.openapi.from_dict(copy.deepcopy(spec.document), config=config).include(name=labels)
+    stats = {"cases": 0, "scenarios": 0}
+    with _STATE.lock:
+        _STATE.active = kit_checks
+        _STATE.error_codes = spec.error_codes
+    try:
+        for event in from_schema(schema).execute():
+            if isinstance(event, events.ScenarioFinished):
+                stats["scenarios"] += 1
+                stats["cases"] += _fold(event.recorder, collector, Status)
+                if progress is not None and event.label:
+                    progress("operation", f"{event.phase.value}: {event.label}")
+            elif isinstance(event, events.PhaseStarted) and progress is not None:
+                progress("phase", event.phase.name.value)
+            elif isinstance(event, events.NonFatalError):
+                _non_fatal(event, collector)
+            elif isinstance(event, events.FatalError):
+                raise KitError(f"Schemathesis could not run: {event.exception}")
+            elif isinstance(event, events.EngineFinished):
+                for failure in event.failures:
+                    collector.failed(failure.operation or "<run>", "after_run", str(failure))
+    finally:
+        with _STATE.lock:
+            _STATE.active = False
+    return stats
+
+
+def _fold(recorder: Any, collector: Collector, status: Any) -> int:
+    """Move one scenario's check nodes into the collector; returns how many cases it held."""
+    for case_id, nodes in recorder.checks.items():
+        node_case = recorder.cases.get(case_id)
+        label = node_case.value.operation.label if node_case is not None else recorder.label
+        for node in nodes:
+            if node.status == status.SUCCESS:
+                collector.passed(label, node.name)
+            elif node.status == status.FAILURE and node.failure_info is not None:
+                failure = node.failure_info.failure
+                collector.failed(
+                    label,
+                    node.name,
+                    _message(node.name, failure),
+                    code=failure.code,
+                    reproduce=node.failure_info.code_sample,
+                )
+            elif node.status == status.ERROR:
+                collector.error(label, node.name, "the check itself raised an error")
+    return len(recorder.cases)
+
+
+def _message(check: str, failure: Any) -> str:
+    """Schemathesis failures in the kit's Received/Documented shape, naming the check."""
+    if failure.code == "ST901" and str(failure.message).startswith("["):
+        return str(failure.message)  # one of ours: already shaped
+    info = CATALOGUE.get(check)
+    received = f"{failure.code} {failure.title}: {failure.message}".strip().rstrip(":")
+    documented = info.summary if info is not None else check
+    return f"[{check}] Received: {received}\nDocumented: {documented}"
+
+
+def _non_fatal(event: Any, collector: Collector) -> None:
+    """Transport failures are the API's fault; generation limits (unsatisfiable schemas…) are notes."""
+    from schemathesis.engine.errors import RuntimeErrorKind
+
+    kind = getattr(event.info, "_kind", None)
+    message = f"{event.info.title}: {event.info.message}"
+    if kind in (
+        RuntimeErrorKind.CONNECTION_OTHER,
+        RuntimeErrorKind.NETWORK_OTHER,
+        RuntimeErrorKind.SERVER_UNAVAILABLE,
+        RuntimeErrorKind.CONNECTION_SSL,
+    ):
+        collector.error(event.label, "request_completed", message)
+    else:
+        collector.skipped(event.label, "schemathesis_generation", message)

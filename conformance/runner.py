@@ -1,0 +1,221 @@
+"""One conformance run, layer by layer, into a `RunReport`.
+
+Order matters: the read-mostly probes and the scenarios (which create their own patients) run before
+Schemathesis, whose fuzzer may legitimately revoke consents or delete webhooks it finds through links.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from conformance.context import Context
+from conformance.errors import ConformanceFailure, KitError
+from conformance.options import RunOptions
+from conformance.results import Collector, RunReport
+from conformance.spec import Spec
+from conformance.target import Target
+from conformance.validation import IndependentValidator
+
+Progress = Callable[[str, str], None]
+SPEC_OPERATION = "<spec>"
+
+
+def _quiet(kind: str, message: str) -> None:
+    """Default progress sink: say nothing."""
+
+
+def credentials_for(spec: Spec, options: RunOptions, probe: Target) -> dict[str, str]:
+    """Request headers that authenticate the kit: the API key, or a bearer token from client credentials."""
+    if options.api_key:
+        scheme = spec.api_key_scheme()
+        return {(scheme[1] if scheme else "X-API-Key"): options.api_key}
+    from conformance.probes.access import fetch_token
+
+    assert options.client_id and options.client_secret
+    token = fetch_token(probe, options.client_id, options.client_secret)
+    if token is None:
+        raise KitError(f"{options.base_url} refused the client credentials (POST {spec.token_path()}).")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def preflight(ctx: Context) -> None:
+    """Fail fast with a kit error when the server is unreachable or the credentials are rejected."""
+    public = next(
+        (op for op in ctx.spec.operations if op.method == "get" and not op.secured and "{" not in op.path),
+        None,
+    )
+    if public is not None:
+        ctx.target.request("GET", public.path)
+    secured = next(
+        (
+            op
+            for op in ctx.spec.operations
+            if op.method == "get"
+            and op.secured
+            and "{" not in op.path
+            and not op.path.startswith("/v1/sandbox")
+        ),
+        None,
+    )
+    if secured is None:
+        return
+    for target, flag in ((ctx.target, "--api-key/--client-id"), (ctx.second, "--second-api-key")):
+        if target is None:
+            continue
+        exchange = target.request("GET", secured.path)
+        if exchange.status == 401:
+            raise KitError(
+                f"{ctx.options.base_url} rejected the credentials given with {flag} ({exchange.describe()})."
+            )
+
+
+def detect_sandbox(ctx: Context) -> bool:
+    """Sandbox controls are present when GET /v1/sandbox/clock answers 200."""
+    if not ctx.spec.has_path("/v1/sandbox/clock"):
+        return False
+    return ctx.target.request("GET", "/v1/sandbox/clock").status == 200
+
+
+def discover_patient(ctx: Context) -> str | None:
+    """A patient with an active consent, preferring the one with the most granted scopes."""
+    if not ctx.documented("GET", "/v1/patients"):
+        return None
+    body = ctx.target.request("GET", "/v1/patients", params={"per_page": 100}).json()
+    data = body.get("data") if isinstance(body, dict) else None
+    best: tuple[int, str] | None = None
+    for item in data if isinstance(data, list) else []:
+        consent = item.get("consent") if isinstance(item, dict) else None
+        status = consent.get("status") if isinstance(consent, dict) else "active"
+        if status != "active" or not isinstance(item.get("id"), str):
+            continue
+        scopes = len(consent.get("scopes") or []) if isinstance(consent, dict) else 0
+        if best is None or scopes > best[0]:
+            best = (scopes, item["id"])
+    return best[1] if best else None
+
+
+def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
+    """Run every requested layer against `options.base_url`; raises `KitError` on misuse."""
+    started = time.perf_counter()
+    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    spec = Spec.load(options.spec_path)
+    collector = Collector()
+    selected = [op.label for op in spec.operations if options.selects(op.label, op.operation_id)]
+    if not selected:
+        raise KitError("--include/--exclude leave no operation to test.")
+    stats: dict[str, Any] = {}
+    if "spec" in options.layers:
+        progress("layer", "spec: OpenAPI 3.1 validation")
+        errors = spec.validation_errors()
+        if errors:
+            collector.failed(
+                SPEC_OPERATION,
+                "openapi_31_valid",
+                str(
+                    ConformanceFailure(
+                        "openapi_31_valid", "; ".join(errors[:5]), "a valid OpenAPI 3.1 document"
+                    )
+                ),
+            )
+        else:
+            collector.passed(SPEC_OPERATION, "openapi_31_valid")
+    validator = IndependentValidator(spec, options.base_url)
+    bare = Target(options.base_url, spec, collector, {}, timeout=options.request_timeout, validator=validator)
+    ctx: Context | None = None
+    try:
+        credentials = credentials_for(spec, options, bare)
+        target = Target(
+            options.base_url,
+            spec,
+            collector,
+            credentials,
+            timeout=options.request_timeout,
+            validator=validator,
+        )
+        second = None
+        if options.second_api_key:
+            scheme = spec.api_key_scheme()
+            second = Target(
+                options.base_url,
+                spec,
+                collector,
+                {(scheme[1] if scheme else "X-API-Key"): options.second_api_key},
+                timeout=options.request_timeout,
+                validator=validator,
+            )
+        ctx = Context(spec, options, target, collector, second=second)
+        progress("layer", "preflight: reachability and credentials")
+        preflight(ctx)
+        ctx.sandbox = detect_sandbox(ctx)
+        if not ctx.sandbox:
+            ctx.notes.append(
+                "The target offers no sandbox controls (GET /v1/sandbox/clock): scenarios skipped."
+            )
+        ctx.patient_id = _setup_patient(ctx, progress)
+        if "custom" in options.layers:
+            progress("layer", "probes: pagination, filters, idempotency, scopes, isolation")
+            mark = time.perf_counter()
+            from conformance.probes import run_probes
+
+            run_probes(ctx)
+            stats["probes_seconds"] = round(time.perf_counter() - mark, 3)
+        if "scenarios" in options.layers:
+            mark = time.perf_counter()
+            from conformance.scenarios import run_scenarios
+
+            run_scenarios(ctx, progress)
+            stats["scenarios_seconds"] = round(time.perf_counter() - mark, 3)
+        if "schemathesis" in options.layers:
+            progress("layer", "schemathesis: stateless and stateful phases")
+            mark = time.perf_counter()
+            from conformance.engine import run_schemathesis
+
+            st_stats = run_schemathesis(
+                spec, options, collector, credentials, patient_id=ctx.patient_id, progress=progress
+            )
+            stats.update({f"schemathesis_{key}": value for key, value in st_stats.items()})
+            stats["schemathesis_seconds"] = round(time.perf_counter() - mark, 3)
+        stats["kit_requests"] = target.requests_sent + (second.requests_sent if second else 0)
+        if ctx.webhook_latencies_ms:
+            latencies = sorted(ctx.webhook_latencies_ms)
+            stats["webhook_latency_ms"] = {
+                "count": len(latencies),
+                "max": round(latencies[-1], 1),
+                "median": round(latencies[len(latencies) // 2], 1),
+            }
+    finally:
+        bare.close()
+        if ctx is not None:
+            ctx.target.close()
+            if ctx.second is not None:
+                ctx.second.close()
+    return RunReport(
+        target=options.base_url,
+        spec=str(spec.path),
+        profile=options.profile,
+        seed=options.seed,
+        started_at=started_at,
+        duration=time.perf_counter() - started,
+        operations=selected,
+        results=collector.results(),
+        notes=ctx.notes if ctx else [],
+        stats=stats,
+    )
+
+
+def _setup_patient(ctx: Context, progress: Progress) -> str | None:
+    """A fresh consented patient from the sandbox controls when offered, else one already linked."""
+    if ctx.sandbox and ("scenarios" in ctx.options.layers or "custom" in ctx.options.layers):
+        from conformance.scenarios.consent import link_new_patient
+
+        progress("layer", "setup: a fresh consented sandbox patient")
+        linked = link_new_patient(ctx, history_days=30)
+        if linked is not None:
+            return linked.patient_id
+    patient = discover_patient(ctx)
+    if patient is None:
+        ctx.notes.append("No patient with an active consent: per-patient probes skipped.")
+    return patient

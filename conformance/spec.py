@@ -1,0 +1,215 @@
+"""What the kit knows about the API: the OpenAPI 3.1 document, and nothing else.
+
+The kit never imports the sandbox; it derives operations, security schemes, error codes and webhook
+payload schemas from the spec it is given, so a partner's re-implementation is judged exactly like ours.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from conformance.errors import KitError
+
+if TYPE_CHECKING:
+    from openapi_core import OpenAPI
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def default_spec_path() -> Path:
+    """`openapi.yaml` at the project root, next to the `conformance` package."""
+    return Path(__file__).resolve().parent.parent / "openapi.yaml"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented operation, labelled as Schemathesis labels it (`GET /v1/patients`)."""
+
+    method: str
+    path: str
+    operation_id: str
+    secured: bool
+    scopes: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.method.upper()} {self.path}"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One `webhooks:` entry: the event name, its body schema and its documented examples."""
+
+    name: str
+    schema: dict[str, Any]
+    examples: tuple[Any, ...]
+
+
+class Spec:
+    """A loaded OpenAPI document with the lookups the kit needs."""
+
+    def __init__(self, path: Path, document: dict[str, Any]) -> None:
+        self.path = path
+        self.document = document
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> Spec:
+        """Read and parse the spec; a missing or unparsable file is kit misuse, not an API failure."""
+        resolved = Path(path) if path is not None else default_spec_path()
+        try:
+            text = resolved.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise KitError(
+                f"Cannot read the spec {resolved}: {exc.strerror or exc}. Pass --spec FILE."
+            ) from None
+        try:
+            document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError as exc:
+            raise KitError(f"The spec {resolved} is not valid YAML/JSON: {exc}") from None
+        if not isinstance(document, dict) or "openapi" not in document:
+            raise KitError(f"{resolved} is not an OpenAPI document (no `openapi` key).")
+        return cls(resolved, document)
+
+    @property
+    def version(self) -> str:
+        return str(self.document.get("openapi", ""))
+
+    def validation_errors(self, limit: int = 20) -> list[str]:
+        """Problems found by openapi-spec-validator's 3.1 validator (empty when the document is valid)."""
+        from openapi_spec_validator import OpenAPIV31SpecValidator
+
+        if not self.version.startswith("3.1."):
+            return [f"openapi: {self.version!r}; the contract is OpenAPI 3.1.x"]
+        errors = []
+        for error in OpenAPIV31SpecValidator(self.document).iter_errors():
+            location = "/".join(str(part) for part in getattr(error, "path", ()))
+            errors.append(f"{location or '<root>'}: {getattr(error, 'message', error)}")
+            if len(errors) >= limit:
+                break
+        return errors
+
+    def resolve(self, node: Any) -> Any:
+        """Follow local `$ref`s (`#/components/...`) until a concrete node."""
+        seen = 0
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+            target: Any = self.document
+            for part in node["$ref"][2:].split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            node = target
+            seen += 1
+            if seen > 50:
+                raise KitError(f"Circular $ref in {self.path}")
+        return node
+
+    @cached_property
+    def operations(self) -> tuple[Operation, ...]:
+        """Every documented operation in document order."""
+        result = []
+        global_security = self.document.get("security", [])
+        for path, item in (self.document.get("paths") or {}).items():
+            item = self.resolve(item)
+            for method in HTTP_METHODS:
+                if method not in item:
+                    continue
+                op = item[method]
+                security = op.get("security", global_security) or []
+                scopes = sorted(
+                    {scope for requirement in security for values in requirement.values() for scope in values}
+                )
+                result.append(
+                    Operation(method, path, str(op.get("operationId", "")), bool(security), tuple(scopes))
+                )
+        return tuple(result)
+
+    def operation(self, method: str, path: str) -> Operation | None:
+        """The documented operation for a method and path template, if any."""
+        for op in self.operations:
+            if op.method == method.lower() and op.path == path:
+                return op
+        return None
+
+    def has_path(self, path: str) -> bool:
+        return path in (self.document.get("paths") or {})
+
+    def security_schemes(self) -> dict[str, dict[str, Any]]:
+        schemes = (self.document.get("components") or {}).get("securitySchemes") or {}
+        return {name: self.resolve(scheme) for name, scheme in schemes.items()}
+
+    def api_key_scheme(self) -> tuple[str, str] | None:
+        """(scheme name, header name) of the header API-key scheme, if the spec declares one."""
+        for name, scheme in self.security_schemes().items():
+            if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+                return name, str(scheme.get("name", "X-API-Key"))
+        return None
+
+    def token_path(self) -> str:
+        """Path of the OAuth token endpoint, from the client-credentials flow if declared."""
+        for scheme in self.security_schemes().values():
+            flows = scheme.get("flows") or {}
+            url = (flows.get("clientCredentials") or {}).get("tokenUrl")
+            if isinstance(url, str) and url.startswith("/"):
+                return url
+        return "/oauth/token"
+
+    @cached_property
+    def error_codes(self) -> frozenset[str]:
+        """The documented `error.code` enum, found through any schema shaped like the envelope."""
+        for schema in self._walk_schemas():
+            error = self.resolve((schema.get("properties") or {}).get("error"))
+            if not isinstance(error, dict):
+                continue
+            code = self.resolve((error.get("properties") or {}).get("code"))
+            if isinstance(code, dict) and isinstance(code.get("enum"), list):
+                return frozenset(str(item) for item in code["enum"])
+        return frozenset()
+
+    def _walk_schemas(self) -> Iterator[dict[str, Any]]:
+        for schema in ((self.document.get("components") or {}).get("schemas") or {}).values():
+            schema = self.resolve(schema)
+            if isinstance(schema, dict):
+                yield schema
+
+    @cached_property
+    def webhooks(self) -> dict[str, Webhook]:
+        """`webhooks:` entries keyed by name, with their JSON body schema and examples."""
+        result: dict[str, Webhook] = {}
+        for name, item in (self.document.get("webhooks") or {}).items():
+            item = self.resolve(item)
+            op: dict[str, Any] = item.get("post") or next((item[m] for m in HTTP_METHODS if m in item), {})
+            body = self.resolve(op.get("requestBody") or {})
+            media = (body.get("content") or {}).get("application/json") or {}
+            examples: list[Any] = []
+            if "example" in media:
+                examples.append(media["example"])
+            for example in (media.get("examples") or {}).values():
+                example = self.resolve(example)
+                if isinstance(example, dict) and "value" in example:
+                    examples.append(example["value"])
+            schema = self.resolve(media.get("schema") or {})
+            if not examples and isinstance(schema, dict):
+                if "example" in schema:
+                    examples.append(schema["example"])
+                examples.extend(schema.get("examples") or [])
+            result[name] = Webhook(name, media.get("schema") or {}, tuple(examples))
+        return result
+
+    def openapi_core(self, base_url: str) -> OpenAPI:
+        """An openapi-core validator whose only server is `base_url`, so any host can be judged."""
+        from openapi_core import OpenAPI
+
+        document = copy.deepcopy(self.document)
+        document["servers"] = [{"url": base_url.rstrip("/") or "/"}]
+        for item in (document.get("paths") or {}).values():
+            if isinstance(item, dict):
+                item.pop("servers", None)
+                for method in HTTP_METHODS:
+                    if isinstance(item.get(method), dict):
+                        item[method].pop("servers", None)
+        return OpenAPI.from_dict(document)

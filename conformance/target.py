@@ -1,0 +1,142 @@
+"""The implementation under test, as the kit's probes and scenarios talk to it.
+
+Every response passing through `Target.request` is judged by the per-response checks and by the
+independent openapi-core validator before the caller sees it, so the kit's own traffic is held to the
+same contract as Schemathesis' generated cases.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from conformance.checks.response import RESPONSE_CHECKS, error_envelope
+from conformance.errors import ConformanceFailure, KitError
+from conformance.exchange import Exchange, lower_headers
+from conformance.results import Collector
+from conformance.spec import Spec
+from conformance.validation import IndependentValidator
+
+USER_AGENT = "care-conformance"
+
+
+class Target:
+    """HTTP access to the API under test with the kit's checks applied to every response."""
+
+    def __init__(
+        self,
+        base_url: str,
+        spec: Spec,
+        collector: Collector,
+        credentials: Mapping[str, str],
+        *,
+        timeout: float = 10.0,
+        validator: IndependentValidator | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.spec = spec
+        self.collector = collector
+        self.credentials = dict(credentials)
+        self.validator = validator
+        self.client = httpx.Client(
+            timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=False
+        )
+        self.requests_sent = 0
+
+    def close(self) -> None:
+        self.client.close()
+
+    def request(
+        self,
+        method: str,
+        template: str,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        credentials: Mapping[str, str] | None = None,
+        validate: bool = True,
+    ) -> Exchange:
+        """Send one request to `template` (a documented path) and return the judged `Exchange`.
+
+        Transport errors are not conformance verdicts the kit can explain; they surface as `KitError`
+        (unreachable server) and stop the run.
+        """
+        path = template
+        for name, value in (path_params or {}).items():
+            path = path.replace("{" + name + "}", str(value))
+        request_headers = dict(self.credentials if credentials is None else credentials)
+        request_headers.update(headers or {})
+        content: bytes | None = None
+        content_type = "application/json"
+        if json_body is not None:
+            content = json.dumps(json_body).encode()
+            request_headers.setdefault("Content-Type", content_type)
+        elif form is not None:
+            content_type = "application/x-www-form-urlencoded"
+            content = urlencode(dict(form)).encode()
+            request_headers.setdefault("Content-Type", content_type)
+        started = time.perf_counter()
+        try:
+            response = self.client.request(
+                method,
+                self.base_url + path,
+                params=params if isinstance(params, list) else dict(params or {}),
+                content=content,
+                headers=request_headers,
+            )
+        except httpx.TransportError as exc:
+            raise KitError(f"Cannot reach {self.base_url} ({method} {path}): {exc}") from None
+        self.requests_sent += 1
+        exchange = Exchange(
+            method=method.upper(),
+            url=str(response.request.url),
+            status=response.status_code,
+            headers=lower_headers(dict(response.headers)),
+            body=response.content,
+            operation=f"{method.upper()} {template}",
+            elapsed=time.perf_counter() - started,
+            request_headers=lower_headers(dict(response.request.headers)),
+        )
+        self.judge(exchange, request_body=content, request_content_type=content_type, validate=validate)
+        return exchange
+
+    def judge(
+        self,
+        exchange: Exchange,
+        *,
+        request_body: bytes | None = None,
+        request_content_type: str = "application/json",
+        validate: bool = True,
+    ) -> None:
+        """Run the per-response checks (and openapi-core) on `exchange`, recording each outcome."""
+        operation = exchange.operation
+        codes = self.spec.error_codes
+        for check in RESPONSE_CHECKS:
+            try:
+                applied = error_envelope(exchange, codes) if check is error_envelope else check(exchange)
+            except ConformanceFailure as failure:
+                self.collector.failed(operation, failure.check, failure.message)
+            else:
+                if applied:
+                    self.collector.passed(operation, check.__name__)
+        if validate and self.validator is not None:
+            try:
+                self.validator.validate_exchange(exchange, request_body, request_content_type)
+            except ConformanceFailure as failure:
+                self.collector.failed(operation, failure.check, failure.message)
+            else:
+                self.collector.passed(operation, "independent_response_validation")
+
+
+def body_of(exchange: Exchange) -> Any:
+    """JSON body or None: probes and scenarios branch on shape, and checks already judged the rest."""
+    value = exchange.json()
+    return value if isinstance(value, dict | list) else None
