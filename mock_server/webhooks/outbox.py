@@ -4,22 +4,59 @@ transaction.
 Why: the event row commits or rolls back together with the data change that caused it, so a crash
 can never leave a consent granted without its ``consent.granted`` event, or an event for a change that
 never happened. The dispatcher later reads ``deliveries`` and does the network work.
+
+After committing, callers call ``req.services.wake_dispatcher()`` so the in-process dispatcher starts
+at once instead of at its next poll. On PostgreSQL the event also raises a ``NOTIFY`` (sent by the
+database at commit, dropped on rollback), which wakes ``care-sandbox worker`` processes elsewhere.
 """
 
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 from mock_server.storage import schema
-from mock_server.timeutil import iso, utcnow
+from mock_server.timeutil import iso
+
+NOTIFY_CHANNEL = "care_sandbox_webhooks"
+
+EVENT_TYPES: tuple[str, ...] = (
+    "consent.granted",
+    "consent.revoked",
+    "link_request.declined",
+    "link_request.expired",
+    "pain_entry.created",
+    "wellbeing.completed",
+    "vitals.received",
+    "report.completed",
+    "webhook.test",
+)
+"""Every event type the sandbox emits (the ``webhooks:`` section of openapi.yaml has one schema each)."""
+
+WILDCARD = "*"
 
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def precise_iso(moment: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ``: the fixed-width, millisecond form of queue times.
+
+    ``deliveries.next_attempt_at`` and ``locked_until`` use it (and only it), so that sub-second retry
+    schedules and leases work while text order still equals time order. Served timestamps keep the
+    whole-second form of ``timeutil.iso``.
+    """
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def now_precise() -> datetime:
+    return datetime.now(UTC)
 
 
 def emit_event(
@@ -35,13 +72,17 @@ def emit_event(
     """Insert the event and one pending delivery per subscribed, enabled endpoint; returns its id.
 
     ``timestamp`` is the workspace's (test-clock) time of the change; delivery scheduling uses the
-    real clock, because receivers judge ``webhook-timestamp`` against their own.
+    real clock, because receivers judge ``webhook-timestamp`` against their own. ``only_endpoint_id``
+    targets one endpoint whatever it subscribes to (``POST /v1/webhooks/{id}/test``).
     """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
     event_id = new_id("evt")
     payload = orjson.dumps(
         {"id": event_id, "event": event_type, "patient_id": patient_id, "timestamp": timestamp, "data": data}
     ).decode()
-    now = iso(utcnow())
+    moment = now_precise()
+    now, due = iso(moment), precise_iso(moment)
     conn.execute(
         schema.events.insert().values(
             id=event_id,
@@ -58,22 +99,27 @@ def emit_event(
     )
     if only_endpoint_id is not None:
         query = query.where(endpoints.c.id == only_endpoint_id)
-    rows = conn.execute(query).all()
-    for endpoint_id, events_json in rows:
-        subscribed = orjson.loads(events_json)
-        if only_endpoint_id is None and event_type not in subscribed and "*" not in subscribed:
-            continue
-        conn.execute(
-            schema.deliveries.insert().values(
-                id=new_id("dlv"),
-                event_id=event_id,
-                endpoint_id=endpoint_id,
-                workspace_id=workspace_id,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    rows = [
+        {
+            "id": new_id("dlv"),
+            "event_id": event_id,
+            "endpoint_id": endpoint_id,
+            "workspace_id": workspace_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": due,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for endpoint_id, events_json in conn.execute(query).all()
+        if only_endpoint_id is not None or _subscribed(orjson.loads(events_json), event_type)
+    ]
+    if rows:
+        conn.execute(schema.deliveries.insert(), rows)
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return event_id
+
+
+def _subscribed(events: list[str], event_type: str) -> bool:
+    return WILDCARD in events or event_type in events

@@ -1,0 +1,157 @@
+"""Webhook subscriptions: endpoints, their secrets, test events, the delivery log and redelivery.
+
+Thin on purpose: validation of meaning (event names, URL safety) and the store calls live in
+``mock_server.webhooks``; this module maps them onto operations. Everything is scoped to the caller's
+workspace. Whatever queues a delivery wakes the dispatcher after the commit, so it is sent at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mock_server.context import ApiRequest, Reply, accepted, created, no_content, ok
+from mock_server.errors import ApiError, unprocessable
+from mock_server.timeutil import iso, utcnow
+from mock_server.webhooks import store
+from mock_server.webhooks.outbox import EVENT_TYPES, WILDCARD, emit_event
+from mock_server.webhooks.targets import TargetError, check_url
+
+TEST_MESSAGE = "This is a test event from the Pain2Care sandbox. If you can read it, your endpoint works."
+_FORM_REASONS = {"invalid_url", "invalid_scheme", "missing_host", "credentials_in_url", "invalid_port"}
+
+
+def create(req: ApiRequest) -> Reply:
+    body = req.body or {}
+    url = _safe_url(req, body.get("url"))
+    events = _events(body.get("events"))
+    with req.services.storage.engine.begin() as conn:
+        view = store.create_endpoint(
+            conn, workspace_id=req.workspace_id, url=url, events=events, description=body.get("description")
+        )
+    return created(view)
+
+
+def search(req: ApiRequest) -> Reply:
+    page, per_page = _paging(req)
+    with req.services.storage.engine.connect() as conn:
+        items, total = store.list_endpoints(conn, req.workspace_id, page=page, per_page=per_page)
+    return ok(_list(items, total, page, per_page))
+
+
+def get(req: ApiRequest) -> Reply:
+    with req.services.storage.engine.connect() as conn:
+        return ok(store.get_endpoint(conn, req.workspace_id, req.params["webhook_id"]))
+
+
+def update(req: ApiRequest) -> Reply:
+    body: dict[str, Any] = dict(req.body or {})
+    if not body:
+        raise unprocessable(
+            "nothing to update", {"body": ["give at least one of url, events, description, enabled"]}
+        )
+    if "url" in body:
+        body["url"] = _safe_url(req, body["url"])
+    if "events" in body:
+        body["events"] = _events(body["events"])
+    with req.services.storage.engine.begin() as conn:
+        view, resumed = store.update_endpoint(conn, req.workspace_id, req.params["webhook_id"], body)
+    if resumed:
+        req.services.wake_dispatcher()  # deliveries paused while disabled resume now
+    return ok(view)
+
+
+def delete(req: ApiRequest) -> Reply:
+    with req.services.storage.engine.begin() as conn:
+        store.delete_endpoint(conn, req.workspace_id, req.params["webhook_id"])
+    return no_content()
+
+
+def send_test(req: ApiRequest) -> Reply:
+    endpoint_id = req.params["webhook_id"]
+    with req.services.storage.engine.begin() as conn:
+        if not store.is_enabled(conn, req.workspace_id, endpoint_id):
+            raise ApiError(409, "invalid_state_transition", "the endpoint is disabled; enable it first")
+        event_id = emit_event(
+            conn,
+            workspace_id=req.workspace_id,
+            event_type="webhook.test",
+            patient_id=None,
+            data={"message": TEST_MESSAGE},
+            timestamp=iso(utcnow()),
+            only_endpoint_id=endpoint_id,
+        )
+        delivery_id = store.delivery_id_for(conn, event_id, endpoint_id)
+    req.services.wake_dispatcher()
+    return accepted({"event_id": event_id, "delivery_id": delivery_id})
+
+
+def rotate_secret(req: ApiRequest) -> Reply:
+    body = req.body or {}
+    grace = body.get("grace_period_seconds")
+    if grace is None:
+        grace = req.services.settings.webhook_secret_grace_seconds
+    with req.services.storage.engine.begin() as conn:
+        rotated = store.rotate_secret(
+            conn, req.workspace_id, req.params["webhook_id"], grace_seconds=int(grace)
+        )
+    return ok(rotated)
+
+
+def list_deliveries(req: ApiRequest) -> Reply:
+    page, per_page = _paging(req)
+    with req.services.storage.engine.connect() as conn:
+        items, total = store.delivery_log(
+            conn,
+            req.workspace_id,
+            req.params["webhook_id"],
+            status=req.params.get("status"),
+            page=page,
+            per_page=per_page,
+        )
+    return ok(_list(items, total, page, per_page))
+
+
+def redeliver(req: ApiRequest) -> Reply:
+    with req.services.storage.engine.begin() as conn:
+        scheduled = store.redeliver(
+            conn, req.workspace_id, req.params["webhook_id"], req.params["delivery_id"]
+        )
+    req.services.wake_dispatcher()
+    return accepted(scheduled)
+
+
+def _safe_url(req: ApiRequest, url: Any) -> str:
+    """A deliverable URL, or 422 for its form / 400 ``validation_error`` for an address we refuse."""
+    try:
+        check_url(url, allow_private=req.services.settings.webhook_allow_private_targets)
+    except TargetError as exc:
+        if exc.reason in _FORM_REASONS:
+            raise unprocessable("the webhook URL is not usable", {"url": [exc.message]}) from exc
+        details: dict[str, Any] = {"field": "url", "reason": exc.reason}
+        if exc.address:
+            details["address"] = exc.address
+        raise ApiError(400, "validation_error", exc.message, details) from exc
+    return str(url)
+
+
+def _events(events: Any) -> list[str]:
+    """Known event types, de-duplicated in order; ``*`` alone stands for all of them."""
+    if not isinstance(events, list) or not events:
+        raise unprocessable("events must be a non-empty list", {"events": ["list at least one event type"]})
+    unknown = [e for e in events if e != WILDCARD and e not in EVENT_TYPES]
+    if unknown:
+        raise unprocessable(
+            "unknown event type",
+            {"events": [f"unknown event type {e!r}; known: {', '.join(EVENT_TYPES)}" for e in unknown]},
+        )
+    if WILDCARD in events:
+        return [WILDCARD]
+    return list(dict.fromkeys(events))
+
+
+def _paging(req: ApiRequest) -> tuple[int, int]:
+    return int(req.params.get("page", 1)), int(req.params.get("per_page", 50))
+
+
+def _list(items: list[dict[str, Any]], total: int, page: int, per_page: int) -> dict[str, Any]:
+    return {"data": items, "pagination": {"total": total, "page": page, "per_page": per_page}}

@@ -1,0 +1,268 @@
+"""The delivery queue in the database: claim due deliveries under a lease, record what happened.
+
+Why a lease: a worker marks the deliveries it takes ``delivering`` with ``locked_by`` and
+``locked_until``. If it dies (``kill -9``, OOM, power), nothing unlocks them explicitly; the lease
+simply expires and any worker claims them again — the retry carries the same ``webhook-id``, so a
+receiver that had already seen it deduplicates. That is at-least-once delivery with nothing lost.
+
+Claiming is one ``UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING``. On
+PostgreSQL ``SKIP LOCKED`` lets many workers claim concurrently without waiting on each other; SQLite
+has one writer at a time, so the same statement is already atomic there (SQLAlchemy leaves out the
+``FOR UPDATE`` clause SQLite does not have). A read-only probe runs first so an idle queue costs no
+write transaction.
+
+Deliveries of disabled endpoints stay ``pending`` and are not claimed: re-enabling an endpoint
+resumes them, so disabling never loses events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Connection, Engine, ScalarSelect, and_, func, or_, select, update
+
+from mock_server.storage import schema
+from mock_server.timeutil import iso
+from mock_server.webhooks.outbox import new_id, precise_iso
+
+D = schema.deliveries
+E = schema.webhook_endpoints
+EV = schema.events
+A = schema.delivery_attempts
+
+SNIPPET_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed delivery: everything needed to make the attempt without another query."""
+
+    delivery_id: str
+    event_id: str
+    endpoint_id: str
+    attempt: int  # the number this attempt will carry (1-based)
+    payload: str
+    url: str
+    secret: str
+    previous_secret: str | None  # still inside its rotation grace period
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt did, as the dispatcher saw it."""
+
+    job: Job
+    attempted_at: datetime
+    succeeded: bool
+    status_code: int | None
+    latency_ms: float | None
+    response_snippet: str | None
+    error: str | None
+    retry_in: float | None  # seconds until the next attempt; None = no more attempts
+    gone: bool = False  # the receiver answered 410: disable the endpoint now
+
+
+def _enabled_endpoints() -> ScalarSelect[str]:
+    return select(E.c.id).where(E.c.enabled.is_(True)).scalar_subquery()
+
+
+def _due(now: str) -> ColumnElement[bool]:
+    return and_(
+        or_(
+            and_(D.c.status == "pending", D.c.next_attempt_at <= now),
+            and_(D.c.status == "delivering", D.c.locked_until <= now),
+        ),
+        D.c.endpoint_id.in_(_enabled_endpoints()),
+    )
+
+
+def next_due(engine: Engine) -> str | None:
+    """The earliest time (precise form) anything claimable becomes due, for sizing the idle sleep."""
+    enabled = D.c.endpoint_id.in_(_enabled_endpoints())
+    with engine.connect() as conn:
+        pending = conn.execute(
+            select(func.min(D.c.next_attempt_at)).where(D.c.status == "pending", enabled)
+        ).scalar()
+        leased = conn.execute(
+            select(func.min(D.c.locked_until)).where(D.c.status == "delivering", enabled)
+        ).scalar()
+    candidates = [str(v) for v in (pending, leased) if v is not None]
+    return min(candidates) if candidates else None
+
+
+def claim(engine: Engine, *, worker_id: str, now: datetime, limit: int, lease_seconds: float) -> list[Job]:
+    """Lease up to ``limit`` due deliveries to ``worker_id``; returns them ready to send."""
+    if limit <= 0:
+        return []
+    stamp = precise_iso(now)
+    with engine.connect() as conn:
+        if conn.execute(select(D.c.id).where(_due(stamp)).limit(1)).first() is None:
+            return []
+    chosen = (
+        select(D.c.id)
+        .where(_due(stamp))
+        .order_by(D.c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    with engine.begin() as conn:
+        ids = [
+            row[0]
+            for row in conn.execute(
+                update(D)
+                .where(D.c.id.in_(chosen))
+                .values(
+                    status="delivering",
+                    locked_by=worker_id,
+                    locked_until=precise_iso(now + timedelta(seconds=lease_seconds)),
+                    updated_at=iso(now),
+                )
+                .returning(D.c.id)
+            )
+        ]
+        if not ids:
+            return []
+        rows = conn.execute(
+            select(
+                D.c.id,
+                D.c.event_id,
+                D.c.endpoint_id,
+                D.c.attempts,
+                EV.c.payload,
+                E.c.url,
+                E.c.secret,
+                E.c.previous_secret,
+                E.c.previous_secret_expires_at,
+            )
+            .join(EV, EV.c.id == D.c.event_id)
+            .join(E, E.c.id == D.c.endpoint_id)
+            .where(D.c.id.in_(ids))
+        ).all()
+    current = iso(now)
+    return [
+        Job(
+            delivery_id=r.id,
+            event_id=r.event_id,
+            endpoint_id=r.endpoint_id,
+            attempt=int(r.attempts) + 1,
+            payload=r.payload,
+            url=r.url,
+            secret=r.secret,
+            previous_secret=r.previous_secret
+            if r.previous_secret and r.previous_secret_expires_at and r.previous_secret_expires_at > current
+            else None,
+        )
+        for r in sorted(rows, key=lambda r: ids.index(r.id))
+    ]
+
+
+def record(engine: Engine, outcomes: Sequence[Outcome], *, worker_id: str, disable_after: int) -> None:
+    """Write a batch of attempts, move each delivery on, and keep endpoint health — one transaction.
+
+    An attempt is always logged (unless its endpoint was deleted meanwhile). The delivery row is
+    only moved on while this worker still holds its lease; if the lease was lost (the attempt
+    outlived it and another worker reclaimed the delivery), the other worker owns its fate.
+    """
+    if not outcomes:
+        return
+    with engine.begin() as conn:
+        ids = [o.job.delivery_id for o in outcomes]
+        alive = set(conn.execute(select(D.c.id).where(D.c.id.in_(ids))).scalars())
+        for o in outcomes:
+            if o.job.delivery_id not in alive:  # its endpoint was deleted mid-attempt
+                continue
+            when = o.attempted_at
+            retry_at = when + timedelta(seconds=o.retry_in) if o.retry_in is not None and not o.gone else None
+            conn.execute(
+                A.insert().values(
+                    id=new_id("att"),
+                    delivery_id=o.job.delivery_id,
+                    endpoint_id=o.job.endpoint_id,
+                    attempt=o.job.attempt,
+                    status="succeeded" if o.succeeded else "failed",
+                    status_code=o.status_code,
+                    latency_ms=o.latency_ms,
+                    response_snippet=o.response_snippet,
+                    error=o.error,
+                    attempted_at=iso(when),
+                    next_retry_at=iso(retry_at) if retry_at else None,
+                )
+            )
+            if o.succeeded:
+                status = "succeeded"
+            elif o.gone:
+                status = "failed"
+            else:
+                status = "pending" if retry_at else "exhausted"
+            conn.execute(
+                update(D)
+                .where(D.c.id == o.job.delivery_id, D.c.status == "delivering", D.c.locked_by == worker_id)
+                .values(
+                    status=status,
+                    attempts=o.job.attempt,
+                    next_attempt_at=precise_iso(retry_at) if retry_at else None,
+                    locked_by=None,
+                    locked_until=None,
+                    last_status_code=o.status_code,
+                    updated_at=iso(when),
+                )
+            )
+            _endpoint_health(conn, o, disable_after=disable_after)
+
+
+def _endpoint_health(conn: Connection, o: Outcome, *, disable_after: int) -> None:
+    """Count consecutive failures; disable on 410 or after ``disable_after`` of them, saying why."""
+    stamp = iso(o.attempted_at)
+    if o.succeeded:
+        conn.execute(
+            update(E)
+            .where(E.c.id == o.job.endpoint_id, E.c.consecutive_failures != 0)
+            .values(consecutive_failures=0)
+        )
+        return
+    if o.gone:
+        conn.execute(
+            update(E)
+            .where(E.c.id == o.job.endpoint_id, E.c.enabled.is_(True))
+            .values(
+                enabled=False,
+                disabled_reason="the receiver answered 410 Gone; re-enable the endpoint to resume deliveries",
+                consecutive_failures=E.c.consecutive_failures + 1,
+                updated_at=stamp,
+            )
+        )
+        return
+    conn.execute(
+        update(E).where(E.c.id == o.job.endpoint_id).values(consecutive_failures=E.c.consecutive_failures + 1)
+    )
+    if disable_after > 0:
+        last = f"HTTP {o.status_code}" if o.status_code is not None else (o.error or "no response")
+        conn.execute(
+            update(E)
+            .where(
+                E.c.id == o.job.endpoint_id,
+                E.c.enabled.is_(True),
+                E.c.consecutive_failures >= disable_after,
+            )
+            .values(
+                enabled=False,
+                disabled_reason=f"disabled after {disable_after} consecutive failed attempts (last: {last});"
+                " re-enable the endpoint to resume deliveries",
+                updated_at=stamp,
+            )
+        )
+
+
+def release(engine: Engine, delivery_ids: Sequence[str], *, worker_id: str, now: datetime) -> None:
+    """Hand unfinished deliveries back at shutdown so the next worker need not wait out the lease."""
+    if not delivery_ids:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            update(D)
+            .where(D.c.id.in_(list(delivery_ids)), D.c.status == "delivering", D.c.locked_by == worker_id)
+            .values(status="pending", next_attempt_at=precise_iso(now), locked_by=None, locked_until=None)
+        )

@@ -1,0 +1,345 @@
+"""The dispatcher: claims due deliveries, sends them in parallel, records every attempt.
+
+It runs inside ``care-sandbox serve`` (the app lifespan calls ``run`` and ``wake``) and as separate
+``care-sandbox worker`` processes (``run_forever``); any number may share one database, because the
+queue hands each delivery to one worker at a time under a lease (see ``claims``).
+
+Why it is shaped like this:
+
+- Latency: a handler that emitted an event calls ``wake()`` right after its commit, so delivery starts
+  within milliseconds instead of at the next poll. On PostgreSQL, workers in other processes are woken
+  by ``LISTEN``/``NOTIFY``; polling (``dispatcher_poll_seconds``) is only the safety net.
+- Throughput: up to ``concurrency`` attempts are in flight at once on one ``httpx.AsyncClient`` (with
+  keep-alive); database work runs on a small thread pool so the event loop never blocks on it, and
+  finished attempts are written in batches, one transaction per batch.
+- Crashes: an attempt's result is written only after the receiver answered; a process killed in
+  between leaves the delivery leased, the lease expires, and it is sent again with the same
+  ``webhook-id``. A clean stop waits briefly for attempts in flight and hands back the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy.exc import SQLAlchemyError
+
+from mock_server.settings import Settings
+from mock_server.storage import Storage
+from mock_server.timeutil import parse_iso
+from mock_server.webhooks import claims
+from mock_server.webhooks.attempt import attempt
+from mock_server.webhooks.claims import Job, Outcome
+from mock_server.webhooks.outbox import NOTIFY_CHANNEL
+
+log = logging.getLogger("care_sandbox.webhooks")
+T = TypeVar("T")
+
+DEFAULT_CONCURRENCY = 32
+STOP_GRACE_SECONDS = 5.0
+RECORD_BATCH = 256
+
+
+def lease_seconds(settings: Settings) -> float:
+    """How long a claim lasts: the attempt's timeout plus room to record it, so only the dead lose it."""
+    return 2 * settings.webhook_timeout_seconds + 1.0
+
+
+class Dispatcher:
+    """Deliver webhooks from ``storage`` until told to stop. One instance per process."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        settings: Settings,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        worker_id: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.storage = storage
+        self.settings = settings
+        self.concurrency = concurrency
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
+        self._transport = transport
+        self._rng = random.Random()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._woken_early = False
+        self._executor: ThreadPoolExecutor | None = None
+        self._inflight: dict[str, asyncio.Task[Outcome]] = {}
+
+    # -- called from anywhere -------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Look for due deliveries now. Thread-safe; cheap; a no-op once stopped."""
+        loop, wakeup = self._loop, self._wakeup
+        if loop is None or wakeup is None:
+            self._woken_early = True
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed under us: nothing left to wake
+            loop.call_soon_threadsafe(wakeup.set)
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set, then wind down (at most ~``STOP_GRACE_SECONDS``)."""
+        self._loop = asyncio.get_running_loop()
+        wakeup = self._wakeup = asyncio.Event()
+        if self._woken_early:
+            wakeup.set()
+        db_threads = 4 if self.storage.is_postgres else 1  # SQLite has one writer anyway
+        self._executor = ThreadPoolExecutor(db_threads, thread_name_prefix="webhook-db")
+        results: asyncio.Queue[Outcome | None] = asyncio.Queue()
+        listening = threading.Event()
+        relay = asyncio.create_task(_relay(stop, wakeup))
+        notifier = self._start_notify_listener(listening)
+        timeout = httpx.Timeout(self.settings.webhook_timeout_seconds)
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        try:
+            async with httpx.AsyncClient(
+                follow_redirects=False,
+                timeout=timeout,
+                limits=limits,
+                transport=self._transport,
+                trust_env=False,
+            ) as client:
+                recorder = asyncio.create_task(self._record_loop(results))
+                try:
+                    await self._claim_loop(client, stop, results)
+                finally:
+                    await self._wind_down(results)
+                    await recorder
+        finally:
+            relay.cancel()
+            listening.set()
+            if notifier is not None:
+                notifier.join(timeout=2.0)
+            self._executor.shutdown(wait=True)
+            self._loop = self._wakeup = None
+
+    async def _claim_loop(
+        self, client: httpx.AsyncClient, stop: asyncio.Event, results: asyncio.Queue[Outcome | None]
+    ) -> None:
+        assert self._wakeup is not None
+        poll = self.settings.dispatcher_poll_seconds
+        lease = lease_seconds(self.settings)
+        while not stop.is_set():
+            self._wakeup.clear()
+            free = self.concurrency - len(self._inflight)
+            jobs: list[Job] = []
+            sleep = poll
+            if free > 0:
+                try:
+                    jobs = await self._db(
+                        claims.claim,
+                        self.storage.engine,
+                        worker_id=self.worker_id,
+                        now=datetime.now(UTC),
+                        limit=free,
+                        lease_seconds=lease,
+                    )
+                    if not jobs:
+                        sleep = await self._idle_sleep(poll)
+                except SQLAlchemyError:
+                    log.exception("claiming webhook deliveries failed; retrying in %.1f s", poll)
+            for job in jobs:
+                self._start(client, job, results)
+            if jobs and len(jobs) == free:
+                continue  # there may be more due right now
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=sleep)
+
+    async def _idle_sleep(self, poll: float) -> float:
+        """Sleep until the next known due time, but never longer than the poll interval."""
+        due = await self._db(claims.next_due, self.storage.engine)
+        if due is None:
+            return poll
+        wait = (parse_iso(due) - datetime.now(UTC)).total_seconds()
+        return min(max(wait, 0.001), poll)
+
+    def _start(self, client: httpx.AsyncClient, job: Job, results: asyncio.Queue[Outcome | None]) -> None:
+        task = asyncio.create_task(
+            attempt(
+                client,
+                job,
+                schedule=self.settings.webhook_retry_schedule,
+                timeout=self.settings.webhook_timeout_seconds,
+                allow_private=self.settings.webhook_allow_private_targets,
+                rng=self._rng,
+            )
+        )
+        self._inflight[job.delivery_id] = task
+
+        def finished(done: asyncio.Task[Outcome]) -> None:
+            saturated = len(self._inflight) >= self.concurrency
+            self._inflight.pop(job.delivery_id, None)
+            if done.cancelled():
+                return
+            exc = done.exception()
+            if exc is not None:  # a bug, not the receiver: let the lease expire and retry later
+                log.error("webhook attempt for %s crashed", job.delivery_id, exc_info=exc)
+                return
+            results.put_nowait(done.result())
+            if saturated and self._wakeup is not None:
+                self._wakeup.set()
+
+        task.add_done_callback(finished)
+
+    async def _record_loop(self, results: asyncio.Queue[Outcome | None]) -> None:
+        """Write finished attempts in batches until the ``None`` sentinel arrives."""
+        running = True
+        while running:
+            batch: list[Outcome] = []
+            item = await results.get()
+            while item is not None:
+                batch.append(item)
+                if results.empty() or len(batch) >= RECORD_BATCH:
+                    break
+                item = results.get_nowait()
+            running = item is not None
+            if batch:
+                await self._record(batch)
+
+    async def _record(self, batch: list[Outcome]) -> None:
+        for tries in range(3):
+            try:
+                await self._db(
+                    claims.record,
+                    self.storage.engine,
+                    batch,
+                    worker_id=self.worker_id,
+                    disable_after=self.settings.webhook_disable_after_failures,
+                )
+                break
+            except SQLAlchemyError:
+                log.exception("recording %d webhook attempts failed (try %d of 3)", len(batch), tries + 1)
+                await asyncio.sleep(0.2 * (tries + 1))
+        else:
+            return  # leases expire and the deliveries are retried: late, duplicated at worst, never lost
+        loop, wakeup = self._loop, self._wakeup
+        if loop is not None and wakeup is not None:
+            for outcome in batch:
+                if outcome.retry_in is not None and not outcome.succeeded:
+                    loop.call_later(outcome.retry_in, wakeup.set)
+
+    async def _wind_down(self, results: asyncio.Queue[Outcome | None]) -> None:
+        """Let attempts in flight finish briefly, hand back the rest, flush the recorder."""
+        inflight = dict(self._inflight)
+        if inflight:
+            _done, pending = await asyncio.wait(inflight.values(), timeout=STOP_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            unfinished = [delivery_id for delivery_id, task in inflight.items() if task in pending]
+            with contextlib.suppress(SQLAlchemyError):
+                await self._db(
+                    claims.release,
+                    self.storage.engine,
+                    unfinished,
+                    worker_id=self.worker_id,
+                    now=datetime.now(UTC),
+                )
+        results.put_nowait(None)
+
+    async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        assert self._loop is not None and self._executor is not None
+        return await self._loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    # -- PostgreSQL wake-ups from other processes -----------------------------------------------
+
+    def _start_notify_listener(self, stopped: threading.Event) -> threading.Thread | None:
+        if not self.storage.is_postgres:
+            return None
+        url = self.storage.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        thread = threading.Thread(
+            target=_listen_for_notifies, args=(url, self.wake, stopped), name="webhook-notify", daemon=True
+        )
+        thread.start()
+        return thread
+
+    # -- the worker process ----------------------------------------------------------------------
+
+    def run_forever(self) -> None:
+        """Run until SIGINT or SIGTERM (the ``care-sandbox worker`` process)."""
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await self.run(stop)
+
+        asyncio.run(main())
+
+
+async def _relay(stop: asyncio.Event, wakeup: asyncio.Event) -> None:
+    await stop.wait()
+    wakeup.set()
+
+
+def _listen_for_notifies(url: str, wake: Callable[[], None], stopped: threading.Event) -> None:
+    """Block on ``LISTEN`` in a thread and turn each notification into ``wake()``; reconnect on loss."""
+    import psycopg
+
+    while not stopped.is_set():
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                wake()  # anything committed while we were not listening
+                while not stopped.is_set():
+                    for _ in conn.notifies(timeout=1.0):
+                        wake()
+        except psycopg.Error:
+            log.warning("webhook NOTIFY listener lost its connection; polling until it is back")
+            stopped.wait(2.0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """A bare worker process: ``python -m mock_server.webhooks.dispatcher --database-url …``.
+
+    ``care-sandbox worker`` is the supported entry point; this one needs nothing but the database and
+    exists for tests and debugging.
+    """
+    import argparse
+
+    from mock_server.settings import parse_schedule
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mock_server.webhooks.dispatcher", description=main.__doc__
+    )
+    parser.add_argument("--database-url")
+    parser.add_argument("--webhook-retry-schedule", type=parse_schedule)
+    parser.add_argument("--webhook-timeout-seconds", type=float)
+    parser.add_argument("--dispatcher-poll-seconds", type=float)
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env(
+        database_url=args.database_url,
+        webhook_retry_schedule=args.webhook_retry_schedule,
+        webhook_timeout_seconds=args.webhook_timeout_seconds,
+        dispatcher_poll_seconds=args.dispatcher_poll_seconds,
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    storage = Storage.open(settings.database_url)
+    try:
+        Dispatcher(storage, settings, concurrency=args.concurrency).run_forever()
+    finally:
+        storage.close()
+
+
+if __name__ == "__main__":
+    main()
