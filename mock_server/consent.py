@@ -193,7 +193,7 @@ class ConsentService:
             row = self._expire_if_due(conn, row, now)
             check_transition(row.status, "cancelled", request_id)
             conn.execute(
-                update(L).where(L.c.id == request_id).values(status="cancelled", responded_at=iso(now))
+                update(L).where(L.c.id == request_id).values(status="cancelled")
             )
             return link_request_view(conn.execute(select(L).where(L.c.id == request_id)).one(), None)
 
@@ -205,7 +205,7 @@ class ConsentService:
         return row
 
     def _expire(self, conn: Connection, row: Any, now: datetime) -> None:
-        conn.execute(update(L).where(L.c.id == row.id).values(status="expired", responded_at=row.expires_at))
+        conn.execute(update(L).where(L.c.id == row.id).values(status="expired"))
         emit_event(
             conn,
             workspace_id=row.workspace_id,

@@ -64,7 +64,8 @@ class Counts:
 
 
 def _patient_ref(workspace_id: str, index: int) -> str:
-    return "sp_" + hashlib.sha256(f"{workspace_id}:{index}".encode()).hexdigest()[:16]
+    """Sortable by creation index (listing order), unique per workspace."""
+    return f"sp_{index:05d}" + hashlib.sha256(f"{workspace_id}:{index}".encode()).hexdigest()[:12]
 
 
 def _profile(run_seed: int, index: int, overrides: dict[str, Any]) -> Any:

@@ -30,15 +30,20 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _PROBLEM_CODES = {
     400: "validation_error",
     401: "invalid_token",
-    403: "forbidden",
+    403: "insufficient_scope",
     404: "not_found",
     405: "method_not_allowed",
-    406: "not_acceptable",
+    409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "unprocessable_entity",
     429: "rate_limit_exceeded",
 }
+
+
+def _code(status: int) -> str:
+    """A contract error code for a status raised by a library (the envelope's code is an enum)."""
+    return _PROBLEM_CODES.get(status, "validation_error" if status < 500 else "internal_error")
 
 
 def as_api_error(exc: BaseException, method: str, path: str) -> ApiError:
@@ -56,9 +61,9 @@ def as_api_error(exc: BaseException, method: str, path: str) -> ApiError:
                 {"allowed": (exc.headers or {}).get("Allow", "")},
                 headers=dict(exc.headers or {}),
             )
-        return ApiError(exc.status_code, _PROBLEM_CODES.get(exc.status_code, "error"), str(exc.detail))
+        return ApiError(exc.status_code, _code(exc.status_code), str(exc.detail))
     if isinstance(exc, ProblemException):
-        return ApiError(exc.status, _PROBLEM_CODES.get(exc.status, "error"), str(exc.detail or exc.title))
+        return ApiError(exc.status, _code(exc.status), str(exc.detail or exc.title))
     log.exception("unhandled error on %s %s", method, path, exc_info=exc)
     return ApiError(500, "internal_error", "the sandbox failed unexpectedly; the error has been logged")
 

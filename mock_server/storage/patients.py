@@ -86,7 +86,7 @@ class PatientRepo:
             return int(own.execute(query).scalar_one())
 
     def all(self, workspace_id: str, conn: Connection | None = None) -> list[SandboxPatientRow]:
-        query = select(P).where(P.c.workspace_id == workspace_id).order_by(P.c.created_at, P.c.id)
+        query = select(P).where(P.c.workspace_id == workspace_id).order_by(P.c.id)
         if conn is not None:
             return [_row(r) for r in conn.execute(query).all()]
         with self.engine.connect() as own:
@@ -98,7 +98,7 @@ class PatientRepo:
             rows = conn.execute(
                 select(P)
                 .where(P.c.workspace_id == workspace_id)
-                .order_by(P.c.created_at, P.c.id)
+                .order_by(P.c.id)
                 .limit(per_page)
                 .offset((page - 1) * per_page)
             ).all()

@@ -1,0 +1,194 @@
+"""Clinic-ready PDF reports: synchronously (seed 000) or as a job with a ``report.completed`` webhook.
+
+Rendering takes a few hundred milliseconds, so it runs in a worker thread: the event loop keeps
+serving other requests meanwhile. Jobs run in the process that accepted them; their state and the
+finished PDF live in the database, so any worker can answer ``GET /v1/reports/{id}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+
+from mock_server.consent import ActiveConsent
+from mock_server.context import ApiRequest, Reply, Services, accepted, ok
+from mock_server.errors import ApiError, not_found
+from mock_server.handlers._period import period
+from mock_server.handlers._shared import consented, now
+from mock_server.reports.analysis import analyze
+from mock_server.reports.inputs import patient_inputs
+from mock_server.reports.pdf import render_report, report_filename
+from mock_server.storage import schema
+from mock_server.timeutil import iso, utcnow
+from mock_server.webhooks.outbox import emit_event
+
+log = logging.getLogger("care_sandbox.reports")
+J = schema.report_jobs
+_RUNNING: set[asyncio.Task[None]] = set()
+
+
+def _render(services: Services, consent: ActiveConsent, first: date, last: date, lang: str) -> bytes:
+    inputs = patient_inputs(services, consent, first, last)
+    moment = utcnow()
+    analysis = analyze(
+        inputs.pain_entries,
+        inputs.wellbeing,
+        inputs.vitals,
+        period_from=first,
+        period_to=last,
+        patient_id=consent.anon_id,
+        now=moment,
+        tz=inputs.timezone,
+    )
+    return render_report(
+        analysis,
+        inputs.pain_entries,
+        inputs.wellbeing,
+        inputs.vitals,
+        lang=lang,
+        patient_label=consent.anon_id,
+        period_from=first,
+        period_to=last,
+        generated_at=moment,
+        tz=inputs.timezone,
+    )
+
+
+async def pdf(req: ApiRequest) -> Reply:
+    consent = consented(req, "reports:read")
+    first, last = period(req)
+    lang = req.params.get("lang", "en")
+    data = await asyncio.to_thread(_render, req.services, consent, first, last, lang)
+    name = report_filename(consent.anon_id, first, last, lang)
+    return Reply(
+        200, data, {"Content-Disposition": f'attachment; filename="{name}"'}, media_type="application/pdf"
+    )
+
+
+def _job_view(row: Any) -> dict[str, Any]:
+    done = row.status == "completed"
+    return {
+        "id": row.id,
+        "patient_id": row.patient_id,
+        "status": row.status,
+        "lang": row.lang,
+        "from": row.period_from,
+        "to": row.period_to,
+        "created_at": row.created_at,
+        "completed_at": row.completed_at,
+        "download_url": f"/v1/reports/{row.id}/download" if done else None,
+        "error": row.error,
+    }
+
+
+async def _run_job(
+    services: Services,
+    job_id: str,
+    consent: ActiveConsent,
+    first: date,
+    last: date,
+    lang: str,
+    workspace_id: str,
+) -> None:
+    engine = services.storage.engine
+    with engine.begin() as conn:
+        conn.execute(update(J).where(J.c.id == job_id).values(status="running"))
+    try:
+        data = await asyncio.to_thread(_render, services, consent, first, last, lang)
+    except Exception as exc:  # a failed job is reported on the job, not lost
+        log.exception("report job %s failed", job_id)
+        with engine.begin() as conn:
+            conn.execute(
+                update(J)
+                .where(J.c.id == job_id)
+                .values(status="failed", error=str(exc)[:1000], completed_at=iso(utcnow()))
+            )
+        return
+    moment = services.clock.now(workspace_id)
+    with engine.begin() as conn:
+        conn.execute(
+            update(J).where(J.c.id == job_id).values(status="completed", pdf=data, completed_at=iso(moment))
+        )
+        emit_event(
+            conn,
+            workspace_id=workspace_id,
+            event_type="report.completed",
+            patient_id=consent.anon_id,
+            data={
+                "report_id": job_id,
+                "status": "completed",
+                "download_url": f"/v1/reports/{job_id}/download",
+                "lang": lang,
+            },
+            timestamp=iso(moment),
+        )
+    services.wake_dispatcher()
+
+
+async def create(req: ApiRequest) -> Reply:
+    consent = consented(req, "reports:read")
+    body = req.body or {}
+    first, last = period(req, {"from": body.get("from"), "to": body.get("to")})
+    job_id = f"rpt_{secrets.token_hex(10)}"
+    with req.services.storage.engine.begin() as conn:
+        conn.execute(
+            J.insert().values(
+                id=job_id,
+                workspace_id=req.workspace_id,
+                patient_ref=consent.patient_ref,
+                patient_id=consent.anon_id,
+                lang=body["lang"],
+                period_from=first.isoformat(),
+                period_to=last.isoformat(),
+                status="queued",
+                created_at=iso(now(req)),
+            )
+        )
+        row = conn.execute(select(J).where(J.c.id == job_id)).one()
+    task = asyncio.create_task(
+        _run_job(req.services, job_id, consent, first, last, body["lang"], req.workspace_id)
+    )
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
+    reply = accepted(_job_view(row))
+    reply.headers["Location"] = f"/v1/reports/{job_id}"
+    return reply
+
+
+def _job(req: ApiRequest) -> Any:
+    with req.services.storage.engine.connect() as conn:
+        row = conn.execute(
+            select(J).where(J.c.id == req.params["report_id"], J.c.workspace_id == req.workspace_id)
+        ).first()
+    if row is None:
+        raise not_found("report", req.params["report_id"])
+    return row
+
+
+def get(req: ApiRequest) -> Reply:
+    return ok(_job_view(_job(req)))
+
+
+def download(req: ApiRequest) -> Reply:
+    row = _job(req)
+    if row.status != "completed" or row.pdf is None:
+        raise ApiError(
+            409,
+            "conflict",
+            f"report {row.id} is {row.status}; download it once completed",
+            {"status": row.status},
+        )
+    name = report_filename(
+        row.patient_id, date.fromisoformat(row.period_from), date.fromisoformat(row.period_to), row.lang
+    )
+    return Reply(
+        200,
+        bytes(row.pdf),
+        {"Content-Disposition": f'attachment; filename="{name}"'},
+        media_type="application/pdf",
+    )

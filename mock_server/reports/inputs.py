@@ -1,0 +1,43 @@
+"""Gather one consented patient's records for a period, as analysis and the PDF want them.
+
+Only series the patient granted are read: a report for a partner without ``vitals:read`` is built
+without vitals (its sleep and HRV findings then say "not enough data"), so a report never reveals
+more than the partner could read directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from mock_server.consent import ActiveConsent
+from mock_server.context import Services
+from mock_server.storage.patients import PatientRepo
+from mock_server.storage.records import RecordFilter, RecordRepo
+from mock_server.timeutil import day_end_iso, day_start, iso
+
+
+@dataclass(frozen=True)
+class PatientInputs:
+    pain_entries: list[dict[str, Any]]
+    wellbeing: list[dict[str, Any]]
+    vitals: list[dict[str, Any]]
+    timezone: str
+
+
+def patient_inputs(services: Services, consent: ActiveConsent, first: date, last: date) -> PatientInputs:
+    repo = RecordRepo(services.storage.engine)
+    # one day of margin each side: the patient's local days may straddle UTC midnight
+    start, end = iso(day_start(first - timedelta(days=1))), day_end_iso(last + timedelta(days=1))
+
+    def read(series: str, scope: str) -> list[dict[str, Any]]:
+        if scope not in consent.scopes:
+            return []
+        return repo.all(RecordFilter(consent.patient_ref, (series,), start, end))
+
+    with services.storage.engine.connect() as conn:
+        patient = PatientRepo(services.storage.engine).by_ref(conn, consent.patient_ref)
+    timezone = patient.profile.get("timezone", "UTC") if patient else "UTC"
+    return PatientInputs(read("pain_entry", "pain:read"), read("wellbeing", "wellbeing:read"),
+                         read("vital", "vitals:read"), timezone)
