@@ -2,7 +2,7 @@
 
 The model (DESIGN.md "Data realism"): daily pain = per-patient baseline + AR(1) deviation (within-person
 SD ≈ 1.6) + flares (≈ +2.7 NRS, hours to days, at the condition's rate) + the previous night's sleep
-deficit (short sleep → more pain) + a per-condition time-of-day phase, clipped to 0–10. HRV falls on
+deficit (short sleep → more pain) + a per-condition time-of-day phase, clipped to 0-10. HRV falls on
 short nights and high-pain days; WHO-5 falls with pain and poor sleep; steps rise at weekends and
 fall on bad days. ``messiness`` adds missed days, sync gaps, late back-fills and duplicate uploads.
 
@@ -25,8 +25,13 @@ import numpy as np
 from synthetic_data.patients import CONDITIONS, PatientProfile
 
 GAUGE_SCALES: dict[str, tuple[int, int]] = {
-    "mood": (1, 10), "anxiety": (1, 10), "energy": (1, 10), "sleep_quality": (1, 10), "pain": (0, 10),
-    "medication_adherence": (0, 100), "social_interaction": (1, 10),
+    "mood": (1, 10),
+    "anxiety": (1, 10),
+    "energy": (1, 10),
+    "sleep_quality": (1, 10),
+    "pain": (0, 10),
+    "medication_adherence": (0, 100),
+    "social_interaction": (1, 10),
 }
 WHO5_ITEMS = ("cheerful", "calm", "active", "rested", "interested")
 SLEEP_PAIN_COUPLING = 0.55  # NRS points per hour of sleep below the patient's norm (previous night)
@@ -84,13 +89,23 @@ def daily_state(profile: PatientProfile, start: date, total_days: int) -> DailyS
     prev_sleep = np.concatenate(([profile.sleep_hours], sleep[:-1]))
     deficit = profile.sleep_hours - prev_sleep
     pain = np.clip(profile.baseline_pain + deviation + flare + SLEEP_PAIN_COUPLING * deficit, 0.0, 10.0)
-    hrv = np.clip(profile.hrv * (1 + 0.06 * (prev_sleep - profile.sleep_hours)) - 1.5 * (pain - profile.baseline_pain)
-                  + 4.0 * hrv_noise, 8.0, 200.0)
-    rhr = np.clip(profile.resting_hr + 0.8 * (pain - profile.baseline_pain) + 2.0 * hrv_noise * -0.5, 38.0, 110.0)
+    hrv = np.clip(
+        profile.hrv * (1 + 0.06 * (prev_sleep - profile.sleep_hours))
+        - 1.5 * (pain - profile.baseline_pain)
+        + 4.0 * hrv_noise,
+        8.0,
+        200.0,
+    )
+    rhr = np.clip(
+        profile.resting_hr + 0.8 * (pain - profile.baseline_pain) + 2.0 * hrv_noise * -0.5, 38.0, 110.0
+    )
     weekday = np.array([(start + timedelta(days=int(d))).weekday() for d in range(n)])
     weekend = np.where(weekday >= 5, 1.15, 1.0)
-    steps = np.clip(profile.steps * weekend * (1 - 0.05 * (pain - profile.baseline_pain)) * np.exp(0.25 * step_noise),
-                    300, 40000)
+    steps = np.clip(
+        profile.steps * weekend * (1 - 0.05 * (pain - profile.baseline_pain)) * np.exp(0.25 * step_noise),
+        300,
+        40000,
+    )
     return DailyState(pain, flare, sleep, hrv, rhr, steps)
 
 
@@ -108,8 +123,15 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _pain_entries(profile: PatientProfile, day: date, index: int, level: float, state: DailyState,
-                  messiness: float, zone: ZoneInfo) -> list[dict[str, Any]]:
+def _pain_entries(
+    profile: PatientProfile,
+    day: date,
+    index: int,
+    level: float,
+    state: DailyState,
+    messiness: float,
+    zone: ZoneInfo,
+) -> list[dict[str, Any]]:
     cond = CONDITIONS[profile.condition]
     rng = _stream(profile, 100, index)
     if rng.random() < 0.04 + 0.2 * messiness:  # a missed day
@@ -135,22 +157,27 @@ def _pain_entries(profile: PatientProfile, day: date, index: int, level: float, 
             else:
                 metrics["steps"] = int(state.steps[max(index - 1, 0)])
             vitals = {"source": source, "metrics": metrics}
-        entries.append({
-            "id": f"pe_{profile.patient_key}_{index}_{n}",
-            "pain_level": pain_level,
-            "areas": [{"id": cond.areas[a], "max_intensity": int(max(0, pain_level - rng.integers(0, 2)))}
-                      for a in sorted(areas)],
-            "qualities": [cond.qualities[q] for q in sorted(qualities)],
-            "overall_wellbeing": wellbeing,
-            "vitals": vitals,
-            "notes": None,
-            "logged_at": _iso(_utc(day, float(hour), zone)),
-        })
+        entries.append(
+            {
+                "id": f"pe_{profile.patient_key}_{index}_{n}",
+                "pain_level": pain_level,
+                "areas": [
+                    {"id": cond.areas[a], "max_intensity": int(max(0, pain_level - rng.integers(0, 2)))}
+                    for a in sorted(areas)
+                ],
+                "qualities": [cond.qualities[q] for q in sorted(qualities)],
+                "overall_wellbeing": wellbeing,
+                "vitals": vitals,
+                "notes": None,
+                "logged_at": _iso(_utc(day, float(hour), zone)),
+            }
+        )
     return entries
 
 
-def _wellbeing(profile: PatientProfile, day: date, index: int, state: DailyState, messiness: float,
-               zone: ZoneInfo) -> list[dict[str, Any]]:
+def _wellbeing(
+    profile: PatientProfile, day: date, index: int, state: DailyState, messiness: float, zone: ZoneInfo
+) -> list[dict[str, Any]]:
     rng = _stream(profile, 200, index)
     if rng.random() < 0.08 + 0.2 * messiness:
         return []
@@ -158,35 +185,66 @@ def _wellbeing(profile: PatientProfile, day: date, index: int, state: DailyState
     items = {name: int(np.clip(np.rint(centre + rng.normal(0, 0.7)), 0, 5)) for name in WHO5_ITEMS}
     raw = sum(items.values())
     moment = _utc(day, float(rng.uniform(19.5, 22.5)), zone)
-    return [{"id": f"wb_{profile.patient_key}_{index}", "date": day.isoformat(), "completed_at": _iso(moment),
-             "raw_score": raw, "composite_score": raw * 4, "dimensions": items}]
+    return [
+        {
+            "id": f"wb_{profile.patient_key}_{index}",
+            "date": day.isoformat(),
+            "completed_at": _iso(moment),
+            "raw_score": raw,
+            "composite_score": raw * 4,
+            "dimensions": items,
+        }
+    ]
 
 
-def _gauges(profile: PatientProfile, day: date, index: int, state: DailyState, zone: ZoneInfo) -> list[dict[str, Any]]:
+def _gauges(
+    profile: PatientProfile, day: date, index: int, state: DailyState, zone: ZoneInfo
+) -> list[dict[str, Any]]:
     rng = _stream(profile, 300, index)
     kinds = sorted(rng.choice(list(GAUGE_SCALES), size=int(rng.integers(2, 4)), replace=False).tolist())
     pain = state.pain_mean[index]
-    centre = {"mood": 7.5 - 0.5 * pain, "anxiety": 2.5 + 0.45 * pain, "energy": 7.5 - 0.45 * pain,
-              "sleep_quality": 2.0 + (state.sleep_hours[index] - 4.0) * 1.1, "pain": pain,
-              "medication_adherence": 88.0, "social_interaction": 7.0 - 0.35 * pain}
+    centre = {
+        "mood": 7.5 - 0.5 * pain,
+        "anxiety": 2.5 + 0.45 * pain,
+        "energy": 7.5 - 0.45 * pain,
+        "sleep_quality": 2.0 + (state.sleep_hours[index] - 4.0) * 1.1,
+        "pain": pain,
+        "medication_adherence": 88.0,
+        "social_interaction": 7.0 - 0.35 * pain,
+    }
     moment = _iso(_utc(day, float(rng.uniform(18.0, 22.0)), zone))
     out = []
     for kind in kinds:
         low, high = GAUGE_SCALES[kind]
         spread = 8.0 if kind == "medication_adherence" else 1.0
         value = int(np.clip(np.rint(centre[kind] + rng.normal(0, spread)), low, high))
-        out.append({"id": f"ga_{profile.patient_key}_{index}_{kind}", "patient_id": f"p2c_anon_{profile.patient_key}",
-                    "gauge_type": kind, "value": value, "scale_min": low, "scale_max": high, "recorded_at": moment,
-                    "notes": None, "created_at": moment})
+        out.append(
+            {
+                "id": f"ga_{profile.patient_key}_{index}_{kind}",
+                "patient_id": f"p2c_anon_{profile.patient_key}",
+                "gauge_type": kind,
+                "value": value,
+                "scale_min": low,
+                "scale_max": high,
+                "recorded_at": moment,
+                "notes": None,
+                "created_at": moment,
+            }
+        )
     return out
 
 
-_DEVICES = {"polar": "Polar Vantage V3", "oura": "Oura Ring Gen3", "withings": "Withings ScanWatch 2",
-            "health_connect": "Health Connect"}
+_DEVICES = {
+    "polar": "Polar Vantage V3",
+    "oura": "Oura Ring Gen3",
+    "withings": "Withings ScanWatch 2",
+    "health_connect": "Health Connect",
+}
 
 
-def _vitals(profile: PatientProfile, day: date, index: int, state: DailyState, messiness: float,
-            zone: ZoneInfo) -> list[dict[str, Any]]:
+def _vitals(
+    profile: PatientProfile, day: date, index: int, state: DailyState, messiness: float, zone: ZoneInfo
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for source in profile.sources:
         rng = _stream(profile, 400 + ("polar", "withings", "oura", "health_connect").index(source), index)
@@ -195,35 +253,58 @@ def _vitals(profile: PatientProfile, day: date, index: int, state: DailyState, m
         readings: list[tuple[str, float, str, float, dict[str, int] | None]] = []
         sleep = float(state.sleep_hours[index])
         if source in ("polar", "oura"):
-            readings += [("resting_heart_rate", round(float(state.resting_hr[index])), "bpm", 7.2, None),
-                         ("hrv_rmssd", round(float(state.hrv[index]), 1), "ms", 7.1, None),
-                         ("sleep_duration", round(sleep, 2), "h", 7.0, None)]
+            readings += [
+                ("resting_heart_rate", round(float(state.resting_hr[index])), "bpm", 7.2, None),
+                ("hrv_rmssd", round(float(state.hrv[index]), 1), "ms", 7.1, None),
+                ("sleep_duration", round(sleep, 2), "h", 7.0, None),
+            ]
         if source in ("withings", "health_connect"):
             readings.append(("sleep_duration", round(sleep * 60), "min", 7.0, None))
         readings.append(("steps", int(state.steps[index]), "count", 23.9, None))
         if source in ("polar", "withings", "health_connect"):
-            readings.append(("heart_rate", round(float(state.resting_hr[index] + rng.uniform(5, 30))), "bpm",
-                             float(rng.uniform(9, 20)), None))
+            readings.append(
+                (
+                    "heart_rate",
+                    round(float(state.resting_hr[index] + rng.uniform(5, 30))),
+                    "bpm",
+                    float(rng.uniform(9, 20)),
+                    None,
+                )
+            )
         if source == "oura":
-            readings += [("body_temperature", round(float(36.5 + rng.normal(0, 0.25)), 2), "Cel", 7.0, None),
-                         ("spo2", round(float(np.clip(rng.normal(97, 1.0), 92, 100)), 1), "%", 7.0, None)]
+            readings += [
+                ("body_temperature", round(float(36.5 + rng.normal(0, 0.25)), 2), "Cel", 7.0, None),
+                ("spo2", round(float(np.clip(rng.normal(97, 1.0), 92, 100)), 1), "%", 7.0, None),
+            ]
         if source in ("withings", "health_connect") and rng.random() < 0.5:
             systolic = int(np.clip(np.rint(profile.systolic + rng.normal(0, 7)), 90, 200))
             diastolic = int(np.clip(np.rint(systolic * 0.63 + rng.normal(0, 4)), 55, systolic - 20))
-            readings.append(("blood_pressure", systolic, "mmHg", 7.5, {"systolic": systolic, "diastolic": diastolic}))
+            readings.append(
+                ("blood_pressure", systolic, "mmHg", 7.5, {"systolic": systolic, "diastolic": diastolic})
+            )
         if source in ("withings", "health_connect") and rng.random() < 0.3:
-            readings.append(("weight", round(profile.weight_kg + float(rng.normal(0, 0.4)), 1), "kg", 7.3, None))
+            readings.append(
+                ("weight", round(profile.weight_kg + float(rng.normal(0, 0.4)), 1), "kg", 7.3, None)
+            )
         if source == "health_connect" and profile.diabetic:
-            readings.append(("blood_glucose", round(float(np.clip(rng.normal(135, 25), 70, 300))), "mg/dL", 8.0,
-                             None))
+            readings.append(
+                ("blood_glucose", round(float(np.clip(rng.normal(135, 25), 70, 300))), "mg/dL", 8.0, None)
+            )
         for n, (metric, value, unit, hour, components) in enumerate(readings):
             measured = _utc(day, hour, zone)
             delay = timedelta(minutes=float(rng.uniform(1, 90)))
             if rng.random() < 0.1 * messiness:  # a late back-fill, days after the fact
                 delay = timedelta(days=float(rng.uniform(1, 4)))
-            record: dict[str, Any] = {"id": f"vt_{profile.patient_key}_{index}_{source}_{n}", "source": source,
-                                      "metric": metric, "value": value, "unit": unit, "measured_at": _iso(measured),
-                                      "received_at": _iso(measured + delay), "device": _DEVICES[source]}
+            record: dict[str, Any] = {
+                "id": f"vt_{profile.patient_key}_{index}_{source}_{n}",
+                "source": source,
+                "metric": metric,
+                "value": value,
+                "unit": unit,
+                "measured_at": _iso(measured),
+                "received_at": _iso(measured + delay),
+                "device": _DEVICES[source],
+            }
             if components is not None:
                 record["components"] = components
             out.append(record)
@@ -232,8 +313,9 @@ def _vitals(profile: PatientProfile, day: date, index: int, state: DailyState, m
     return out
 
 
-def generate_days(profile: PatientProfile, start: date, first_day: int, n_days: int,
-                  messiness: float = 0.3) -> PatientSeries:
+def generate_days(
+    profile: PatientProfile, start: date, first_day: int, n_days: int, messiness: float = 0.3
+) -> PatientSeries:
     """Records of days ``[start + first_day, start + first_day + n_days)`` in the API's shapes."""
     if not 0.0 <= messiness <= 1.0:
         raise ValueError("messiness must be between 0 and 1")
@@ -242,7 +324,9 @@ def generate_days(profile: PatientProfile, start: date, first_day: int, n_days: 
     series = PatientSeries()
     for index in range(first_day, first_day + n_days):
         day = start + timedelta(days=index)
-        series.pain_entries += _pain_entries(profile, day, index, float(state.pain_mean[index]), state, messiness, zone)
+        series.pain_entries += _pain_entries(
+            profile, day, index, float(state.pain_mean[index]), state, messiness, zone
+        )
         series.wellbeing += _wellbeing(profile, day, index, state, messiness, zone)
         series.gauges += _gauges(profile, day, index, state, zone)
         series.vitals += _vitals(profile, day, index, state, messiness, zone)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from mock_server.context import ApiRequest, Reply, ok
 from mock_server.handlers._period import period
 from mock_server.handlers._shared import consented, now
-from mock_server.reports.inputs import patient_inputs
 from mock_server.reports.analysis import analyze
+from mock_server.reports.inputs import patient_inputs
 
 
 def get(req: ApiRequest) -> Reply:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mock_server.analytics import population as aggregate
 from mock_server.context import ApiRequest, Reply, ok
 from mock_server.handlers._period import period
 from mock_server.handlers._shared import consents
-from mock_server.analytics import population as aggregate
 from mock_server.storage.records import RecordFilter, RecordRepo
 from mock_server.timeutil import day_end_iso, day_start, iso
 
