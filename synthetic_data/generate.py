@@ -83,9 +83,9 @@ def daily_state(profile: PatientProfile, start: date, total_days: int) -> DailyS
     innovation = profile.pain_sd * np.sqrt(1 - profile.ar1**2)
     deviation = np.empty(n)
     previous = 0.0
-    for day in range(n):
-        previous = profile.ar1 * previous + innovation * noise[day]
-        deviation[day] = previous
+    for day_index in range(n):  # the AR(1) recursion is sequential by nature
+        previous = profile.ar1 * previous + innovation * noise[day_index]
+        deviation[day_index] = previous
     prev_sleep = np.concatenate(([profile.sleep_hours], sleep[:-1]))
     deficit = profile.sleep_hours - prev_sleep
     pain = np.clip(profile.baseline_pain + deviation + flare + SLEEP_PAIN_COUPLING * deficit, 0.0, 10.0)
@@ -162,7 +162,7 @@ def _pain_entries(
                 "id": f"pe_{profile.patient_key}_{index}_{n}",
                 "pain_level": pain_level,
                 "areas": [
-                    {"id": cond.areas[a], "max_intensity": int(max(0, pain_level - rng.integers(0, 2)))}
+                    {"id": cond.areas[a], "max_intensity": max(0, pain_level - int(rng.integers(0, 2)))}
                     for a in sorted(areas)
                 ],
                 "qualities": [cond.qualities[q] for q in sorted(qualities)],

@@ -13,11 +13,12 @@ MAX_DAYS = 366
 
 
 def period(req: ApiRequest, values: dict[str, str | None] | None = None) -> tuple[date, date]:
-    source = values if values is not None else req.params
+    source: dict[str, str | None] = values if values is not None else req.params
     today = now(req).date()
-    last = date.fromisoformat(source["to"]) if source.get("to") else today
+    to_text, from_text = source.get("to"), source.get("from")
+    last = date.fromisoformat(to_text) if to_text else today
     first = (
-        date.fromisoformat(source["from"]) if source.get("from") else last - timedelta(days=DEFAULT_DAYS - 1)
+        date.fromisoformat(from_text) if from_text else last - timedelta(days=DEFAULT_DAYS - 1)
     )
     if last < first:
         raise invalid_parameter("to", last.isoformat(), f"'to' ({last}) is before 'from' ({first})")
