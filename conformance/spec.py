@@ -159,16 +159,35 @@ class Spec:
         return "/oauth/token"
 
     @cached_property
-    def error_codes(self) -> frozenset[str]:
-        """The documented `error.code` enum, found through any schema shaped like the envelope."""
-        for schema in self._walk_schemas():
-            error = self.resolve((schema.get("properties") or {}).get("error"))
+    def _envelope_enums(self) -> dict[str, frozenset[str]]:
+        """`error.code` enums of every schema shaped like the envelope, keyed by schema name."""
+        found: dict[str, frozenset[str]] = {}
+        schemas = (self.document.get("components") or {}).get("schemas") or {}
+        for name, schema in schemas.items():
+            schema = self.resolve(schema)
+            error = (
+                self.resolve((schema.get("properties") or {}).get("error"))
+                if isinstance(schema, dict)
+                else None
+            )
             if not isinstance(error, dict):
                 continue
             code = self.resolve((error.get("properties") or {}).get("code"))
             if isinstance(code, dict) and isinstance(code.get("enum"), list):
-                return frozenset(str(item) for item in code["enum"])
-        return frozenset()
+                found[name] = frozenset(str(item) for item in code["enum"])
+        return found
+
+    @property
+    def error_codes(self) -> frozenset[str]:
+        """The documented `error.code` enum of the main envelope (`Error`, else the first envelope found)."""
+        enums = self._envelope_enums
+        return enums.get("Error") or next(iter(enums.values()), frozenset())
+
+    def error_codes_for(self, path: str) -> frozenset[str]:
+        """Codes allowed on `path`: OAuth endpoints add the RFC 6749 codes of their own envelope."""
+        if path.startswith("/oauth") or path.startswith("/.well-known"):
+            return frozenset().union(*self._envelope_enums.values())
+        return self.error_codes
 
     def _walk_schemas(self) -> Iterator[dict[str, Any]]:
         for schema in ((self.document.get("components") or {}).get("schemas") or {}).values():
@@ -212,4 +231,35 @@ class Spec:
                 for method in HTTP_METHODS:
                     if isinstance(item.get(method), dict):
                         item[method].pop("servers", None)
-        return OpenAPI.from_dict(document)
+        # Deliveries authenticate by signature, which the kit verifies itself; a global `security`
+        # requirement must not make openapi-core demand an API key on them.
+        for item in (document.get("webhooks") or {}).values():
+            for method in HTTP_METHODS:
+                if isinstance(item, dict) and isinstance(item.get(method), dict):
+                    item[method]["security"] = []
+        from openapi_core import Config
+        from openapi_core.deserializing.media_types.util import json_loads
+
+        # openapi-core only parses application/json as JSON; FHIR's application/fhir+json is JSON too.
+        json_types: dict[str, Any] = {
+            media: json_loads for media in self.media_types() if media.endswith("+json")
+        }
+        return OpenAPI.from_dict(document, config=Config(extra_media_type_deserializers=json_types))
+
+    def media_types(self) -> set[str]:
+        """Every media type named under a `content:` anywhere in the document."""
+        found: set[str] = set()
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                content = node.get("content")
+                if isinstance(content, dict):
+                    found.update(str(key) for key in content)
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        walk(self.document)
+        return found

@@ -118,7 +118,7 @@ class Target:
     ) -> None:
         """Run the per-response checks (and openapi-core) on `exchange`, recording each outcome."""
         operation = exchange.operation
-        codes = self.spec.error_codes
+        codes = self.spec.error_codes_for(exchange.path)
         for check in RESPONSE_CHECKS:
             try:
                 applied = error_envelope(exchange, codes) if check is error_envelope else check(exchange)

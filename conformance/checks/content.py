@@ -52,6 +52,16 @@ def pdf_content(exchange: Exchange) -> int:
     return pages
 
 
+def fhir_id(patient_id: str) -> str:
+    """FHIR ids allow only [A-Za-z0-9-.]: implementations map the API's underscores to dashes."""
+    return patient_id.replace("_", "-")
+
+
+def same_patient(candidate: object, patient_id: str) -> bool:
+    """Whether a FHIR id names `patient_id`, verbatim or in its FHIR-safe form."""
+    return candidate in (patient_id, fhir_id(patient_id))
+
+
 def fhir_searchset(exchange: Exchange, patient_id: str) -> list[dict[str, Any]]:
     """A searchset Bundle with an exact total whose entries are Observations of `patient_id`."""
     where = exchange.describe()
@@ -79,7 +89,11 @@ def fhir_searchset(exchange: Exchange, patient_id: str) -> list[dict[str, Any]]:
         if not isinstance(resource, dict) or resource.get("resourceType") != "Observation":
             raise fail(f"entry {str(entry)[:120]}", "entries whose resource is an Observation")
         reference = (resource.get("subject") or {}).get("reference")
-        if reference != f"Patient/{patient_id}":
+        if not (
+            isinstance(reference, str)
+            and reference.startswith("Patient/")
+            and same_patient(reference.removeprefix("Patient/"), patient_id)
+        ):
             raise fail(
                 f"Observation {resource.get('id')!r} with subject {reference!r}",
                 f"subject.reference 'Patient/{patient_id}' (the requested patient only)",

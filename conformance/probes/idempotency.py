@@ -16,7 +16,7 @@ def idempotent_replay(ctx: Context) -> None:
     if not ctx.documented("POST", "/v1/link-requests"):
         return
     key = f"care-conformance-{uuid.uuid4().hex}"
-    email = f"conformance-{ctx.run_id}-{uuid.uuid4().hex[:6]}@patients.example"
+    email = _patient_email(ctx) or f"conformance-{ctx.run_id}-{uuid.uuid4().hex[:6]}@patients.example"
     body = {"patient_email": email, "scopes": ["pain:read"], "message": "care-conformance idempotency probe"}
     headers = {"Idempotency-Key": key}
     created_id = None
@@ -32,7 +32,7 @@ def idempotent_replay(ctx: Context) -> None:
                 f"the first response again ({first.status}, request_id {created_id!r})",
                 operation=OPERATION,
             )
-        other = {**body, "patient_email": "other-" + email}
+        other = {**body, "message": "care-conformance idempotency probe, another body"}
         conflict = ctx.target.request("POST", "/v1/link-requests", json_body=other, headers=headers)
         conflict_body = ctx.expect_status(
             conflict, CHECK, 409, "409 when the key is reused with another body"
@@ -53,3 +53,13 @@ def idempotent_replay(ctx: Context) -> None:
             ctx.target.request(
                 "DELETE", "/v1/link-requests/{request_id}", path_params={"request_id": created_id}
             )
+
+
+def _patient_email(ctx: Context) -> str | None:
+    """A sandbox patient's email, since a sandbox only links patients it knows."""
+    if not ctx.sandbox:
+        return None
+    created = ctx.target.request("POST", "/v1/sandbox/patients", json_body={"history_days": 0})
+    body = created.json()
+    email = body.get("email") if isinstance(body, dict) else None
+    return email if isinstance(email, str) else None

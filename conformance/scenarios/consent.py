@@ -128,7 +128,7 @@ def consent_lifecycle(ctx: Context) -> None:
             denied = target.request("GET", "/v1/patients/{patient_id}/vitals", path_params=ids)
             ctx.expect_status(denied, CHECK, 403, "403: vitals:read was not granted by the patient")
         ctx.expect_status(
-            target.request("POST", "/v1/sandbox/patients/{patient_id}/revoke", path_params=ids, json_body={}),
+            target.request("POST", "/v1/sandbox/patients/{patient_id}/revoke", path_params=ids),
             CHECK,
             200,
             "200 on revoke",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.checks.content import FHIR, fhir_resource, fhir_searchset
+from conformance.checks.content import FHIR, fhir_id, fhir_resource, fhir_searchset, same_patient
 from conformance.context import Context
 from conformance.errors import ConformanceFailure
 
@@ -27,9 +27,12 @@ def fhir_search(ctx: Context) -> None:
                 "GET", "/fhir/r4/Patient/{patient_id}", path_params={"patient_id": ctx.patient_id}
             )
             patient = fhir_resource(read, "Patient")
-            if patient.get("id") != ctx.patient_id:
+            if not same_patient(patient.get("id"), ctx.patient_id):
                 raise ConformanceFailure(
-                    FHIR, f"Patient.id {patient.get('id')!r}", repr(ctx.patient_id), operation=read.operation
+                    FHIR,
+                    f"Patient.id {patient.get('id')!r}",
+                    repr(fhir_id(ctx.patient_id)),
+                    operation=read.operation,
                 )
             ctx.passed(read.operation, FHIR)
         search = target.request(
