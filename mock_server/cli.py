@@ -24,7 +24,7 @@ from mock_server.spec import ContractError
 from mock_server.storage import Storage
 from mock_server.storage.workspaces import WorkspaceError, WorkspaceRepo
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -107,6 +107,7 @@ def serve(
     if demo is not None:
         console.print(f"workspace [bold]{DEMO_WORKSPACE}[/]: {demo.message}")
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("connexion").setLevel(logging.WARNING)
     _export(settings)
     uvicorn.run(
         "mock_server.asgi:app",
