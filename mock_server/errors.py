@@ -81,10 +81,33 @@ def conflict(code: str, message: str, **details: Any) -> ApiError:
     return ApiError(409, code, message, details or None)
 
 
+MAX_MESSAGE = 500
+MAX_ECHO = 200
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _clip_details(value: Any) -> Any:
+    """Echoed client input is cut short: a 10 kB bad value must not come back as a 10 kB error."""
+    if isinstance(value, str):
+        return _clip(value, MAX_ECHO)
+    if isinstance(value, dict):
+        return {k: _clip_details(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clip_details(v) for v in value[:20]]
+    return value
+
+
 def envelope(error: ApiError, request_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": error.code, "message": error.message, "request_id": request_id}
+    body: dict[str, Any] = {
+        "code": error.code,
+        "message": _clip(error.message, MAX_MESSAGE),
+        "request_id": request_id,
+    }
     if error.details:
-        body["details"] = error.details
+        body["details"] = _clip_details(error.details)
     return {"error": body}
 
 
@@ -98,7 +121,7 @@ def operation_outcome(error: ApiError, request_id: str) -> dict[str, Any]:
                 "severity": "error",
                 "code": _FHIR_ISSUE_CODES.get(error.status, "exception"),
                 "details": {"text": error.code},
-                "diagnostics": error.message,
+                "diagnostics": _clip(error.message, MAX_MESSAGE),
             }
         ],
     }
