@@ -107,7 +107,8 @@ def serve(
     if demo is not None:
         console.print(f"workspace [bold]{DEMO_WORKSPACE}[/]: {demo.message}")
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("connexion").setLevel(logging.WARNING)
+    for noisy in ("connexion", "fontTools", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     _export(settings)
     uvicorn.run(
         "mock_server.asgi:app",

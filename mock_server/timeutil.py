@@ -20,7 +20,11 @@ def iso(moment: datetime) -> str:
     """Format an aware or naive-UTC datetime in the stored form."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
-    return moment.strftime(ISO_FORMAT)
+    # not strftime: glibc does not zero-pad years below 1000, and the stored form must be fixed-width
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )
 
 
 def parse_iso(text: str) -> datetime:
