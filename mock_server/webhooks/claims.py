@@ -214,43 +214,42 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker_id: str, disab
 
 
 def _endpoint_health(conn: Connection, o: Outcome, *, disable_after: int) -> None:
-    """Count consecutive failures; disable on 410 or after ``disable_after`` of them, saying why."""
+    """Disable at once on 410, or after ``disable_after`` deliveries in a row failed for good.
+
+    What counts is deliveries that ran out of attempts, not failed attempts: with 32 deliveries in
+    flight, one short outage of the receiver fails dozens of attempts within a second, and those will
+    mostly succeed on retry. A delivery is only exhausted after the whole schedule (about 27 hours by
+    default), so disabling needs a failure that lasted — Svix and Stripe disable after days, too.
+    Any successful attempt resets the count.
+    """
     stamp = iso(o.attempted_at)
+    endpoint = E.c.id == o.job.endpoint_id
     if o.succeeded:
-        conn.execute(
-            update(E)
-            .where(E.c.id == o.job.endpoint_id, E.c.consecutive_failures != 0)
-            .values(consecutive_failures=0)
-        )
+        conn.execute(update(E).where(endpoint, E.c.consecutive_failures != 0).values(consecutive_failures=0))
         return
     if o.gone:
         conn.execute(
             update(E)
-            .where(E.c.id == o.job.endpoint_id, E.c.enabled.is_(True))
+            .where(endpoint, E.c.enabled.is_(True))
             .values(
                 enabled=False,
                 disabled_reason="the receiver answered 410 Gone; re-enable the endpoint to resume deliveries",
-                consecutive_failures=E.c.consecutive_failures + 1,
                 updated_at=stamp,
             )
         )
         return
-    conn.execute(
-        update(E).where(E.c.id == o.job.endpoint_id).values(consecutive_failures=E.c.consecutive_failures + 1)
-    )
+    if o.retry_in is not None:
+        return  # it will be retried: not a failed delivery (yet)
+    conn.execute(update(E).where(endpoint).values(consecutive_failures=E.c.consecutive_failures + 1))
     if disable_after > 0:
         last = f"HTTP {o.status_code}" if o.status_code is not None else (o.error or "no response")
         conn.execute(
             update(E)
-            .where(
-                E.c.id == o.job.endpoint_id,
-                E.c.enabled.is_(True),
-                E.c.consecutive_failures >= disable_after,
-            )
+            .where(endpoint, E.c.enabled.is_(True), E.c.consecutive_failures >= disable_after)
             .values(
                 enabled=False,
-                disabled_reason=f"disabled after {disable_after} consecutive failed attempts (last: {last});"
-                " re-enable the endpoint to resume deliveries",
+                disabled_reason=f"disabled after {disable_after} consecutive deliveries failed every attempt"
+                f" (last: {last}); re-enable the endpoint to resume deliveries",
                 updated_at=stamp,
             )
         )

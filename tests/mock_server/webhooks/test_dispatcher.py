@@ -11,7 +11,6 @@ import orjson
 from sqlalchemy import update
 from standardwebhooks import Webhook
 
-from mock_server.settings import Settings
 from mock_server.storage import Storage, schema
 from mock_server.webhooks import store
 from mock_server.webhooks.outbox import precise_iso
@@ -63,7 +62,10 @@ def test_two_failures_then_success_is_three_attempts_with_one_webhook_id(storage
     assert max(timestamps) - min(timestamps) <= 2
     log = attempts(storage)
     assert [(a.attempt, a.status, a.status_code) for a in log] == [
-        (1, "failed", 500), (2, "failed", 500), (3, "succeeded", 200)]
+        (1, "failed", 500),
+        (2, "failed", 500),
+        (3, "succeeded", 200),
+    ]
     assert log[0].response_snippet == "boom" and log[0].next_retry_at is not None
     assert log[2].next_retry_at is None
     (delivery,) = deliveries(storage)
@@ -80,7 +82,7 @@ def test_runs_out_of_attempts_and_becomes_exhausted(storage: Storage) -> None:
     assert len(rx.requests) == 3
     (delivery,) = deliveries(storage)
     assert delivery.status == "exhausted" and delivery.attempts == 3
-    assert endpoint_row(storage, endpoint["id"]).consecutive_failures == 3
+    assert endpoint_row(storage, endpoint["id"]).consecutive_failures == 1  # one delivery failed for good
 
 
 def test_retry_after_postpones_the_next_attempt(storage: Storage) -> None:
@@ -109,8 +111,9 @@ def test_gone_disables_the_endpoint_at_once(storage: Storage) -> None:
 
 def test_redirects_are_failures_and_never_followed(storage: Storage) -> None:
     settings = FAST.replace(webhook_retry_schedule=(0.0,))
-    with running_receiver(default=Reply(302, headers={"Location": "/elsewhere"})) as rx, running_dispatcher(
-        storage, settings
+    with (
+        running_receiver(default=Reply(302, headers={"Location": "/elsewhere"})) as rx,
+        running_dispatcher(storage, settings),
     ):
         subscribe(storage, rx.url)
         emit(storage)
@@ -123,7 +126,10 @@ def test_redirects_are_failures_and_never_followed(storage: Storage) -> None:
 
 def test_timeouts_are_recorded_and_retried(storage: Storage) -> None:
     settings = FAST.replace(webhook_timeout_seconds=0.3, webhook_retry_schedule=(0.0, 0.1))
-    with running_receiver([Reply(200, delay=1.0)], default=Reply(200)) as rx, running_dispatcher(storage, settings):
+    with (
+        running_receiver([Reply(200, delay=1.0)], default=Reply(200)) as rx,
+        running_dispatcher(storage, settings),
+    ):
         subscribe(storage, rx.url)
         emit(storage)
         rx.wait_for(2, timeout=5)
@@ -145,26 +151,52 @@ def test_connection_refused_is_a_failure_with_an_error(storage: Storage) -> None
     assert logged.status == "failed" and logged.status_code is None and "Connect" in logged.error
 
 
-def test_repeated_failures_disable_the_endpoint_and_reenabling_resumes(storage: Storage) -> None:
-    settings = FAST.replace(webhook_disable_after_failures=2, webhook_retry_schedule=(0.0, 0.1, 0.1, 0.1))
-    with running_receiver(default=Reply(500)) as rx, running_dispatcher(storage, settings) as dispatcher:
+def test_failed_deliveries_disable_the_endpoint(storage: Storage) -> None:
+    settings = FAST.replace(webhook_disable_after_failures=2, webhook_retry_schedule=(0.0, 0.1))
+    with running_receiver(default=Reply(500)) as rx, running_dispatcher(storage, settings):
         endpoint = subscribe(storage, rx.url)
         emit(storage)
         rx.wait_for(2)
+        wait_until(lambda: settled(storage), what="first delivery exhausted")
+        assert endpoint_row(storage, endpoint["id"]).enabled  # one failed delivery is not enough
+        emit(storage)
         wait_until(lambda: not endpoint_row(storage, endpoint["id"]).enabled, what="auto-disable")
+        emit(storage)  # a disabled endpoint is not subscribed to anything
         time.sleep(0.3)
-        assert len(rx.requests) == 2  # paused, not retried
-        (delivery,) = deliveries(storage)
-        assert delivery.status == "pending"  # kept, so nothing is lost
-        reason = endpoint_row(storage, endpoint["id"]).disabled_reason
-        assert "2 consecutive failed attempts" in reason and "HTTP 500" in reason
-        rx.default = Reply(200)
+    reason = endpoint_row(storage, endpoint["id"]).disabled_reason
+    assert "2 consecutive deliveries failed every attempt" in reason and "HTTP 500" in reason
+    assert len(rx.requests) == 4
+    assert sorted(d.status for d in deliveries(storage)) == ["exhausted", "exhausted"]
+
+
+def test_disabling_pauses_queued_deliveries_and_enabling_resumes(storage: Storage) -> None:
+    with running_receiver() as rx:
+        endpoint = subscribe(storage, rx.url)
+        queued = emit(storage)
         with storage.engine.begin() as conn:
-            store.update_endpoint(conn, "ws_test", endpoint["id"], {"enabled": True})
-        dispatcher.wake()
-        rx.wait_for(3)
-        wait_until(lambda: settled(storage), what="resumed delivery")
-    assert deliveries(storage)[0].status == "succeeded"
+            store.update_endpoint(conn, "ws_test", endpoint["id"], {"enabled": False})
+        with running_dispatcher(storage) as dispatcher:
+            time.sleep(0.3)
+            assert rx.requests == []
+            assert [d.status for d in deliveries(storage)] == ["pending"]
+            with storage.engine.begin() as conn:
+                store.update_endpoint(conn, "ws_test", endpoint["id"], {"enabled": True})
+            dispatcher.wake()
+            (got,) = rx.wait_for(1)
+            wait_until(lambda: settled(storage), what="resumed delivery")
+    assert got.headers["webhook-id"] == queued
+    assert endpoint_row(storage, endpoint["id"]).disabled_reason is None
+
+
+def test_a_burst_of_failed_attempts_that_later_succeed_does_not_disable(storage: Storage) -> None:
+    settings = FAST.replace(webhook_disable_after_failures=3, webhook_retry_schedule=(0.0, 0.1))
+    with running_receiver(default=Reply(200)) as rx, running_dispatcher(storage, settings):
+        rx.script = [Reply(503)] * 10  # a short outage during a burst
+        endpoint = subscribe(storage, rx.url)
+        ids = {emit(storage) for _ in range(10)}
+        wait_until(lambda: rx.ids() == ids and settled(storage), what="all delivered after the outage")
+    assert endpoint_row(storage, endpoint["id"]).enabled
+    assert all(d.status == "succeeded" for d in deliveries(storage))
 
 
 def test_expired_lease_of_a_crashed_worker_is_reclaimed(storage: Storage) -> None:
@@ -173,7 +205,9 @@ def test_expired_lease_of_a_crashed_worker_is_reclaimed(storage: Storage) -> Non
         event_id = emit(storage)
         past = precise_iso(datetime.now(UTC) - timedelta(seconds=1))
         with storage.engine.begin() as conn:  # as left by a worker killed mid-attempt
-            conn.execute(update(schema.deliveries).values(status="delivering", locked_by="dead:1", locked_until=past))
+            conn.execute(
+                update(schema.deliveries).values(status="delivering", locked_by="dead:1", locked_until=past)
+            )
         with running_dispatcher(storage):
             (got,) = rx.wait_for(1)
             wait_until(lambda: settled(storage), what="reclaimed delivery")
@@ -187,7 +221,9 @@ def test_live_lease_is_respected(storage: Storage) -> None:
         emit(storage)
         future = precise_iso(datetime.now(UTC) + timedelta(seconds=60))
         with storage.engine.begin() as conn:
-            conn.execute(update(schema.deliveries).values(status="delivering", locked_by="busy:1", locked_until=future))
+            conn.execute(
+                update(schema.deliveries).values(status="delivering", locked_by="busy:1", locked_until=future)
+            )
         with running_dispatcher(storage):
             time.sleep(0.4)
     assert rx.requests == []
@@ -274,5 +310,3 @@ def test_payload_is_the_stored_event_body(storage: Storage) -> None:
     assert body["event"] == "consent.revoked"
     assert body["data"] == {"consent_id": "cns_1", "revoked_at": "2026-05-04T09:00:00Z"}
     assert set(body) == {"id", "event", "patient_id", "timestamp", "data"}
-
-

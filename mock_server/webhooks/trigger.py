@@ -1,0 +1,323 @@
+"""``care-sandbox webhooks trigger``: make a running sandbox emit a realistic event now.
+
+Like ``stripe trigger``, it fakes nothing: it drives the sandbox's own public API the way an
+integrator plus a patient would (ask for consent, accept, check in, push vitals, …), so the event
+that arrives is produced by the same code path as in a real flow, with real ids that can be looked
+up afterwards. Only ``link_request.expired`` needs the test clock, which it advances by 31 days.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from mock_server.timeutil import iso, parse_iso
+
+PATIENT_DATA_SCOPES = [
+    "pain:read",
+    "wellbeing:read",
+    "vitals:read",
+    "vitals:write",
+    "gauges:read",
+    "reports:read",
+    "fhir:read",
+]
+BODY_AREAS = [
+    "lower_back",
+    "left_knee",
+    "right_knee",
+    "neck",
+    "head",
+    "right_shoulder",
+    "left_hip",
+    "upper_back",
+]
+QUALITIES = ["aching", "burning", "throbbing", "stabbing", "sharp", "tingling", "tender", "shooting"]
+# one plausible reading per source (a metric the source reports, inside physiological ranges)
+VITALS_BY_SOURCE: dict[str, Callable[[random.Random], dict[str, Any]]] = {
+    "polar": lambda r: {
+        "metric": "heart_rate",
+        "value": r.randint(58, 92),
+        "unit": "bpm",
+        "device": "Polar H10",
+    },
+    "oura": lambda r: {
+        "metric": "hrv_rmssd",
+        "value": r.randint(25, 70),
+        "unit": "ms",
+        "device": "Oura Ring Gen3",
+    },
+    "withings": lambda r: _blood_pressure(r),
+    "health_connect": lambda r: {
+        "metric": "steps",
+        "value": r.randint(800, 9000),
+        "unit": "count",
+        "device": None,
+    },
+}
+
+
+def _blood_pressure(r: random.Random) -> dict[str, Any]:
+    systolic, diastolic = r.randint(112, 138), r.randint(70, 88)
+    return {
+        "metric": "blood_pressure",
+        "value": systolic,
+        "unit": "mmHg",
+        "components": {"systolic": systolic, "diastolic": diastolic},
+        "device": "Withings BPM Connect",
+    }
+
+
+class TriggerError(RuntimeError):
+    """The sandbox refused a step; the message carries its error envelope."""
+
+
+@dataclass
+class Triggered:
+    """What was done, for the console: one line, and the ids involved."""
+
+    event: str
+    summary: str
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+class SandboxClient:
+    """The few API calls the triggers need, failing with the sandbox's own error message."""
+
+    def __init__(self, base_url: str, api_key: str, transport: httpx.BaseTransport | None = None) -> None:
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/"), headers={"X-API-Key": api_key}, timeout=30.0, transport=transport
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        try:
+            resp = self.http.request(method, path, json=json, params=params)
+        except httpx.HTTPError as exc:
+            raise TriggerError(f"cannot reach the sandbox at {self.http.base_url}: {exc}") from exc
+        if resp.status_code >= 400:
+            raise TriggerError(f"{method} {path} → {resp.status_code}: {_error_text(resp)}")
+        return resp.json() if resp.content else None
+
+    def pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        page = 1
+        while True:
+            body = self.call("GET", path, params={**params, "page": page, "per_page": 100})
+            yield from body["data"]
+            if page * 100 >= body["pagination"]["total"]:
+                return
+            page += 1
+
+
+def _error_text(resp: httpx.Response) -> str:
+    try:
+        error = resp.json()["error"]
+        return f"{error['code']}: {error['message']}"
+    except (ValueError, KeyError, TypeError):
+        return resp.text[:300]
+
+
+# -- building blocks ------------------------------------------------------------------------------
+
+
+def open_link_request(sb: SandboxClient, patient: str | None) -> dict[str, Any]:
+    """A pending link request for ``patient`` (sandbox patient id or email), or for any free one.
+
+    Free means no active consent and no pending request for this workspace; when every sandbox patient
+    is taken, a new one is created.
+    """
+    if patient is not None:
+        return _request_for(sb, _email_of(sb, patient))
+    for candidate in sb.pages("/v1/sandbox/patients"):
+        try:
+            return _request_for(sb, candidate["email"])
+        except TriggerError as exc:
+            if "409" not in str(exc):
+                raise
+    fresh = sb.call("POST", "/v1/sandbox/patients", json={"history_days": 14})
+    return _request_for(sb, fresh["email"])
+
+
+def _email_of(sb: SandboxClient, patient: str) -> str:
+    if "@" in patient:
+        return patient
+    for candidate in sb.pages("/v1/sandbox/patients"):
+        if candidate["id"] == patient:
+            return str(candidate["email"])
+    raise TriggerError(f"no sandbox patient {patient!r}; list them with GET /v1/sandbox/patients")
+
+
+def _request_for(sb: SandboxClient, email: str) -> dict[str, Any]:
+    body = {
+        "patient_email": email,
+        "scopes": PATIENT_DATA_SCOPES,
+        "message": "Sent by care-sandbox webhooks trigger",
+    }
+    result: dict[str, Any] = sb.call("POST", "/v1/link-requests", json=body)
+    return result
+
+
+def consented_patient(sb: SandboxClient, patient: str | None, scope: str) -> str:
+    """``patient`` (a ``p2c_anon_`` id), else a patient whose active consent has ``scope``, else a new one."""
+    if patient is not None:
+        return patient
+    for candidate in sb.pages("/v1/patients", status="active"):
+        consent = candidate.get("consent") or {}
+        if consent.get("status") == "active" and scope in consent.get("scopes", []):
+            return str(candidate["id"])
+    return str(consent_granted(sb, None).ids["patient_id"])
+
+
+def sandbox_now(sb: SandboxClient) -> str:
+    return str(sb.call("GET", "/v1/sandbox/clock")["now"])
+
+
+# -- one function per event type -----------------------------------------------------------------
+
+
+def consent_granted(sb: SandboxClient, patient: str | None) -> Triggered:
+    request = open_link_request(sb, patient)
+    accepted = sb.call("POST", f"/v1/sandbox/link-requests/{request['request_id']}/accept", json={})
+    patient_id = accepted["consent"]["patient_id"]
+    return Triggered(
+        "consent.granted",
+        f"{request['patient_email']} accepted link request {request['request_id']}",
+        {"request_id": request["request_id"], "patient_id": patient_id},
+    )
+
+
+def link_request_declined(sb: SandboxClient, patient: str | None) -> Triggered:
+    request = open_link_request(sb, patient)
+    sb.call("POST", f"/v1/sandbox/link-requests/{request['request_id']}/decline")
+    return Triggered(
+        "link_request.declined",
+        f"{request['patient_email']} declined link request {request['request_id']}",
+        {"request_id": request["request_id"]},
+    )
+
+
+def link_request_expired(sb: SandboxClient, patient: str | None) -> Triggered:
+    request = open_link_request(sb, patient)
+    clock = sb.call("POST", "/v1/sandbox/clock/advance", json={"days": 31})
+    return Triggered(
+        "link_request.expired",
+        f"link request {request['request_id']} expired: the test clock moved 31 days to {clock['now']}"
+        " (consented patients generated those days of data too)",
+        {"request_id": request["request_id"]},
+    )
+
+
+def consent_revoked(sb: SandboxClient, patient: str | None) -> Triggered:
+    patient_id = consented_patient(sb, patient, "pain:read")
+    sb.call("POST", f"/v1/sandbox/patients/{patient_id}/revoke")
+    return Triggered("consent.revoked", f"patient {patient_id} revoked consent", {"patient_id": patient_id})
+
+
+def pain_entry_created(sb: SandboxClient, patient: str | None) -> Triggered:
+    r = random.Random()
+    patient_id = consented_patient(sb, patient, "pain:read")
+    level = r.randint(2, 8)
+    areas = r.sample(BODY_AREAS, r.randint(1, 2))
+    body = {
+        "pain_level": level,
+        "areas": [{"id": a, "max_intensity": max(0, level - i)} for i, a in enumerate(areas)],
+        "qualities": r.sample(QUALITIES, r.randint(1, 3)),
+        "overall_wellbeing": round(r.uniform(1.5, 4.5), 1),
+        "notes": "Logged by care-sandbox webhooks trigger",
+    }
+    entry = sb.call("POST", f"/v1/sandbox/patients/{patient_id}/pain-entries", json=body)
+    return Triggered(
+        "pain_entry.created",
+        f"patient {patient_id} logged pain {level}/10 ({', '.join(areas)})",
+        {"patient_id": patient_id, "entry_id": entry["id"]},
+    )
+
+
+def wellbeing_completed(sb: SandboxClient, patient: str | None) -> Triggered:
+    r = random.Random()
+    patient_id = consented_patient(sb, patient, "wellbeing:read")
+    dimensions = {k: r.randint(1, 5) for k in ("cheerful", "calm", "active", "rested", "interested")}
+    checkin = sb.call("POST", f"/v1/sandbox/patients/{patient_id}/wellbeing", json={"dimensions": dimensions})
+    return Triggered(
+        "wellbeing.completed",
+        f"patient {patient_id} completed WHO-5 (raw score {checkin['raw_score']})",
+        {"patient_id": patient_id, "checkin_id": checkin["id"]},
+    )
+
+
+def vitals_received(sb: SandboxClient, patient: str | None) -> Triggered:
+    r = random.Random()
+    patient_id = consented_patient(sb, patient, "vitals:write")
+    sources = sb.call("GET", f"/v1/patients/{patient_id}").get("sources") or ["polar"]
+    source = sources[0] if sources[0] in VITALS_BY_SOURCE else "polar"
+    measured = iso(parse_iso(sandbox_now(sb)) - timedelta(minutes=5))
+    reading = {**VITALS_BY_SOURCE[source](r), "measured_at": measured}
+    pushed = sb.call(
+        "POST", f"/v1/patients/{patient_id}/vitals", json={"source": source, "readings": [reading]}
+    )
+    return Triggered(
+        "vitals.received",
+        f"{source} pushed {reading['metric']} {reading['value']} {reading['unit']} for patient {patient_id}",
+        {"patient_id": patient_id, "reading_id": pushed["data"][0]["id"]},
+    )
+
+
+def report_completed(sb: SandboxClient, patient: str | None) -> Triggered:
+    patient_id = consented_patient(sb, patient, "reports:read")
+    job = sb.call("POST", f"/v1/patients/{patient_id}/reports", json={"lang": "en"})
+    return Triggered(
+        "report.completed",
+        f"report {job['id']} queued for patient {patient_id}; report.completed follows when it is rendered",
+        {"patient_id": patient_id, "report_id": job["id"]},
+    )
+
+
+def webhook_test(sb: SandboxClient, _patient: str | None) -> Triggered:
+    sent = [
+        sb.call("POST", f"/v1/webhooks/{endpoint['id']}/test")["event_id"]
+        for endpoint in sb.pages("/v1/webhooks")
+        if endpoint["enabled"]
+    ]
+    if not sent:
+        raise TriggerError("no enabled webhook endpoint to test; create one with POST /v1/webhooks")
+    return Triggered(
+        "webhook.test", f"test event sent to {len(sent)} endpoint(s)", {"event_ids": ", ".join(sent)}
+    )
+
+
+TRIGGERS: dict[str, Callable[[SandboxClient, str | None], Triggered]] = {
+    "consent.granted": consent_granted,
+    "consent.revoked": consent_revoked,
+    "link_request.declined": link_request_declined,
+    "link_request.expired": link_request_expired,
+    "pain_entry.created": pain_entry_created,
+    "wellbeing.completed": wellbeing_completed,
+    "vitals.received": vitals_received,
+    "report.completed": report_completed,
+    "webhook.test": webhook_test,
+}
+
+
+def trigger(
+    event: str,
+    *,
+    base_url: str,
+    api_key: str,
+    patient: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> Triggered:
+    """Make the sandbox at ``base_url`` emit ``event``; raises ``TriggerError`` with the sandbox's reason."""
+    if event not in TRIGGERS:
+        raise TriggerError(f"unknown event {event!r}; choose one of {', '.join(TRIGGERS)}")
+    sb = SandboxClient(base_url, api_key, transport)
+    try:
+        return TRIGGERS[event](sb, patient)
+    finally:
+        sb.close()
