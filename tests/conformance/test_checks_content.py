@@ -24,8 +24,14 @@ def pdf_bytes(pages: int = 1) -> bytes:
 
 
 def pdf_exchange(body: bytes, **headers: str) -> Exchange:
-    merged = {"content-type": "application/pdf", "content-disposition": 'attachment; filename="r.pdf"', **headers}
-    return Exchange("GET", "http://t/v1/reports/r/download", 200, merged, body, operation="GET /v1/reports/{id}")
+    merged = {
+        "content-type": "application/pdf",
+        "content-disposition": 'attachment; filename="r.pdf"',
+        **headers,
+    }
+    return Exchange(
+        "GET", "http://t/v1/reports/r/download", 200, merged, body, operation="GET /v1/reports/{id}"
+    )
 
 
 def test_pdf_content_passes_on_a_real_pdf() -> None:
@@ -48,16 +54,31 @@ def test_pdf_content_fires(exchange: Exchange, fragment: str) -> None:
 
 
 def observation(patient: str = "p2c_anon_1", status: str = "final") -> dict[str, Any]:
-    return {"resourceType": "Observation", "id": "o1", "status": status,
-            "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
-            "subject": {"reference": f"Patient/{patient}"}, "effectiveDateTime": "2026-05-04T09:00:00Z"}
+    return {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": status,
+        "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+        "subject": {"reference": f"Patient/{patient}"},
+        "effectiveDateTime": "2026-05-04T09:00:00Z",
+    }
 
 
 def bundle(*resources: dict[str, Any], total: int | None = None, kind: str = "searchset") -> Exchange:
-    body = {"resourceType": "Bundle", "type": kind, "total": len(resources) if total is None else total,
-            "entry": [{"resource": r} for r in resources]}
-    return Exchange("GET", "http://t/fhir/r4/Observation", 200, {"content-type": "application/fhir+json"},
-                    json.dumps(body).encode(), operation="GET /fhir/r4/Observation")
+    body = {
+        "resourceType": "Bundle",
+        "type": kind,
+        "total": len(resources) if total is None else total,
+        "entry": [{"resource": r} for r in resources],
+    }
+    return Exchange(
+        "GET",
+        "http://t/fhir/r4/Observation",
+        200,
+        {"content-type": "application/fhir+json"},
+        json.dumps(body).encode(),
+        operation="GET /fhir/r4/Observation",
+    )
 
 
 def test_fhir_searchset_quiet() -> None:
@@ -81,8 +102,13 @@ def test_fhir_searchset_fires(exchange: Exchange, fragment: str) -> None:
 
 
 def test_fhir_resource() -> None:
-    ok = Exchange("GET", "http://t/fhir/r4/metadata", 200, {"content-type": "application/fhir+json"},
-                  b'{"resourceType": "CapabilityStatement"}')
+    ok = Exchange(
+        "GET",
+        "http://t/fhir/r4/metadata",
+        200,
+        {"content-type": "application/fhir+json"},
+        b'{"resourceType": "CapabilityStatement"}',
+    )
     assert fhir_resource(ok, "CapabilityStatement")["resourceType"] == "CapabilityStatement"
     with pytest.raises(ConformanceFailure, match="Patient"):
         fhir_resource(ok, "Patient")

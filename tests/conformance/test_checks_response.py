@@ -9,12 +9,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.checks.response import error_envelope, rate_limit_headers, request_id_header, retry_after_on_429
+from conformance.checks.response import (
+    error_envelope,
+    rate_limit_headers,
+    request_id_header,
+    retry_after_on_429,
+)
 from conformance.errors import ConformanceFailure
 from conformance.exchange import Exchange
 
-GOOD_HEADERS = {"x-request-id": "req_1", "x-ratelimit-limit": "100", "x-ratelimit-remaining": "99",
-                "x-ratelimit-reset": "60", "content-type": "application/json"}
+GOOD_HEADERS = {
+    "x-request-id": "req_1",
+    "x-ratelimit-limit": "100",
+    "x-ratelimit-remaining": "99",
+    "x-ratelimit-reset": "60",
+    "content-type": "application/json",
+}
 
 
 def exchange(status: int = 200, body: Any = None, path: str = "/v1/patients", **headers: str) -> Exchange:
@@ -58,7 +68,9 @@ def test_fhir_errors_are_operation_outcomes() -> None:
     with pytest.raises(ConformanceFailure, match="OperationOutcome"):
         error_envelope(exchange(404, envelope(), path="/fhir/r4/Patient/x"))
     with pytest.raises(ConformanceFailure):
-        error_envelope(exchange(404, {"resourceType": "OperationOutcome", "issue": []}, path="/fhir/r4/Patient/x"))
+        error_envelope(
+            exchange(404, {"resourceType": "OperationOutcome", "issue": []}, path="/fhir/r4/Patient/x")
+        )
 
 
 def test_head_responses_have_no_body_to_judge() -> None:
@@ -92,7 +104,9 @@ def test_rate_limit_headers_missing() -> None:
 def test_rate_limit_headers_accept_any_consistent_triple(limit: int, data: st.DataObject) -> None:
     remaining = data.draw(st.integers(0, limit))
     reset = data.draw(st.integers(0, 10**10))
-    ok = exchange(x_ratelimit_limit=str(limit), x_ratelimit_remaining=str(remaining), x_ratelimit_reset=str(reset))
+    ok = exchange(
+        x_ratelimit_limit=str(limit), x_ratelimit_remaining=str(remaining), x_ratelimit_reset=str(reset)
+    )
     assert rate_limit_headers(ok) is True
 
 

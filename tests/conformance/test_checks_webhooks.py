@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
-from conformance.checks.webhooks import new_secret, p2c_signature, signed_headers, verify_fresh, verify_signatures
+from conformance.checks.webhooks import (
+    new_secret,
+    p2c_signature,
+    signed_headers,
+    verify_fresh,
+    verify_signatures,
+)
 from conformance.errors import ConformanceFailure
 
 SECRET = new_secret()

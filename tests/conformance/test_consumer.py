@@ -42,9 +42,13 @@ def test_careful_receiver_conforms() -> None:
     with Receiver() as receiver:
         report = check_consumer(receiver.endpoint([secret]), secret, spec_path=TOY_SPEC)
     assert report.conforms, [r.messages for r in report.failures]
-    assert {r.check for r in report.results} >= {"consumer_accepts_valid", "consumer_rejects_bad_signature",
-                                                   "consumer_rejects_stale", "consumer_tolerates_duplicates",
-                                                   "consumer_tolerates_out_of_order"}
+    assert {r.check for r in report.results} >= {
+        "consumer_accepts_valid",
+        "consumer_rejects_bad_signature",
+        "consumer_rejects_stale",
+        "consumer_tolerates_duplicates",
+        "consumer_tolerates_out_of_order",
+    }
 
 
 def test_sloppy_receiver_is_caught(sloppy_url: str) -> None:

@@ -12,9 +12,13 @@ from conformance.receiver import Receiver
 from conformance.spec import Spec
 from conformance.validation import IndependentValidator
 
-EVENT = {"id": "evt_9", "event": "pain_entry.created", "patient_id": "p2c_anon_a1",
-         "timestamp": "2026-05-04T09:00:00Z", "data": {"id": "pe_1", "pain_level": 6,
-                                                       "logged_at": "2026-05-04T09:00:00Z"}}
+EVENT = {
+    "id": "evt_9",
+    "event": "pain_entry.created",
+    "patient_id": "p2c_anon_a1",
+    "timestamp": "2026-05-04T09:00:00Z",
+    "data": {"id": "pe_1", "pain_level": 6, "logged_at": "2026-05-04T09:00:00Z"},
+}
 
 
 def post(url: str, payload: object, secret: str, stamp: int | None = None) -> int:
@@ -34,7 +38,12 @@ def test_receiver_verifies_and_validates(toy_spec: Spec) -> None:
         delivery = receiver.wait_for(lambda item: True, timeout=1)
         assert delivery is not None and delivery.failures == [] and delivery.event == "pain_entry.created"
         verdicts = [{failure.check for failure in item.failures} for item in receiver.deliveries]
-        assert verdicts == [set(), {"webhook_signature"}, {"webhook_timestamp_fresh"}, {"webhook_payload_schema"}]
+        assert verdicts == [
+            set(),
+            {"webhook_signature"},
+            {"webhook_timestamp_fresh"},
+            {"webhook_payload_schema"},
+        ]
 
 
 def test_wait_for_times_out() -> None:

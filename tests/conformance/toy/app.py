@@ -7,7 +7,7 @@ import itertools
 import json
 import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,7 +19,7 @@ from starlette.routing import Route
 KEYS = {"key-a": "A", "key-b": "B"}
 PATIENT_RE = re.compile(r"^p2c_anon_[a-z0-9]+$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-START = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 class ApiError(Exception):
@@ -29,20 +29,32 @@ class ApiError(Exception):
 
 def _entries(prefix: str, count: int) -> list[dict[str, Any]]:
     return [
-        {"id": f"pe_{prefix}{i:03d}", "pain_level": (i * 7) % 11,
-         "logged_at": (START + timedelta(hours=19 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        {
+            "id": f"pe_{prefix}{i:03d}",
+            "pain_level": (i * 7) % 11,
+            "logged_at": (START + timedelta(hours=19 * i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
         for i in range(count)
     ]
 
 
 def _workspaces() -> dict[str, dict[str, Any]]:
     return {
-        "A": {"patients": {"p2c_anon_a1": {"id": "p2c_anon_a1", "condition": "fibromyalgia"},
-                           "p2c_anon_a2": {"id": "p2c_anon_a2", "condition": "migraine"}},
-              "entries": {"p2c_anon_a1": _entries("a1", 23), "p2c_anon_a2": _entries("a2", 5)},
-              "links": {}, "idem": {}},
-        "B": {"patients": {"p2c_anon_b1": {"id": "p2c_anon_b1", "condition": "migraine"}},
-              "entries": {"p2c_anon_b1": _entries("b1", 4)}, "links": {}, "idem": {}},
+        "A": {
+            "patients": {
+                "p2c_anon_a1": {"id": "p2c_anon_a1", "condition": "fibromyalgia"},
+                "p2c_anon_a2": {"id": "p2c_anon_a2", "condition": "migraine"},
+            },
+            "entries": {"p2c_anon_a1": _entries("a1", 23), "p2c_anon_a2": _entries("a2", 5)},
+            "links": {},
+            "idem": {},
+        },
+        "B": {
+            "patients": {"p2c_anon_b1": {"id": "p2c_anon_b1", "condition": "migraine"}},
+            "entries": {"p2c_anon_b1": _entries("b1", 4)},
+            "links": {},
+            "idem": {},
+        },
     }
 
 
@@ -81,7 +93,9 @@ def _page(request: Request, items: list[dict[str, Any]]) -> Response:
     page = _int(request, "page", 1, 1, 10_000)
     per_page = _int(request, "per_page", 50, 1, 100)
     chunk = items[(page - 1) * per_page : page * per_page]
-    return _json(200, {"data": chunk, "pagination": {"total": len(items), "page": page, "per_page": per_page}})
+    return _json(
+        200, {"data": chunk, "pagination": {"total": len(items), "page": page, "per_page": per_page}}
+    )
 
 
 def _workspace(request: Request) -> dict[str, Any]:
@@ -117,7 +131,8 @@ async def pain_entries(request: Request) -> Response:
     ws, patient_id = _patient(request)
     start, end = _date(request, "from"), _date(request, "to")
     items = [
-        item for item in ws["entries"][patient_id]
+        item
+        for item in ws["entries"][patient_id]
         if (start is None or item["logged_at"][:10] >= start.isoformat())
         and (end is None or item["logged_at"][:10] <= end.isoformat())
     ]
@@ -134,11 +149,16 @@ async def create_link(request: Request) -> Response:
     except ValueError:
         raise ApiError(400, "invalid_json", "body is not JSON") from None
     if (
-        not isinstance(body, dict) or set(body) - {"patient_email", "scopes", "message"}
-        or not isinstance(body.get("message", ""), str | None) or len(body.get("message") or "") > 200
-        or not isinstance(body.get("patient_email"), str) or not EMAIL_RE.match(body["patient_email"])
-        or not isinstance(body.get("scopes"), list) or not body["scopes"]
-        or any(scope != "pain:read" for scope in body["scopes"]) or len(set(body["scopes"])) != len(body["scopes"])
+        not isinstance(body, dict)
+        or set(body) - {"patient_email", "scopes", "message"}
+        or not isinstance(body.get("message", ""), str | None)
+        or len(body.get("message") or "") > 200
+        or not isinstance(body.get("patient_email"), str)
+        or not EMAIL_RE.match(body["patient_email"])
+        or not isinstance(body.get("scopes"), list)
+        or not body["scopes"]
+        or any(scope != "pain:read" for scope in body["scopes"])
+        or len(set(body["scopes"])) != len(body["scopes"])
     ):
         raise ApiError(422, "validation_error", "invalid link request")
     key = request.headers.get("idempotency-key")
@@ -149,8 +169,12 @@ async def create_link(request: Request) -> Response:
         if stored_body != body:
             raise ApiError(409, "idempotency_conflict", "key reused with another body")
         return _json(201, stored)
-    link = {"request_id": f"lr_{next(request.app.state.counter)}", "status": "pending",
-            "patient_email": body["patient_email"], "scopes": body["scopes"]}
+    link = {
+        "request_id": f"lr_{next(request.app.state.counter)}",
+        "status": "pending",
+        "patient_email": body["patient_email"],
+        "scopes": body["scopes"],
+    }
     ws["links"][link["request_id"]] = link
     if key is not None:
         ws["idem"][key] = (body, link)
@@ -168,8 +192,12 @@ async def get_link(request: Request) -> Response:
 def _error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         codes = {404: "not_found", 405: "method_not_allowed"}
-        error = ApiError(exc.status_code, codes.get(exc.status_code, "invalid_parameter"), str(exc.detail),
-                         dict(exc.headers or {}))
+        error = ApiError(
+            exc.status_code,
+            codes.get(exc.status_code, "invalid_parameter"),
+            str(exc.detail),
+            dict(exc.headers or {}),
+        )
     elif isinstance(exc, ApiError):
         error = exc
     else:
@@ -194,8 +222,12 @@ class Decorate:
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers += [(b"x-request-id", scope["request_id"].encode()), (b"x-ratelimit-limit", b"1000"),
-                            (b"x-ratelimit-remaining", b"999"), (b"x-ratelimit-reset", b"60")]
+                headers += [
+                    (b"x-request-id", scope["request_id"].encode()),
+                    (b"x-ratelimit-limit", b"1000"),
+                    (b"x-ratelimit-remaining", b"999"),
+                    (b"x-ratelimit-reset", b"60"),
+                ]
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -1,0 +1,104 @@
+"""The CLI: every command documents an Example, misuse exits 2 with one line, verdicts exit 0/1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from conformance.cli import main
+from tests.conformance.conftest import TOY_SPEC
+from tests.conformance.faults import FaultProxy
+from tests.conformance.servers import serve
+
+
+def all_commands(group: click.Group) -> list[tuple[str, click.Command]]:
+    found: list[tuple[str, click.Command]] = [("", group)]
+    for name, command in group.commands.items():
+        found.append((name, command))
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), all_commands(main))
+def test_every_command_has_help_with_an_example(name: str, command: click.Command) -> None:
+    result = CliRunner().invoke(main, [*([name] if name else []), "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output, name
+    assert command.help
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--base-url", "http://127.0.0.1:1", "--api-key", "k"],
+        ["run", "--base-url", "not-a-url", "--api-key", "k"],
+        ["run", "--base-url", "http://127.0.0.1:1"],
+        ["run", "--base-url", "http://127.0.0.1:1", "--api-key", "k", "--report", "pdf=x.pdf"],
+        ["run", "--base-url", "http://127.0.0.1:1", "--api-key", "k", "--spec", "/no/such/spec.yaml"],
+        ["webhook-consumer", "--url", "http://127.0.0.1:1/hooks", "--secret", "nope"],
+    ],
+)
+def test_misuse_exits_2_with_a_message_not_a_traceback(args: list[str]) -> None:
+    result = CliRunner().invoke(main, [*args, "--spec", str(TOY_SPEC)] if "--spec" not in args else args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "error" in result.output.lower()
+
+
+def test_conforming_target_exits_0_and_writes_reports(toy_url: str, tmp_path: Path) -> None:
+    reports = f"junit={tmp_path / 'j.xml'},json={tmp_path / 'r.json'}"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--base-url",
+            toy_url,
+            "--api-key",
+            "key-a",
+            "--spec",
+            str(TOY_SPEC),
+            "--report",
+            reports,
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "CONFORMS" in result.output and "Per operation" in result.output and "Per check" in result.output
+    assert json.loads((tmp_path / "r.json").read_text())["conforms"] is True
+
+
+def test_broken_target_exits_1_naming_the_check(toy_url: str) -> None:
+    with serve(FaultProxy(toy_url, {"missing_request_id"})) as url:
+        result = CliRunner().invoke(
+            main,
+            [
+                "run",
+                "--base-url",
+                url,
+                "--api-key",
+                "key-a",
+                "--spec",
+                str(TOY_SPEC),
+                "--layer",
+                "custom",
+                "--quiet",
+            ],
+        )
+    assert result.exit_code == 1, result.output
+    assert "request_id_header" in result.output
+
+
+def test_python_dash_m_works() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "Example:" in done.stdout
