@@ -26,8 +26,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
+_SECOND = timedelta(seconds=1)
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
@@ -89,11 +91,6 @@ class TokenParam:
 
     system: str | None
     code: str | None
-
-    def accepts(self, coding: Mapping[str, Any]) -> bool:
-        if self.system is not None and (coding.get("system") or "") != self.system:
-            return False
-        return self.code is None or coding.get("code") == self.code
 
 
 @dataclass(frozen=True)
@@ -208,8 +205,20 @@ def _token(text: str, name: str) -> TokenParam:
     return TokenParam(system, code or None)
 
 
+@lru_cache(maxsize=65536)
 def parse_date(text: str, name: str = "date") -> Period:
-    """The range a FHIR date/dateTime value denotes (its precision decides the width)."""
+    """The range a FHIR date/dateTime value denotes (its precision decides the width).
+
+    Cached: the same stored timestamps are parsed on every search. The sandbox's own fixed-width form
+    ``YYYY-MM-DDTHH:MM:SSZ`` takes a fast path through ``datetime.fromisoformat``.
+    """
+    if len(text) == 20 and text[10] == "T" and text[19] == "Z" and text[4] == "-":
+        try:
+            low = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return Period(low, low + _SECOND)
     match = _DATE.match(text)
     if not match:
         raise FhirSearchError(f"{name} value {text!r} is not a FHIR date or dateTime", name)
@@ -284,38 +293,87 @@ def observation_period(observation: Mapping[str, Any]) -> Period | None:
     return None
 
 
-def matches(observation: Mapping[str, Any], query: ObservationQuery) -> bool:
-    """Whether one Observation dict satisfies every parameter of the query."""
+@dataclass(frozen=True)
+class _TokenIndex:
+    """One OR-group of tokens as sets, so matching a coding is a few hash lookups."""
+
+    pairs: frozenset[tuple[str, str]]  # system|code
+    any_system: frozenset[str]  # code
+    no_system: frozenset[str]  # |code
+    whole_system: frozenset[str]  # system|
+
+    def accepts(self, coding: Mapping[str, Any]) -> bool:
+        code, system = coding.get("code"), coding.get("system") or ""
+        return (
+            code in self.any_system
+            or (system, code) in self.pairs
+            or system in self.whole_system
+            or (not system and code in self.no_system)
+        )
+
+
+@lru_cache(maxsize=256)
+def _index(alternatives: tuple[TokenParam, ...]) -> _TokenIndex:
+    return _TokenIndex(
+        frozenset((t.system, t.code) for t in alternatives if t.system and t.code is not None),
+        frozenset(t.code for t in alternatives if t.system is None and t.code is not None),
+        frozenset(t.code for t in alternatives if t.system == "" and t.code is not None),
+        frozenset(t.system for t in alternatives if t.system and t.code is None),
+    )
+
+
+def _subject_and_code_match(observation: Mapping[str, Any], query: ObservationQuery) -> bool:
     if query.patient is not None:
         reference = ((observation.get("subject") or {}).get("reference")) or ""
-        if reference != f"Patient/{query.patient}" and not reference.endswith(f"/Patient/{query.patient}"):
+        wanted = "Patient/" + query.patient
+        if reference != wanted and not reference.endswith("/" + wanted):
             return False
+    if not query.codes:
+        return True
     codings = (observation.get("code") or {}).get("coding") or []
     for alternatives in query.codes:
-        if not any(token.accepts(coding) for token in alternatives for coding in codings):
+        index = _index(alternatives)
+        if not any(index.accepts(coding) for coding in codings):
             return False
-    if query.dates:
-        target = observation_period(observation)
-        if target is None:
-            return False
-        for date_alternatives in query.dates:
-            if not any(param.accepts(target) for param in date_alternatives):
-                return False
     return True
 
 
+def _dates_match(period: Period | None, query: ObservationQuery) -> bool:
+    if not query.dates:
+        return True
+    if period is None:
+        return False
+    return all(any(param.accepts(period) for param in alternatives) for alternatives in query.dates)
+
+
+def matches(observation: Mapping[str, Any], query: ObservationQuery) -> bool:
+    """Whether one Observation dict satisfies every parameter of the query."""
+    if not _subject_and_code_match(observation, query):
+        return False
+    return _dates_match(observation_period(observation) if query.dates else None, query)
+
+
 def search(observations: Iterable[Mapping[str, Any]], query: ObservationQuery) -> list[Mapping[str, Any]]:
-    """Filter and sort (by effective time, then id; undated last) — the full result set before paging."""
-    found = [o for o in observations if matches(o, query)]
-    descending = query.sort == "-date"
-    dated = [(observation_period(o), o) for o in found]
-    with_date = sorted(
-        ((p, o) for p, o in dated if p is not None),
-        key=lambda item: (item[0].low, str(item[1].get("id", ""))),
-        reverse=descending,
-    )
-    undated = sorted((o for p, o in dated if p is None), key=lambda o: str(o.get("id", "")))
-    return [o for _, o in with_date] + undated
+    """Filter and sort (by effective time, then id; undated last) — the full result set before paging.
+
+    The cheap checks (subject, code) run first and each effective time is parsed once, for both the
+    date filter and the sort.
+    """
+    dated: list[tuple[Period, Mapping[str, Any]]] = []
+    undated: list[Mapping[str, Any]] = []
+    for observation in observations:
+        if not _subject_and_code_match(observation, query):
+            continue
+        period = observation_period(observation)
+        if not _dates_match(period, query):
+            continue
+        if period is None:
+            undated.append(observation)
+        else:
+            dated.append((period, observation))
+    dated.sort(key=lambda item: (item[0].low, str(item[1].get("id", ""))), reverse=query.sort == "-date")
+    undated.sort(key=lambda o: str(o.get("id", "")))
+    return [o for _, o in dated] + undated
 
 
 def page_of(results: Sequence[Mapping[str, Any]], query: ObservationQuery) -> list[Mapping[str, Any]]:
