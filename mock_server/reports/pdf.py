@@ -267,8 +267,8 @@ def _ranked_tables(pdf: FPDF, cat: Catalogue, analysis: Mapping[str, Any]) -> No
         pdf.set_font(FONT, "", 7)
         pdf.set_text_color(*MUTED)
         pdf.set_xy(x + column * 0.5, top + 6)
-        pdf.cell(column * 0.16, 4, cat.text("labels.column_entries"), align="R")
-        pdf.cell(column * 0.16, 4, cat.text("labels.column_share"), align="R")
+        _fitted_cell(pdf, column * 0.16, 4, cat.text("labels.column_entries"), 7, align="R", gap=2)
+        _fitted_cell(pdf, column * 0.16, 4, cat.text("labels.column_share"), 7, align="R", gap=2)
         y = top + 10
         pdf.set_text_color(*TEXT)
         if not items:
@@ -279,6 +279,7 @@ def _ranked_tables(pdf: FPDF, cat: Catalogue, analysis: Mapping[str, Any]) -> No
             pdf.set_xy(x, y)
             pdf.set_font(FONT, "", 8.5)
             _fitted_cell(pdf, column * 0.5, 4.6, cat.text(f"{group}.{item['id']}"), 8.5)
+            pdf.set_font(FONT, "", 8.5)
             pdf.cell(column * 0.16, 4.6, cat.integer(item["count"]), align="R")
             pdf.cell(column * 0.16, 4.6, cat.percent(item["share"]), align="R")
             pdf.set_fill_color(*ACCENT)
@@ -288,14 +289,16 @@ def _ranked_tables(pdf: FPDF, cat: Catalogue, analysis: Mapping[str, Any]) -> No
     pdf.set_xy(MARGIN, top + 10 + rows * 4.6 + 1)
 
 
-def _fitted_cell(pdf: FPDF, width: float, height: float, text: str, size: float) -> None:
-    """A cell whose font shrinks (down to 6 pt) until the text fits: long names in some languages."""
+def _fitted_cell(
+    pdf: FPDF, width: float, height: float, text: str, size: float, align: str = "L", gap: float = 1.0
+) -> None:
+    """A cell whose font shrinks (down to 5.5 pt) until the text fits with ``gap`` mm to spare: long
+    names and headers in some languages ("Proporción", "Schmerz bei leichter Berührung")."""
     pdf.set_font(FONT, "", size)
-    while size > 6 and pdf.get_string_width(text) > width - 1:
+    while size > 5.5 and pdf.get_string_width(text) > width - gap:
         size -= 0.5
         pdf.set_font(FONT, "", size)
-    pdf.cell(width, height, text)
-    pdf.set_font(FONT, "", 8.5)
+    pdf.cell(width, height, text, align=align)
 
 
 def _flare_table(pdf: FPDF, cat: Catalogue, flares: Sequence[Mapping[str, Any]], zone: ZoneInfo) -> None:
