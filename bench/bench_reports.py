@@ -1,6 +1,6 @@
 """Benchmark: PDF report generation and FHIR Observation search, as ratios to anchors timed in the same run.
 
-Run: ``.venv/bin/python bench/bench_reports.py [--runs 7] [--examples DIR]``
+Run: ``.venv/bin/python bench/bench_reports.py [--runs 9 | --quick] [--examples DIR]``
 
 * PDF: median wall time of analysis + 2-page PDF for one 90-day patient built here (seeded; its own
   generator so the figure does not move when synthetic_data's realism models change),
@@ -307,9 +307,12 @@ def table(title: str, rows: list[tuple[str, float, str]], unit: str = "ms") -> N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=9, help="timed runs per measure (default 9)")
+    parser.add_argument("--quick", action="store_true", help="3 runs per measure (make bench --quick)")
     parser.add_argument("--examples", type=Path, help="also write report_<lang>.png page images here")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = 3
     if args.examples:
         render_examples(args.examples)
     table(f"PDF report ({DAYS} days, median of {args.runs})", bench_pdf(args.runs))
