@@ -322,20 +322,33 @@ def _index(alternatives: tuple[TokenParam, ...]) -> _TokenIndex:
     )
 
 
-def _subject_and_code_match(observation: Mapping[str, Any], query: ObservationQuery) -> bool:
-    if query.patient is not None:
-        reference = ((observation.get("subject") or {}).get("reference")) or ""
-        wanted = "Patient/" + query.patient
-        if reference != wanted and not reference.endswith("/" + wanted):
-            return False
-    if not query.codes:
+@dataclass(frozen=True)
+class _Prepared:
+    """What every Observation is checked against, built once per search rather than per resource."""
+
+    reference: str | None  # "Patient/<id>"
+    indices: tuple[_TokenIndex, ...]
+
+    @classmethod
+    def of(cls, query: ObservationQuery) -> _Prepared:
+        reference = None if query.patient is None else "Patient/" + query.patient
+        return cls(reference, tuple(_index(alternatives) for alternatives in query.codes))
+
+    def subject_and_code_match(self, observation: Mapping[str, Any]) -> bool:
+        if self.reference is not None:
+            reference = ((observation.get("subject") or {}).get("reference")) or ""
+            if reference != self.reference and not reference.endswith("/" + self.reference):
+                return False
+        if not self.indices:
+            return True
+        codings = (observation.get("code") or {}).get("coding") or ()
+        for index in self.indices:  # plain loops: this runs once per stored Observation
+            for coding in codings:
+                if index.accepts(coding):
+                    break
+            else:
+                return False
         return True
-    codings = (observation.get("code") or {}).get("coding") or []
-    for alternatives in query.codes:
-        index = _index(alternatives)
-        if not any(index.accepts(coding) for coding in codings):
-            return False
-    return True
 
 
 def _dates_match(period: Period | None, query: ObservationQuery) -> bool:
@@ -348,7 +361,7 @@ def _dates_match(period: Period | None, query: ObservationQuery) -> bool:
 
 def matches(observation: Mapping[str, Any], query: ObservationQuery) -> bool:
     """Whether one Observation dict satisfies every parameter of the query."""
-    if not _subject_and_code_match(observation, query):
+    if not _Prepared.of(query).subject_and_code_match(observation):
         return False
     return _dates_match(observation_period(observation) if query.dates else None, query)
 
@@ -359,10 +372,11 @@ def search(observations: Iterable[Mapping[str, Any]], query: ObservationQuery) -
     The cheap checks (subject, code) run first and each effective time is parsed once, for both the
     date filter and the sort.
     """
+    prepared = _Prepared.of(query)
     dated: list[tuple[Period, Mapping[str, Any]]] = []
     undated: list[Mapping[str, Any]] = []
     for observation in observations:
-        if not _subject_and_code_match(observation, query):
+        if not prepared.subject_and_code_match(observation):
             continue
         period = observation_period(observation)
         if not _dates_match(period, query):
