@@ -9,9 +9,8 @@ an endpoint, learns the secret, and deletes the endpoint when stopped.
 
 from __future__ import annotations
 
-import contextlib
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,7 +44,6 @@ class Listener:
 
 def build_app(listener: Listener) -> Starlette:
     """The receiver as an ASGI app (any path, POST)."""
-    client = httpx.AsyncClient(timeout=30.0, follow_redirects=False, trust_env=False)
 
     async def receive(request: Request) -> JSONResponse:
         body = await request.body()
@@ -59,26 +57,21 @@ def build_app(listener: Listener) -> Starlette:
         if verdict is not None and not verdict.ok:
             status, answer = 400, {"received": False, "error": verdict.problem or "verification failed"}
         elif listener.forward_to:
-            status, answer = await _forward(client, listener.forward_to, body, headers)
+            status, answer = await _forward(listener.forward_to, body, headers)
         payload = _json(body)
         listener.received.append({"id": msg_id, "payload": payload, "verdict": verdict, "status": status})
         _show(listener, payload, msg_id, verdict, status, repeat)
         return JSONResponse(answer, status_code=status)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        await client.aclose()
-
-    return Starlette(routes=[Route("/{path:path}", receive, methods=["POST"])], lifespan=lifespan)
+    return Starlette(routes=[Route("/{path:path}", receive, methods=["POST"])])
 
 
-async def _forward(
-    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
-) -> tuple[int, Any]:
+async def _forward(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """POST the delivery on unchanged, so the app under development can verify it itself."""
     sent = {k: v for k, v in headers.items() if k in FORWARDED_HEADERS or k == "x-p2c-signature"}
     try:
-        resp = await client.post(url, content=body, headers=sent)
+        async with httpx.AsyncClient(timeout=30.0, follow_redirects=False, trust_env=False) as client:
+            resp = await client.post(url, content=body, headers=sent)
     except httpx.HTTPError as exc:
         return 502, {"received": False, "error": f"forwarding to {url} failed: {exc}"}
     return resp.status_code, {"forwarded_status": resp.status_code}
