@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, text, update
 
 from mock_server.errors import ApiError, not_found, unprocessable
 from mock_server.scopes import PATIENT_DATA_SCOPES
@@ -29,6 +29,11 @@ from mock_server.webhooks.outbox import emit_event
 
 L = schema.link_requests
 C = schema.consents
+
+_LATEST = text(
+    "SELECT * FROM consents WHERE workspace_id = :ws AND anon_id = :anon "
+    "ORDER BY granted_at DESC, id DESC LIMIT 1"
+)  # prebuilt: it runs on every data read
 
 TRANSITIONS = {
     "pending": {"accepted", "declined", "cancelled", "expired"},
@@ -192,9 +197,7 @@ class ConsentService:
             row = self._request(conn, workspace_id, request_id)
             row = self._expire_if_due(conn, row, now)
             check_transition(row.status, "cancelled", request_id)
-            conn.execute(
-                update(L).where(L.c.id == request_id).values(status="cancelled")
-            )
+            conn.execute(update(L).where(L.c.id == request_id).values(status="cancelled"))
             return link_request_view(conn.execute(select(L).where(L.c.id == request_id)).one(), None)
 
     # --- patient side (sandbox controls) -----------------------------------------------------
@@ -364,12 +367,8 @@ class ConsentService:
 
     # --- the data plane's gate ---------------------------------------------------------------
     def latest(self, conn: Connection, workspace_id: str, anon_id: str) -> Any:
-        return conn.execute(
-            select(C)
-            .where(C.c.workspace_id == workspace_id, C.c.anon_id == anon_id)
-            .order_by(C.c.granted_at.desc(), C.c.id.desc())
-            .limit(1)
-        ).first()
+        """The patient's most recent consent to this workspace (every data read starts here)."""
+        return conn.execute(_LATEST, {"ws": workspace_id, "anon": anon_id}).first()
 
     def require(self, workspace_id: str, anon_id: str, scope: str | None) -> ActiveConsent:
         """The consent that lets this workspace read this patient, or the right 403/404.
