@@ -82,7 +82,11 @@ def _date_axis(ax: Axes, series: PatientSeries, cat: Catalogue) -> None:
     start = datetime.combine(series.period_from, datetime.min.time())
     end = datetime.combine(series.period_to, datetime.min.time()) + timedelta(days=1)
     ax.set_xlim(_num(start), _num(end))
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=9))  # type: ignore[no-untyped-call]
+    if series.days <= 16:  # AutoDateLocator would go hourly, and every tick would print the same day
+        locator: Any = mdates.DayLocator(interval=max(1, series.days // 8))  # type: ignore[no-untyped-call]
+    else:
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=9)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: cat.date_short(_date(x))))
 
 
