@@ -24,6 +24,7 @@ SCENARIOS = (
     "scenario: report job",
     "scenario: FHIR search",
     "scenario: webhook delivery",
+    "scenario: sandbox clock",
 )
 OTHER = "other results"
 _STASH: pytest.StashKey[dict[str, Any]] = pytest.StashKey()

@@ -72,6 +72,7 @@ _ENTRIES = [
     CheckInfo("consent_lifecycle", "scenario", 3, "Link request → accept → data in scope → revoke → 403."),
     CheckInfo("webhook_delivery", "scenario", 3, "A check-in produces a signed, valid, fresh delivery."),
     CheckInfo("report_job", "scenario", 2, "A report job completes and downloads as a PDF."),
+    CheckInfo("sandbox_clock", "scenario", 1, "Advancing the sandbox clock moves now by exactly that."),
     CheckInfo("fhir_search", "scenario", 2, "FHIR Observation search returns the patient's searchset."),
     # (e)/(f) content
     CheckInfo("webhook_signature", "webhooks", 3, "X-P2C-Signature and Standard Webhooks signatures verify."),

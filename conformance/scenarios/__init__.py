@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from conformance.context import Context
 from conformance.receiver import Receiver
+from conformance.scenarios.clock import sandbox_clock
 from conformance.scenarios.consent import consent_lifecycle
 from conformance.scenarios.fhir import fhir_search
 from conformance.scenarios.reports import report_job
@@ -30,3 +31,5 @@ def run_scenarios(ctx: Context, progress: Callable[[str, str], None]) -> None:
         ctx.target.validator, host=ctx.options.receiver_host, public_url=ctx.options.receiver_url
     ) as rx:
         webhook_delivery(ctx, rx)
+    progress("layer", "scenarios: sandbox clock")
+    sandbox_clock(ctx)  # last: moving the clock may expire or generate data the others read
