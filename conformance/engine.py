@@ -264,7 +264,8 @@ def _message(check: str, failure: Any) -> str:
     if failure.code == "ST901" and str(failure.message).startswith("["):
         return str(failure.message)  # one of ours: already shaped
     info = CATALOGUE.get(check)
-    received = f"{failure.code} {failure.title}: {failure.message}".strip().rstrip(":")
+    detail = failure.message or (f"HTTP {failure.status_code}" if hasattr(failure, "status_code") else "")
+    received = f"{failure.code} {failure.title}: {detail}".strip().rstrip(":")
     documented = info.summary if info is not None else check
     return f"[{check}] Received: {received}\nDocumented: {documented}"
 

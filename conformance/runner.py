@@ -15,7 +15,7 @@ from conformance.context import Context
 from conformance.errors import ConformanceFailure, KitError
 from conformance.options import RunOptions
 from conformance.results import Collector, RunReport
-from conformance.spec import Spec
+from conformance.spec import Operation, Spec
 from conformance.target import Target
 from conformance.validation import IndependentValidator
 
@@ -43,10 +43,7 @@ def credentials_for(spec: Spec, options: RunOptions, probe: Target) -> dict[str,
 
 def preflight(ctx: Context) -> None:
     """Fail fast with a kit error when the server is unreachable or the credentials are rejected."""
-    public = next(
-        (op for op in ctx.spec.operations if op.method == "get" and not op.secured and "{" not in op.path),
-        None,
-    )
+    public = _public_probe(ctx)
     if public is not None:
         ctx.target.request("GET", public.path)
     secured = next(
@@ -70,6 +67,23 @@ def preflight(ctx: Context) -> None:
             raise KitError(
                 f"{ctx.options.base_url} rejected the credentials given with {flag} ({exchange.describe()})."
             )
+
+
+def _public_probe(ctx: Context) -> Operation | None:
+    """A public GET that needs no parameters, a health check by preference, to test reachability."""
+    candidates = [
+        op
+        for op in ctx.spec.operations
+        if op.method == "get" and not op.secured and "{" not in op.path and not _required_query(ctx.spec, op)
+    ]
+    candidates.sort(key=lambda op: "health" not in op.path)
+    return candidates[0] if candidates else None
+
+
+def _required_query(spec: Spec, op: Operation) -> bool:
+    item = spec.resolve(spec.document["paths"][op.path])
+    params = [spec.resolve(p) for p in [*item.get("parameters", []), *item[op.method].get("parameters", [])]]
+    return any(p.get("required") and p.get("in") == "query" for p in params)
 
 
 def detect_sandbox(ctx: Context) -> bool:
@@ -178,6 +192,8 @@ def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
             )
             stats.update({f"schemathesis_{key}": value for key, value in st_stats.items()})
             stats["schemathesis_seconds"] = round(time.perf_counter() - mark, 3)
+        if validator.unavailable:
+            ctx.notes.append(f"Independent validation off: {validator.unavailable}.")
         stats["kit_requests"] = target.requests_sent + (second.requests_sent if second else 0)
         if ctx.webhook_latencies_ms:
             latencies = sorted(ctx.webhook_latencies_ms)
