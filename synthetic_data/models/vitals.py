@@ -1,0 +1,306 @@
+"""Device vitals (`VitalReading`): what each source measures, in its units, with its sync habits.
+
+A patient's kit (patients.py) says which device reports which metric through which source. Each
+metric has a timing and a sync delay typical of its device:
+
+- nightly values (sleep, HRV, resting HR, Oura's temperature and SpO2) are stamped at waking and reach
+  the cloud when the phone app syncs: Oura within minutes to two hours of waking, Polar within hours;
+- the day's step total is stamped 23:59 local and arrives the next morning (Health Connect within
+  two hours: apps write into it continuously);
+- spot measurements (Withings' Wi-Fi cuff and scale, a glucose meter) arrive within minutes;
+- Polar heart rate is a workout average, on the patient's workout days; Withings heart rate comes
+  with each blood-pressure reading; Health Connect's is the day's average from a watch.
+
+Units follow the source and the patient's locale: sleep in hours from Polar and Oura and in minutes
+from Withings and Health Connect; weight in lb in the US; glucose in mg/dL in the US and much of
+continental Europe, mmol/L elsewhere. Values never leave the contract's physiological ranges.
+Messiness (messiness.py) removes readings (device not worn, data lost in a gap), delays them (gaps,
+late back-fills) and duplicates some (`vt_…_d` ids: the same measurement uploaded twice).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from synthetic_data.patients import PatientProfile
+from synthetic_data.seeding import DayDraws, FloatArray, IntArray
+from synthetic_data.simulation import Simulation
+from synthetic_data.timeline import DAY
+
+WAKE, END_OF_DAY, WORKOUT, BP, BP_PAIRED, WEIGH, GLUCOSE = range(7)
+MINUTE, HOUR = 60.0, 3600.0
+END_OF_DAY_S = 23 * 3600 + 59 * 60
+LB_PER_KG = 2.20462
+MG_DL_PER_MMOL_L = 18.016
+
+_U = DayDraws.ucol
+U_WORKOUT, U_WORKOUT_TIME = _U("workout"), _U("workout_time")
+U_BP, U_BP_TIME, U_WEIGH, U_WEIGH_TIME = _U("bp_take"), _U("bp_time"), _U("weight_take"), _U("weight_time")
+U_GLUCOSE_TIME = _U("glucose_time")
+U_RX = _U("rx_0")  # rx_k at U_RX + 2k, mess_k at U_RX + 2k + 1
+N_READING_DRAWS = DayDraws.MAX_READINGS
+
+# (source, timing) -> log-uniform sync delay range in seconds
+DELAYS: dict[tuple[str, int], tuple[float, float]] = {
+    ("polar", WAKE): (10 * MINUTE, 6 * HOUR),
+    ("polar", END_OF_DAY): (6 * HOUR, 11 * HOUR),
+    ("polar", WORKOUT): (5 * MINUTE, 3 * HOUR),
+    ("oura", WAKE): (5 * MINUTE, 2 * HOUR),
+    ("oura", END_OF_DAY): (7 * HOUR, 10 * HOUR),
+    ("withings", WAKE): (10 * MINUTE, 4 * HOUR),
+    ("withings", END_OF_DAY): (6 * HOUR, 10 * HOUR),
+    ("withings", BP): (30.0, 5 * MINUTE),
+    ("withings", BP_PAIRED): (30.0, 5 * MINUTE),
+    ("withings", WEIGH): (30.0, 3 * MINUTE),
+    ("health_connect", WAKE): (15 * MINUTE, 3 * HOUR),
+    ("health_connect", END_OF_DAY): (5 * MINUTE, 2 * HOUR),
+    ("health_connect", BP): (2 * MINUTE, 6 * HOUR),
+    ("health_connect", WEIGH): (2 * MINUTE, 6 * HOUR),
+    ("health_connect", GLUCOSE): (2 * MINUTE, 6 * HOUR),
+}
+UNITS = {
+    "heart_rate": "bpm",
+    "resting_heart_rate": "bpm",
+    "hrv_rmssd": "ms",
+    "steps": "count",
+    "spo2": "%",
+    "blood_pressure": "mmHg",
+    "body_temperature": "Cel",
+}
+SPOT = frozenset({BP, BP_PAIRED, WEIGH, GLUCOSE})  # devices used on purpose: "not worn" does not apply
+
+
+@dataclass(frozen=True, slots=True)
+class Emitter:
+    """One reading a day at most: a (source, metric, device) of the kit with its unit, timing, delay.
+
+    Glucose meters give two emitters (fasting and evening, `variant` 0 and 1).
+    """
+
+    source: str
+    metric: str
+    device: str | None
+    unit: str
+    timing: int
+    delay_lo: float
+    delay_log_ratio: float
+    variant: int = 0
+
+
+def emitters(profile: PatientProfile) -> list[Emitter]:
+    """The patient's kit as emitters, in kit order (which fixes reading order and ids within a day)."""
+    habits = profile.habits
+    out: list[Emitter] = []
+    for source, metric, device in habits.kit:
+        if metric == "sleep_duration":
+            unit = "h" if source in ("polar", "oura") else "min"
+        elif metric == "weight":
+            unit = habits.weight_unit
+        elif metric == "blood_glucose":
+            unit = habits.glucose_unit
+        else:
+            unit = UNITS[metric]
+        if metric == "steps":
+            timing = END_OF_DAY
+        elif metric == "heart_rate":
+            timing = {"polar": WORKOUT, "withings": BP_PAIRED}.get(source, END_OF_DAY)
+        elif metric == "blood_pressure":
+            timing = BP
+        elif metric == "weight":
+            timing = WEIGH
+        elif metric == "blood_glucose":
+            timing = GLUCOSE
+        else:
+            timing = WAKE
+        lo, hi = DELAYS[(source, timing)]
+        for variant in (0, 1) if timing == GLUCOSE else (0,):
+            out.append(Emitter(source, metric, device, unit, timing, lo, math.log(hi / lo), variant))
+    return out
+
+
+def _round1(x: FloatArray) -> FloatArray:
+    return np.floor(x * 10 + 0.5) / 10
+
+
+def _round2(x: FloatArray) -> FloatArray:
+    return np.floor(x * 100 + 0.5) / 100
+
+
+def _int(x: FloatArray) -> IntArray:
+    return np.floor(x + 0.5).astype(np.int64)
+
+
+_SUFFIX = [f"_{n:02d}" for n in range(100)]
+
+
+def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
+    """Readings of days [first_day, last_day) (by measurement day), each day's in time order."""
+    profile, lat, r = sim.profile, sim.latent, sim.rates
+    habits, body = profile.habits, profile.body
+    ems = emitters(profile)
+    if not ems:
+        return []
+    a, b = first_day, last_day
+    m = b - a
+    u = sim.u[a:b]
+    wake = lat.wake_s[a:b]
+    day_start = sim.day_start[a:b]
+    bp_taken = u[:, U_BP] < habits.bp_rate
+    bp_t = wake + 1200 + u[:, U_BP_TIME] * 2400
+    late_p, dup_p = r.late, r.duplicate
+    count = np.zeros(m, dtype=np.int64)
+    all_days, all_measured, all_n, all_received, all_dup, all_dup_received, all_em = (
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
+    values: list[Any] = []
+    components: list[dict[str, int] | None] = []
+
+    for ei, e in enumerate(ems):
+        days = sim.sources[e.source]
+        ok = ~days.lost[a:b]
+        if e.timing not in SPOT:
+            ok = ok & days.worn[a:b]
+        metric = e.metric
+        t: FloatArray | IntArray = wake
+        comps: list[dict[str, int]] | None = None
+        value: FloatArray | IntArray
+        if metric == "resting_heart_rate":
+            value = _int(lat.resting_hr[a:b])
+        elif metric == "hrv_rmssd":
+            value = _int(lat.hrv_ms[a:b])
+        elif metric == "sleep_duration":
+            value = _round2(lat.sleep_h[a:b]) if e.unit == "h" else _int(lat.sleep_h[a:b] * 60)
+        elif metric == "steps":
+            t, value = np.full(m, END_OF_DAY_S), lat.steps[a:b].astype(np.int64)
+        elif metric == "body_temperature":
+            t, value = wake + 60, _round2(lat.temperature[a:b])
+        elif metric == "spo2":
+            spo2 = np.minimum(lat.spo2[a:b], 100.0)
+            t, value = wake + 60, _round1(spo2) if e.source == "oura" else _int(spo2)
+        elif metric == "heart_rate":
+            if e.timing == WORKOUT:
+                ok = ok & (u[:, U_WORKOUT] < body.workouts_per_week / 7.0)
+                t, value = 17 * HOUR + u[:, U_WORKOUT_TIME] * 3 * HOUR, _int(lat.workout_hr[a:b])
+            elif e.timing == BP_PAIRED:
+                ok = ok & bp_taken
+                t, value = bp_t, _int(lat.spot_hr[a:b])
+            else:
+                t, value = np.full(m, END_OF_DAY_S), _int(lat.daily_hr[a:b])
+        elif metric == "blood_pressure":
+            ok = ok & bp_taken
+            systolic = np.clip(_int(lat.systolic[a:b]), 80, 230)
+            diastolic = np.minimum(systolic - 20, np.clip(_int(lat.diastolic[a:b]), 45, 130))
+            t, value = bp_t, systolic
+            idx = np.flatnonzero(ok)
+            comps = [
+                {"systolic": s_, "diastolic": d_}
+                for s_, d_ in zip(systolic[idx].tolist(), diastolic[idx].tolist(), strict=True)
+            ]
+        elif metric == "weight":
+            ok = ok & (u[:, U_WEIGH] < habits.weigh_rate)
+            kg = lat.weight_kg[a:b]
+            t = wake + 600 + u[:, U_WEIGH_TIME] * 1800
+            value = _round1(kg * LB_PER_KG) if e.unit == "lb" else _round1(kg)
+        else:  # blood_glucose
+            if e.variant == 0:
+                t, mg = wake + 900, lat.glucose_fasting[a:b]
+            else:
+                t, mg = 20.5 * HOUR + u[:, U_GLUCOSE_TIME] * HOUR, lat.glucose_evening[a:b]
+            mg = np.clip(mg, 45.0, 450.0)
+            value = _int(mg) if e.unit == "mg/dL" else _round1(mg / MG_DL_PER_MMOL_L)
+
+        idx = np.flatnonzero(ok)
+        if idx.size == 0:
+            continue
+        n = count[idx]
+        count[idx] += 1
+        col = U_RX + 2 * (n % N_READING_DRAWS)
+        rx, mess = u[idx, col], u[idx, col + 1]
+        measured = day_start[idx] + np.asarray(t, dtype=np.float64)[idx].astype(np.int64)
+        received = measured + (e.delay_lo * np.exp(rx * e.delay_log_ratio)).astype(np.int64)
+        arrives = days.arrives_day[a:b][idx]
+        gap = arrives >= 0
+        if gap.any():  # inside a sync gap: the backlog arrives when syncing resumes
+            target = np.where(gap, arrives, 0)
+            wake_then = np.where(
+                target < sim.horizon, lat.wake_s[np.minimum(target, sim.horizon - 1)], body.wake_minute * 60
+            )
+            backlog = sim.day_start[target] + wake_then + 300 + (rx * 3300).astype(np.int64)
+            received = np.where(gap, np.maximum(received, backlog), received)
+        late = mess < late_p
+        dup = ~late & (mess < late_p + dup_p)
+        if late_p > 0:  # a late back-fill, 1-5 days after the fact
+            received = received + late * DAY * (1 + (mess / late_p * 5).astype(np.int64))
+        dup_received = received + 300
+        if dup_p > 0:
+            dup_received = dup_received + (np.clip(mess - late_p, 0, None) / dup_p * 6 * HOUR).astype(
+                np.int64
+            )
+
+        all_days.append(idx)
+        all_measured.append(measured)
+        all_n.append(n)
+        all_received.append(received)
+        all_dup.append(dup)
+        all_dup_received.append(dup_received)
+        all_em.append(np.full(idx.size, ei, dtype=np.int64))
+        values += value[idx].tolist()
+        components += comps if comps is not None else [None] * idx.size
+
+    if not all_days:
+        return []
+    day_arr = np.concatenate(all_days)
+    measured_arr = np.concatenate(all_measured)
+    n_arr = np.concatenate(all_n)
+    order = np.lexsort((n_arr, measured_arr, day_arr))
+    dup_arr = np.concatenate(all_dup)[order]
+    iso_many = sim.timeline.iso_many
+    measured_s = iso_many(measured_arr[order])
+    received_s = iso_many(np.concatenate(all_received)[order])
+    dup_s = iter(iso_many(np.concatenate(all_dup_received)[order][dup_arr]))
+    prefixes = sim.id_prefixes("vt", a, b)
+    em_of = np.concatenate(all_em)[order].tolist()
+    templates = [(e.source, e.metric, e.unit, e.device) for e in ems]
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for j, (i, d, n_, em, dup_) in enumerate(
+        zip(
+            order.tolist(),
+            day_arr[order].tolist(),
+            n_arr[order].tolist(),
+            em_of,
+            dup_arr.tolist(),
+            strict=True,
+        )
+    ):
+        source, metric, unit, device = templates[em]
+        record: dict[str, Any] = {
+            "id": prefixes[d] + _SUFFIX[n_],
+            "source": source,
+            "metric": metric,
+            "value": values[i],
+            "unit": unit,
+            "measured_at": measured_s[j],
+            "received_at": received_s[j],
+            "device": device,
+        }
+        comp = components[i]
+        if comp is not None:
+            record["components"] = comp
+        append(record)
+        if dup_:
+            copy = dict(record)
+            copy["id"] = record["id"] + "_d"
+            copy["received_at"] = next(dup_s)
+            append(copy)
+    return out

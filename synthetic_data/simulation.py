@@ -1,0 +1,74 @@
+"""Everything the record builders need about one patient over days 0..horizon-1, computed once.
+
+`Simulation` bundles the latent daily state, the messiness decisions, the draw matrices, the UTC offsets
+of the patient's zone and the id prefixes. Builders (models/pain.py …) read it and emit the records of a
+window of days, column by column with numpy and then one dict per record: per-record Python work is
+what bounds the generator's speed, so the builders keep it to assembling values computed in bulk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from synthetic_data.models.latent import Latent, simulate
+from synthetic_data.models.messiness import Rates, SourceDays, lapse_days, rates, source_days
+from synthetic_data.patients import PatientProfile
+from synthetic_data.seeding import BoolArray, DayDraws, FloatArray, IntArray
+from synthetic_data.timeline import DAY, Timeline
+
+BACKFILL_MARGIN_DAYS = 30  # offsets are kept this far past the horizon (gaps and late back-fills)
+
+
+@dataclass(slots=True)
+class Simulation:
+    profile: PatientProfile
+    timeline: Timeline
+    horizon: int
+    latent: Latent
+    rates: Rates
+    lapse: BoolArray
+    sources: dict[str, SourceDays]  # by source name
+    u: FloatArray  # uniform draws, one row per day
+    z: FloatArray  # normal draws, one row per day
+    day_start: IntArray  # run seconds of local midnight, per day (horizon + margin)
+
+    @property
+    def key(self) -> str:
+        return self.profile.patient_key
+
+    def run_seconds(self, day: int, local_seconds: float) -> int:
+        """Seconds since the run's day 0 00:00 UTC of a local time on day `day`."""
+        return int(self.day_start[day]) + int(local_seconds)
+
+    def iso(self, day: int, local_seconds: float) -> str:
+        return self.timeline.iso(self.run_seconds(day, local_seconds))
+
+    def id_prefixes(self, kind: str, first_day: int, last_day: int) -> list[str]:
+        """`<kind>_<key>_<dddd>_` for each day of the window (ids are prefix + suffix)."""
+        key = self.profile.patient_key
+        return [f"{kind}_{key}_{d:04d}" for d in range(first_day, last_day)]
+
+
+def build_simulation(
+    profile: PatientProfile, timeline: Timeline, horizon: int, messiness: float
+) -> Simulation:
+    """Simulate days 0..horizon-1 of `profile`."""
+    draws = DayDraws(profile.seed, horizon)
+    latent = simulate(profile, draws, timeline.weekdays(horizon))
+    r = rates(profile, messiness)
+    span = horizon + BACKFILL_MARGIN_DAYS
+    offsets = np.asarray(timeline.offsets(profile.timezone, span)[:span], dtype=np.int64)
+    return Simulation(
+        profile=profile,
+        timeline=timeline,
+        horizon=horizon,
+        latent=latent,
+        rates=r,
+        lapse=lapse_days(draws, r),
+        sources={source: source_days(draws, i, r) for i, source in enumerate(profile.sources[:3])},
+        u=draws.uniform,
+        z=draws.normal,
+        day_start=np.arange(span, dtype=np.int64) * DAY - offsets,
+    )
