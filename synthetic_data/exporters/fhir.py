@@ -4,7 +4,15 @@ Codes (DESIGN.md "FHIR R4 codes"): pain LOINC 72514-3 with SNOMED CT body sites;
 resting 40443-4; HRV as RMSSD has no LOINC code, so it uses a local code (``LOCAL_SYSTEM#hrv-rmssd``)
 — LOINC 80404-7 is SDNN, a different statistic; sleep 93832-4; steps 41950-7; blood pressure panel
 85354-9 with 8480-6/8462-4; SpO2 59408-5 (+ 2708-6); glucose 2339-0 (mg/dL) or 15074-8 (mmol/L); weight
-29463-7; body temperature 8310-5. WHO-5 becomes a QuestionnaireResponse.
+29463-7; body temperature 8310-5. WHO-5 becomes a QuestionnaireResponse; a gauge is a survey Observation
+under a local code (``LOCAL_SYSTEM#gauge-<type>``: seed 003's gauges have no standard code).
+
+Body sites are SNOMED CT body structures; where an area has a side, the side is a SNOMED laterality
+qualifier (left 7771000, right 24028007) in the ``LATERALITY_EXTENSION`` extension of ``bodySite``
+(FHIR R4 has no laterality element), and knees use their lateralized concepts (left 82169009, right
+6757004). Every ``BodyArea`` of the contract has a mapping (tests check it).
+
+All functions here are pure (dict in, dict out) and stable: the sandbox's FHIR facade calls them.
 
 FHIR ids may not contain ``_``, so API ids map to FHIR ids by replacing it with ``-``
 (``p2c_anon_3f9b`` → ``p2c-anon-3f9b``); the API id is kept as an identifier.
@@ -22,6 +30,7 @@ BODY_MAP_SYSTEM = "https://care-sandbox.dev/fhir/CodeSystem/body-map"
 ANON_ID_SYSTEM = "urn:pain2care:anon-id"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 WHO5_QUESTIONNAIRE = "https://care-sandbox.dev/fhir/Questionnaire/who-5"
+LATERALITY_EXTENSION = "https://care-sandbox.dev/fhir/StructureDefinition/laterality"
 
 # SNOMED CT body structures; the lateral knee codes are specific concepts, the rest are the
 # structure with laterality given by the qualifier (left 7771000, right 24028007) in ``LATERALITY``.
@@ -29,8 +38,8 @@ BODY_SITES: dict[str, tuple[str, str]] = {
     "head": ("69536005", "Head structure"),
     "face": ("89545001", "Face structure"),
     "neck": ("45048000", "Neck structure"),
-    "upper_back": ("77568009", "Back structure"),
-    "lower_back": ("37822005", "Lumbar region structure"),
+    "upper_back": ("77568009", "Back structure, excluding buttocks"),
+    "lower_back": ("37822005", "Lower back structure"),
     "chest": ("51185008", "Thoracic structure"),
     "abdomen": ("818983003", "Abdomen structure"),
     "pelvis": ("12921003", "Pelvic structure"),
@@ -42,7 +51,7 @@ BODY_SITES: dict[str, tuple[str, str]] = {
     "hip": ("29836001", "Hip region structure"),
     "thigh": ("68367000", "Thigh structure"),
     "knee": ("72696002", "Knee region structure"),
-    "calf": ("30021000", "Lower leg structure"),
+    "calf": ("53840002", "Calf of leg structure"),
     "ankle": ("344001", "Ankle region structure"),
     "foot": ("56459004", "Foot structure"),
 }
@@ -105,7 +114,7 @@ def body_site(area: str) -> dict[str, Any]:
         code, display = LATERALITY[side]
         concept["extension"] = [
             {
-                "url": "http://hl7.org/fhir/StructureDefinition/bodySite",
+                "url": LATERALITY_EXTENSION,
                 "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": code, "display": display}]},
             }
         ]
@@ -114,6 +123,46 @@ def body_site(area: str) -> dict[str, Any]:
 
 def _category(code: str) -> list[dict[str, Any]]:
     return [{"coding": [{"system": CATEGORY, "code": code}]}]
+
+
+def gauge_to_observation(gauge: dict[str, Any], patient_id: str) -> dict[str, Any]:
+    """A seed-003 gauge as a survey Observation under a local code, value in its own scale."""
+    kind = gauge["gauge_type"]
+    scale = f"{gauge['scale_min']}-{gauge['scale_max']}"
+    observation: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": fhir_id(gauge["id"]),
+        "status": "final",
+        "category": _category("survey"),
+        "code": {
+            "coding": [
+                {
+                    "system": LOCAL_SYSTEM,
+                    "code": f"gauge-{kind.replace('_', '-')}",
+                    "display": GAUGE_DISPLAY[kind],
+                }
+            ],
+            "text": f"{GAUGE_DISPLAY[kind]} ({scale})",
+        },
+        "subject": {"reference": f"Patient/{fhir_id(patient_id)}"},
+        "effectiveDateTime": gauge["recorded_at"],
+        "issued": gauge["created_at"].replace("Z", "+00:00"),
+        "valueInteger": int(gauge["value"]),
+    }
+    if gauge.get("notes"):
+        observation["note"] = [{"text": gauge["notes"]}]
+    return observation
+
+
+GAUGE_DISPLAY = {
+    "mood": "Mood gauge",
+    "anxiety": "Anxiety gauge",
+    "energy": "Energy gauge",
+    "sleep_quality": "Sleep quality gauge",
+    "pain": "Pain gauge",
+    "medication_adherence": "Medication adherence gauge (percent)",
+    "social_interaction": "Social interaction gauge",
+}
 
 
 def _quantity(value: float, unit: str) -> dict[str, Any]:
@@ -153,10 +202,13 @@ def pain_entry_to_observation(entry: dict[str, Any], patient_id: str) -> dict[st
             }
             for a in areas
         ]
+    notes = []
     if entry.get("qualities"):
-        observation["note"] = [
-            {"text": "Qualities: " + ", ".join(q.replace("_", " ") for q in entry["qualities"])}
-        ]
+        notes.append({"text": "Qualities: " + ", ".join(q.replace("_", " ") for q in entry["qualities"])})
+    if entry.get("notes"):
+        notes.append({"text": entry["notes"]})
+    if notes:
+        observation["note"] = notes
     return observation
 
 

@@ -1,0 +1,60 @@
+"""NDJSON: one `<series>.ndjson` per series, one record per line, patients in index order.
+
+Each line is the API record exactly as `generate_days` returns it (the openapi.yaml shape), with the
+patient's id added as the first key, `patient_id`, so a line stands on its own (gauges and flares
+already carry it). `patients.ndjson` holds one `patient_record` per patient. Serialized with orjson:
+keys in insertion order, floats in shortest round-trip form, no spaces.
+
+Speed note: `head + orjson.dumps(r)[1:] + b"\\n"` per record is the fastest form measured here (~0.3 µs
+a record). Keeping orjson's own output objects alive in a list is 4x slower (each one is a separately
+allocated, shrunk buffer), and one `dumps` of the whole list plus a `bytes.replace` on the record
+boundaries is no faster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from synthetic_data.exporters.base import Block
+from synthetic_data.exporters.files import FileSink
+from synthetic_data.generate import PatientSeries
+from synthetic_data.patient_records import patient_record
+from synthetic_data.patients import PatientProfile
+from synthetic_data.vocab import SERIES
+
+FILE_NAMES = {series: f"{series}.ndjson" for series in SERIES}
+RECORD_SERIES = ("pain_entries", "wellbeing", "gauges", "vitals", "flares")
+HAS_PATIENT_ID = frozenset({"gauges", "flares"})
+
+
+def lines(records: list[dict[str, Any]], head: bytes) -> bytes:
+    """NDJSON of `records`, each line starting with `head` instead of `{`."""
+    dumps = orjson.dumps
+    return b"".join([head + dumps(r)[1:] + b"\n" for r in records])
+
+
+def patient_head(profile: PatientProfile) -> bytes:
+    """`{"patient_id":"p2c_anon_…",`: the start of a line that adds the patient's id to a record."""
+    return b'{"patient_id":"' + profile.patient_id.encode() + b'",'
+
+
+class NdjsonEncoder:
+    def encode(self, patients: Iterable[tuple[PatientProfile, PatientSeries]], out_dir: Path) -> Block:
+        block = Block()
+        chunks: dict[str, list[bytes]] = {series: [] for series in SERIES}
+        for profile, series in patients:
+            block.count(series)
+            head = patient_head(profile)
+            chunks["patients"].append(orjson.dumps(patient_record(profile)) + b"\n")
+            for name in RECORD_SERIES:
+                chunks[name].append(lines(getattr(series, name), b"{" if name in HAS_PATIENT_ID else head))
+        block.files = {FILE_NAMES[name]: b"".join(parts) for name, parts in chunks.items()}
+        return block
+
+
+def ndjson_sink(out_dir: Path, *, first_shard: bool) -> FileSink:
+    return FileSink(out_dir, list(FILE_NAMES.values()))
