@@ -17,7 +17,7 @@ from mock_server.webhooks.outbox import precise_iso
 
 from .conftest import FAST, running_dispatcher
 from .helpers import attempts, deliveries, emit, endpoint_row, settled, subscribe, wait_until
-from .receiver import Reply, running_receiver
+from .receiver import Received, Reply, running_receiver
 
 
 def test_delivers_signed_event_verifiable_both_ways(storage: Storage) -> None:
@@ -190,13 +190,26 @@ def test_disabling_pauses_queued_deliveries_and_enabling_resumes(storage: Storag
 
 def test_a_burst_of_failed_attempts_that_later_succeed_does_not_disable(storage: Storage) -> None:
     settings = FAST.replace(webhook_disable_after_failures=3, webhook_retry_schedule=(0.0, 0.1))
-    with running_receiver(default=Reply(200)) as rx, running_dispatcher(storage, settings):
-        rx.script = [Reply(503)] * 10  # a short outage during a burst
+    with running_receiver() as rx, running_dispatcher(storage, settings):
+        seen: set[str] = set()
+
+        def first_try_fails(got: Received) -> Reply:  # a short outage hitting every event once
+            msg_id = got.headers["webhook-id"]
+            if msg_id in seen:
+                return Reply(200)
+            seen.add(msg_id)
+            return Reply(503)
+
+        rx.responder = first_try_fails
         endpoint = subscribe(storage, rx.url)
         ids = {emit(storage) for _ in range(10)}
-        wait_until(lambda: rx.ids() == ids and settled(storage), what="all delivered after the outage")
+        try:
+            wait_until(lambda: rx.ids() == ids and settled(storage), what="all delivered after the outage")
+        except AssertionError:
+            states = [(d.status, d.attempts, d.next_attempt_at, d.locked_until) for d in deliveries(storage)]
+            raise AssertionError(f"{len(rx.requests)} requests; {states}") from None
     assert endpoint_row(storage, endpoint["id"]).enabled
-    assert all(d.status == "succeeded" for d in deliveries(storage))
+    assert sorted((a.attempt, a.status) for a in attempts(storage)) == [(1, "failed")] * 10 + [(2, "succeeded")] * 10
 
 
 def test_expired_lease_of_a_crashed_worker_is_reclaimed(storage: Storage) -> None:
