@@ -47,7 +47,9 @@ def add_workspace(storage: Storage, workspace_id: str = "ws_test") -> str:
 @contextmanager
 def fresh_postgres(base_url: str) -> Iterator[str]:
     """A throwaway database on the test PostgreSQL server, so dispatchers see only this test's queue."""
-    admin = create_engine(make_url(base_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        make_url(base_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     name = f"care_webhooks_{secrets.token_hex(6)}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

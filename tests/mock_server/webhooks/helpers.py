@@ -24,15 +24,22 @@ PAIN_ENTRY: dict[str, Any] = {
 }
 
 
-def subscribe(storage: Storage, url: str, events: list[str] | None = None, workspace_id: str = "ws_test") -> dict[str, Any]:
+def subscribe(
+    storage: Storage, url: str, events: list[str] | None = None, workspace_id: str = "ws_test"
+) -> dict[str, Any]:
     with storage.engine.begin() as conn:
         return store.create_endpoint(
             conn, workspace_id=workspace_id, url=url, events=events or ["*"], description="test receiver"
         )
 
 
-def emit(storage: Storage, event_type: str = "pain_entry.created", data: dict[str, Any] | None = None,
-         workspace_id: str = "ws_test", patient_id: str | None = "p2c_anon_0123456789") -> str:
+def emit(
+    storage: Storage,
+    event_type: str = "pain_entry.created",
+    data: dict[str, Any] | None = None,
+    workspace_id: str = "ws_test",
+    patient_id: str | None = "p2c_anon_0123456789",
+) -> str:
     with storage.engine.begin() as conn:
         return emit_event(
             conn,
@@ -59,7 +66,9 @@ def attempts(storage: Storage, delivery_id: str | None = None) -> list[Any]:
 
 def endpoint_row(storage: Storage, endpoint_id: str) -> Any:
     with storage.engine.connect() as conn:
-        return conn.execute(select(schema.webhook_endpoints).where(schema.webhook_endpoints.c.id == endpoint_id)).one()
+        return conn.execute(
+            select(schema.webhook_endpoints).where(schema.webhook_endpoints.c.id == endpoint_id)
+        ).one()
 
 
 def wait_until(predicate: Any, timeout: float = 10.0, what: str = "condition") -> None:

@@ -209,7 +209,10 @@ def test_a_burst_of_failed_attempts_that_later_succeed_does_not_disable(storage:
             states = [(d.status, d.attempts, d.next_attempt_at, d.locked_until) for d in deliveries(storage)]
             raise AssertionError(f"{len(rx.requests)} requests; {states}") from None
     assert endpoint_row(storage, endpoint["id"]).enabled
-    assert sorted((a.attempt, a.status) for a in attempts(storage)) == [(1, "failed")] * 10 + [(2, "succeeded")] * 10
+    assert (
+        sorted((a.attempt, a.status) for a in attempts(storage))
+        == [(1, "failed")] * 10 + [(2, "succeeded")] * 10
+    )
 
 
 def test_expired_lease_of_a_crashed_worker_is_reclaimed(storage: Storage) -> None:

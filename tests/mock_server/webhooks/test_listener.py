@@ -18,13 +18,27 @@ from mock_server.webhooks.verify import verify
 
 from .receiver import running_receiver
 
-BODY = orjson.dumps({"id": "evt_0123456789abcdef", "event": "webhook.test", "patient_id": None,
-                     "timestamp": "2026-05-04T09:00:00Z", "data": {"message": "hi"}})
+BODY = orjson.dumps(
+    {
+        "id": "evt_0123456789abcdef",
+        "event": "webhook.test",
+        "patient_id": None,
+        "timestamp": "2026-05-04T09:00:00Z",
+        "data": {"message": "hi"},
+    }
+)
 
 
-def _headers(secret: str, *, body: bytes = BODY, at: int | None = None, previous: str | None = None) -> dict[str, str]:
-    return signing.delivery_headers(msg_id="evt_0123456789abcdef", timestamp=int(time.time()) if at is None else at,
-                                    body=body, secret=secret, previous_secret=previous)
+def _headers(
+    secret: str, *, body: bytes = BODY, at: int | None = None, previous: str | None = None
+) -> dict[str, str]:
+    return signing.delivery_headers(
+        msg_id="evt_0123456789abcdef",
+        timestamp=int(time.time()) if at is None else at,
+        body=body,
+        secret=secret,
+        previous_secret=previous,
+    )
 
 
 def test_verdicts() -> None:
@@ -45,7 +59,9 @@ def test_verdicts() -> None:
 def _post(listener: Listener, body: bytes, headers: dict[str, str]) -> httpx.Response:
     async def go() -> httpx.Response:
         app = build_app(listener)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://listener") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://listener"
+        ) as client:
             return await client.post("/any/path", content=body, headers=headers)
 
     return asyncio.run(go())
@@ -114,6 +130,8 @@ def test_events_command_lists_every_type() -> None:
 def test_trigger_reports_an_unreachable_sandbox_cleanly() -> None:
     with running_receiver() as gone:
         url = gone.url.rsplit("/", 1)[0]
-    result = CliRunner().invoke(cli.webhooks, ["trigger", "pain_entry.created", "--base-url", url, "--api-key", "k"])
+    result = CliRunner().invoke(
+        cli.webhooks, ["trigger", "pain_entry.created", "--base-url", url, "--api-key", "k"]
+    )
     assert result.exit_code != 0 and "cannot reach the sandbox" in result.output
     assert "Traceback" not in result.output

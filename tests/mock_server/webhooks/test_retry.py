@@ -54,8 +54,18 @@ def test_sub_second_schedules_get_no_jitter() -> None:
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [(None, None), ("", None), ("  ", None), ("120", 120.0), (" 7 ", 7.0), ("0", 0.0), ("-5", None),
-     ("1.5", None), ("soon", None), ("99999999", RETRY_AFTER_CAP_SECONDS)],
+    [
+        (None, None),
+        ("", None),
+        ("  ", None),
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("0", 0.0),
+        ("-5", None),
+        ("1.5", None),
+        ("soon", None),
+        ("99999999", RETRY_AFTER_CAP_SECONDS),
+    ],
 )
 def test_parse_retry_after_seconds(header: str | None, expected: float | None) -> None:
     assert parse_retry_after(header) == expected

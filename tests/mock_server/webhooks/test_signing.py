@@ -40,12 +40,19 @@ def test_secret_key_rejects_what_was_never_issued(bad: str) -> None:
 
 
 def test_known_vector_standard_webhooks() -> None:
-    expected = "v1," + base64.b64encode(
-        hmac.new(bytes(range(32)), f"{VECTOR_ID}.{VECTOR_TS}.".encode() + VECTOR_BODY, hashlib.sha256).digest()
-    ).decode()
+    expected = (
+        "v1,"
+        + base64.b64encode(
+            hmac.new(
+                bytes(range(32)), f"{VECTOR_ID}.{VECTOR_TS}.".encode() + VECTOR_BODY, hashlib.sha256
+            ).digest()
+        ).decode()
+    )
     ours = signing.standard_signature(VECTOR_SECRET, VECTOR_ID, VECTOR_TS, VECTOR_BODY)
     assert ours == expected
-    library = Webhook(VECTOR_SECRET).sign(VECTOR_ID, datetime.fromtimestamp(VECTOR_TS, UTC), VECTOR_BODY.decode())
+    library = Webhook(VECTOR_SECRET).sign(
+        VECTOR_ID, datetime.fromtimestamp(VECTOR_TS, UTC), VECTOR_BODY.decode()
+    )
     assert ours == library
 
 
@@ -58,7 +65,10 @@ def _now() -> int:
     return int(datetime.now(UTC).timestamp())
 
 
-@given(body=st.binary(max_size=300).map(lambda b: base64.b64encode(b)), msg=st.from_regex(r"evt_[a-f0-9]{24}", fullmatch=True))
+@given(
+    body=st.binary(max_size=300).map(lambda b: base64.b64encode(b)),
+    msg=st.from_regex(r"evt_[a-f0-9]{24}", fullmatch=True),
+)
 def test_headers_verify_with_the_standardwebhooks_library(body: bytes, msg: str) -> None:
     secret = VECTOR_SECRET
     headers = signing.delivery_headers(msg_id=msg, timestamp=_now(), body=body, secret=secret)
@@ -72,7 +82,9 @@ def test_headers_verify_with_the_standardwebhooks_library(body: bytes, msg: str)
 def test_rotation_signs_with_both_secrets() -> None:
     old, new = signing.new_secret(), signing.new_secret()
     body = b'{"event":"consent.revoked"}'
-    headers = signing.delivery_headers(msg_id="evt_1", timestamp=_now(), body=body, secret=new, previous_secret=old)
+    headers = signing.delivery_headers(
+        msg_id="evt_1", timestamp=_now(), body=body, secret=new, previous_secret=old
+    )
     signatures = headers["webhook-signature"].split(" ")
     assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
     Webhook(new).verify(body, headers, json_parse=False)

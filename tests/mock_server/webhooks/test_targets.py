@@ -19,7 +19,9 @@ any_ip = st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6))
 @given(any_ip)
 def test_strict_mode_allows_exactly_the_global_unicast_addresses(address: targets.IPAddress) -> None:
     reason = forbidden_reason(address, allow_private=False)
-    plain = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
+    plain = (
+        address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
+    )
     if plain.is_global and not plain.is_multicast and plain not in targets.METADATA_ADDRESSES:
         assert reason is None
     else:
@@ -29,15 +31,22 @@ def test_strict_mode_allows_exactly_the_global_unicast_addresses(address: target
 @given(any_ip)
 def test_permissive_mode_refuses_only_metadata_unspecified_and_multicast(address: targets.IPAddress) -> None:
     reason = forbidden_reason(address, allow_private=True)
-    plain = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
+    plain = (
+        address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
+    )
     expected_refusal = plain in targets.METADATA_ADDRESSES or plain.is_unspecified or plain.is_multicast
     assert (reason is not None) == expected_refusal
 
 
-@given(st.ip_addresses(v=4, network="10.0.0.0/8") | st.ip_addresses(v=4, network="192.168.0.0/16")
-       | st.ip_addresses(v=4, network="172.16.0.0/12") | st.ip_addresses(v=4, network="127.0.0.0/8")
-       | st.ip_addresses(v=4, network="169.254.0.0/16") | st.ip_addresses(v=6, network="fc00::/7")
-       | st.ip_addresses(v=6, network="fe80::/10"))
+@given(
+    st.ip_addresses(v=4, network="10.0.0.0/8")
+    | st.ip_addresses(v=4, network="192.168.0.0/16")
+    | st.ip_addresses(v=4, network="172.16.0.0/12")
+    | st.ip_addresses(v=4, network="127.0.0.0/8")
+    | st.ip_addresses(v=4, network="169.254.0.0/16")
+    | st.ip_addresses(v=6, network="fc00::/7")
+    | st.ip_addresses(v=6, network="fe80::/10")
+)
 def test_private_ranges_are_refused_in_strict_mode_also_when_ipv4_mapped(address: targets.IPAddress) -> None:
     assert forbidden_reason(address, allow_private=False) is not None
     if isinstance(address, ipaddress.IPv4Address):
@@ -47,10 +56,17 @@ def test_private_ranges_are_refused_in_strict_mode_also_when_ipv4_mapped(address
 
 @pytest.mark.parametrize(
     ("address", "reason"),
-    [("127.0.0.1", "loopback_address"), ("::1", "loopback_address"), ("10.1.2.3", "private_address"),
-     ("169.254.1.1", "link_local_address"), ("169.254.169.254", "metadata_address"),
-     ("fd00:ec2::254", "metadata_address"), ("100.64.0.1", "non_global_address"),
-     ("0.0.0.0", "unspecified_address"), ("224.0.0.1", "multicast_address")],
+    [
+        ("127.0.0.1", "loopback_address"),
+        ("::1", "loopback_address"),
+        ("10.1.2.3", "private_address"),
+        ("169.254.1.1", "link_local_address"),
+        ("169.254.169.254", "metadata_address"),
+        ("fd00:ec2::254", "metadata_address"),
+        ("100.64.0.1", "non_global_address"),
+        ("0.0.0.0", "unspecified_address"),
+        ("224.0.0.1", "multicast_address"),
+    ],
 )
 def test_reasons_are_specific(address: str, reason: str) -> None:
     assert forbidden_reason(ipaddress.ip_address(address), allow_private=False) == reason
@@ -58,9 +74,15 @@ def test_reasons_are_specific(address: str, reason: str) -> None:
 
 @pytest.mark.parametrize(
     ("url", "reason"),
-    [("ftp://example.com/hook", "invalid_scheme"), ("example.com/hook", "invalid_scheme"),
-     ("http:///hook", "missing_host"), ("https://user:pw@example.com/", "credentials_in_url"),
-     ("http://example.com:99999/", "invalid_port"), ("http://exa mple.com/", "invalid_url"), ("", "invalid_url")],
+    [
+        ("ftp://example.com/hook", "invalid_scheme"),
+        ("example.com/hook", "invalid_scheme"),
+        ("http:///hook", "missing_host"),
+        ("https://user:pw@example.com/", "credentials_in_url"),
+        ("http://example.com:99999/", "invalid_port"),
+        ("http://exa mple.com/", "invalid_url"),
+        ("", "invalid_url"),
+    ],
 )
 def test_malformed_urls(url: str, reason: str) -> None:
     with pytest.raises(TargetError) as info:

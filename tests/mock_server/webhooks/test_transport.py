@@ -97,9 +97,26 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=hooks.test",
-         "-addext", "subjectAltName=DNS:hooks.test", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=hooks.test",
+            "-addext",
+            "subjectAltName=DNS:hooks.test",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -139,7 +156,9 @@ def test_tls_pinned_to_an_address_verifies_the_name_given_as_sni(certificate: tu
         url = f"https://127.0.0.1:{port}/hooks"  # connect to the checked address, verify the host name
         (resp,) = _post(LeanTransport(ssl_context=trusting), url, extensions={"sni_hostname": "hooks.test"})
         assert resp.status_code == 200 and resp.text == "tls"
-        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
+        with pytest.raises(httpx.ConnectError, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
             _post(LeanTransport(ssl_context=trusting), url, extensions={"sni_hostname": "other.test"})
         with pytest.raises(httpx.ConnectError):
-            _post(LeanTransport(), url, extensions={"sni_hostname": "hooks.test"})  # not in the public CA bundle
+            _post(
+                LeanTransport(), url, extensions={"sni_hostname": "hooks.test"}
+            )  # not in the public CA bundle
