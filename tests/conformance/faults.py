@@ -31,6 +31,10 @@ FAULTS = {
     "rate_limited_no_retry_after": "retry_after_on_429",
     "bad_webhook_secret": "webhook_signature",
     "ignore_auth": "ignored_auth",
+    "ignore_revocation": "consent_lifecycle",
+    "broken_pdf": "pdf_content",
+    "foreign_observations": "fhir_content",
+    "clock_stuck": "sandbox_clock",
 }
 HOP = {"host", "content-length", "transfer-encoding", "connection", "content-encoding"}
 DATE_PARAMS = {"from", "to", "start_date", "end_date"}
@@ -177,7 +181,7 @@ class FaultProxy:
     ) -> tuple[int, dict[str, str], bytes]:
         faults = self.faults
         data: Any = None
-        if headers.get("content-type", "").startswith("application/json"):
+        if "json" in headers.get("content-type", ""):
             try:
                 data = json.loads(content)
             except ValueError:
@@ -204,6 +208,22 @@ class FaultProxy:
                 and "secret" in data
             ):
                 data["secret"] = "whsec_" + base64.b64encode(b"not-the-secret-you-sign-with!!").decode()
+            content = json.dumps(data).encode()
+        if (
+            "ignore_revocation" in faults
+            and status == 403
+            and method == "GET"
+            and b"consent_revoked" in content
+        ):
+            status = 200
+            content = json.dumps({"data": [], "pagination": {"total": 0, "page": 1, "per_page": 50}}).encode()
+        if "broken_pdf" in faults and headers.get("content-type", "").startswith("application/pdf"):
+            content = content[:200]
+        if "foreign_observations" in faults and isinstance(data, dict) and data.get("entry"):
+            data["entry"][0]["resource"]["subject"] = {"reference": "Patient/p2c-anon-someone-else"}
+            content = json.dumps(data).encode()
+        if "clock_stuck" in faults and path == "/v1/sandbox/clock" and isinstance(data, dict):
+            data["offset_seconds"] = 0
             content = json.dumps(data).encode()
         if "bare_error" in faults and status >= 400:
             content = json.dumps({"message": "something went wrong"}).encode()

@@ -26,6 +26,10 @@ FAULT_LAYERS = {
     "rate_limited_no_retry_after": ("custom",),
     "ignore_scopes": ("custom",),
     "bad_webhook_secret": ("scenarios",),
+    "ignore_revocation": ("scenarios",),
+    "broken_pdf": ("scenarios",),
+    "foreign_observations": ("scenarios",),
+    "clock_stuck": ("scenarios",),
 }
 
 

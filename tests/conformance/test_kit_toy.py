@@ -9,7 +9,15 @@ from tests.conformance.faults import FAULTS, FaultProxy
 from tests.conformance.kit_helpers import FAULT_LAYERS, describe, fired, run_kit
 from tests.conformance.servers import serve
 
-SANDBOX_ONLY = {"ignore_scopes", "bad_webhook_secret"}  # the toy has no OAuth and no webhooks
+# the toy has no OAuth, webhooks, consent controls, reports, FHIR or clock
+SANDBOX_ONLY = {
+    "ignore_scopes",
+    "bad_webhook_secret",
+    "ignore_revocation",
+    "broken_pdf",
+    "foreign_observations",
+    "clock_stuck",
+}
 
 
 def test_toy_conforms(toy_url: str) -> None:
