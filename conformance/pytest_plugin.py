@@ -135,5 +135,9 @@ def pytest_collection_modifyitems(
     labels = ["<spec>"] + [op.label for op in spec.operations if options.selects(op.label, op.operation_id)]
     labels += list(SCENARIOS)
     config.stash[_STASH] = {"options": options, "labels": set(labels)}
+    grouped = config.pluginmanager.hasplugin("xdist")
     for label in [*labels, OTHER]:
-        items.append(CareItem.from_parent(session, name=f"care-conformance[{label}]", label=label))
+        item = CareItem.from_parent(session, name=f"care-conformance[{label}]", label=label)
+        if grouped:  # with `-n N --dist loadgroup`, one worker runs the kit once for all its items
+            item.add_marker(pytest.mark.xdist_group("care-conformance"))
+        items.append(item)

@@ -102,3 +102,38 @@ def test_python_dash_m_works() -> None:
         timeout=60,
     )
     assert done.returncode == 0 and "Example:" in done.stdout
+
+
+def test_webhook_consumer_command_against_a_careful_receiver() -> None:
+    from conformance.checks.webhooks import new_secret
+    from conformance.receiver import Receiver
+
+    secret = new_secret()
+    with Receiver() as receiver:
+        url = receiver.endpoint([secret])
+        result = CliRunner().invoke(
+            main, ["webhook-consumer", "--url", url, "--secret", secret, "--spec", str(TOY_SPEC)]
+        )
+    assert result.exit_code == 0, result.output
+    assert "consumer_rejects_bad_signature" in result.output and "CONFORMS" in result.output
+
+
+def test_workers_option_runs(toy_url: str) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--base-url",
+            toy_url,
+            "--api-key",
+            "key-a",
+            "--spec",
+            str(TOY_SPEC),
+            "--layer",
+            "schemathesis",
+            "--workers",
+            "2",
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
