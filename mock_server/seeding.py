@@ -15,8 +15,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, delete, select, update
-from synthetic_data.generate import generate_days
-from synthetic_data.patients import make_profile
 
 from mock_server.consent import ConsentService
 from mock_server.context import Services
@@ -26,6 +24,8 @@ from mock_server.storage.patients import PatientRepo, SandboxPatientRow, anonymi
 from mock_server.storage.workspaces import Workspace
 from mock_server.timeutil import iso
 from mock_server.webhooks.outbox import emit_event
+from synthetic_data.generate import generate_days
+from synthetic_data.patients import make_profile
 
 DEMO_PATIENTS = 25
 DEMO_HISTORY_DAYS = 90
