@@ -115,7 +115,7 @@ def operation_outcome(error: ApiError, request_id: str) -> dict[str, Any]:
     """The FHIR R4 form of an error, for ``/fhir`` paths."""
     return {
         "resourceType": "OperationOutcome",
-        "id": request_id,
+        "id": request_id.replace("_", "-"),  # FHIR ids cannot contain "_"
         "issue": [
             {
                 "severity": "error",
