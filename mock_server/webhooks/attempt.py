@@ -25,7 +25,7 @@ ERROR_CHARS = 1000  # the delivery log's limit
 
 
 async def attempt(
-    client: httpx.AsyncClient,
+    transport: httpx.AsyncBaseTransport,
     job: Job,
     *,
     schedule: Sequence[float],
@@ -51,12 +51,14 @@ async def attempt(
     try:
         async with asyncio.timeout(timeout):
             url, extensions = await _route(job.url, headers, allow_private=allow_private)
-            async with client.stream(
-                "POST", url, content=body, headers=headers, extensions=extensions
-            ) as resp:
+            request = httpx.Request("POST", url, content=body, headers=headers, extensions=extensions)
+            resp = await transport.handle_async_request(request)
+            try:
                 status_code = resp.status_code
                 retry_after = retry.parse_retry_after(resp.headers.get("retry-after"))
                 snippet = await _snippet(resp)
+            finally:
+                await resp.aclose()
     except targets.TargetError as exc:
         error = f"refused target: {exc.message}"
     except (TimeoutError, httpx.TimeoutException):

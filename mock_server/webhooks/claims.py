@@ -21,7 +21,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, Engine, ScalarSelect, and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    ScalarSelect,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from mock_server.storage import schema
 from mock_server.timeutil import iso
@@ -165,52 +176,81 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker_id: str, disab
     An attempt is always logged (unless its endpoint was deleted meanwhile). The delivery row is
     only moved on while this worker still holds its lease; if the lease was lost (the attempt
     outlived it and another worker reclaimed the delivery), the other worker owns its fate.
+    Statements are batched (``executemany``): per-row statements cost more CPU than the delivery.
     """
     if not outcomes:
         return
     with engine.begin() as conn:
         ids = [o.job.delivery_id for o in outcomes]
         alive = set(conn.execute(select(D.c.id).where(D.c.id.in_(ids))).scalars())
-        for o in outcomes:
-            if o.job.delivery_id not in alive:  # its endpoint was deleted mid-attempt
-                continue
+        kept = [o for o in outcomes if o.job.delivery_id in alive]  # others: endpoint deleted mid-attempt
+        if not kept:
+            return
+        attempt_rows, delivery_rows = [], []
+        for o in kept:
             when = o.attempted_at
             retry_at = when + timedelta(seconds=o.retry_in) if o.retry_in is not None and not o.gone else None
-            conn.execute(
-                A.insert().values(
-                    id=new_id("att"),
-                    delivery_id=o.job.delivery_id,
-                    endpoint_id=o.job.endpoint_id,
-                    attempt=o.job.attempt,
-                    status="succeeded" if o.succeeded else "failed",
-                    status_code=o.status_code,
-                    latency_ms=o.latency_ms,
-                    response_snippet=o.response_snippet,
-                    error=o.error,
-                    attempted_at=iso(when),
-                    next_retry_at=iso(retry_at) if retry_at else None,
-                )
+            attempt_rows.append(
+                {
+                    "id": new_id("att"),
+                    "delivery_id": o.job.delivery_id,
+                    "endpoint_id": o.job.endpoint_id,
+                    "attempt": o.job.attempt,
+                    "status": "succeeded" if o.succeeded else "failed",
+                    "status_code": o.status_code,
+                    "latency_ms": o.latency_ms,
+                    "response_snippet": o.response_snippet,
+                    "error": o.error,
+                    "attempted_at": iso(when),
+                    "next_retry_at": iso(retry_at) if retry_at else None,
+                }
             )
-            if o.succeeded:
-                status = "succeeded"
-            elif o.gone:
-                status = "failed"
-            else:
-                status = "pending" if retry_at else "exhausted"
-            conn.execute(
-                update(D)
-                .where(D.c.id == o.job.delivery_id, D.c.status == "delivering", D.c.locked_by == worker_id)
-                .values(
-                    status=status,
-                    attempts=o.job.attempt,
-                    next_attempt_at=precise_iso(retry_at) if retry_at else None,
-                    locked_by=None,
-                    locked_until=None,
-                    last_status_code=o.status_code,
-                    updated_at=iso(when),
-                )
+            delivery_rows.append(
+                {
+                    "b_id": o.job.delivery_id,
+                    "b_status": _delivery_status(o, retry_at is not None),
+                    "b_attempts": o.job.attempt,
+                    "b_next": precise_iso(retry_at) if retry_at else None,
+                    "b_code": o.status_code,
+                    "b_updated": iso(when),
+                }
             )
-            _endpoint_health(conn, o, disable_after=disable_after)
+        conn.execute(A.insert(), attempt_rows)
+        conn.execute(
+            update(D)
+            .where(D.c.id == bindparam("b_id"), D.c.status == "delivering", D.c.locked_by == worker_id)
+            .values(
+                status=bindparam("b_status"),
+                attempts=bindparam("b_attempts"),
+                next_attempt_at=bindparam("b_next"),
+                locked_by=None,
+                locked_until=None,
+                last_status_code=bindparam("b_code"),
+                updated_at=bindparam("b_updated"),
+            ),
+            delivery_rows,
+        )
+        by_endpoint: dict[str, list[Outcome]] = {}
+        for o in kept:
+            by_endpoint.setdefault(o.job.endpoint_id, []).append(o)
+        for endpoint_id, batch in by_endpoint.items():
+            if all(o.succeeded for o in batch):  # the common case: one statement per endpoint
+                conn.execute(
+                    update(E)
+                    .where(E.c.id == endpoint_id, E.c.consecutive_failures != 0)
+                    .values(consecutive_failures=0)
+                )
+                continue
+            for o in batch:  # order matters: a success resets, a failed delivery counts
+                _endpoint_health(conn, o, disable_after=disable_after)
+
+
+def _delivery_status(o: Outcome, will_retry: bool) -> str:
+    if o.succeeded:
+        return "succeeded"
+    if o.gone:
+        return "failed"
+    return "pending" if will_retry else "exhausted"
 
 
 def _endpoint_health(conn: Connection, o: Outcome, *, disable_after: int) -> None:

@@ -9,8 +9,8 @@ Why it is shaped like this:
 - Latency: a handler that emitted an event calls ``wake()`` right after its commit, so delivery starts
   within milliseconds instead of at the next poll. On PostgreSQL, workers in other processes are woken
   by ``LISTEN``/``NOTIFY``; polling (``dispatcher_poll_seconds``) is only the safety net.
-- Throughput: up to ``concurrency`` attempts are in flight at once on one ``httpx.AsyncClient`` over
-  a lean keep-alive transport (``transport``: httpx's default one costs too much CPU per POST);
+- Throughput: up to ``concurrency`` attempts are in flight at once over one lean keep-alive httpx
+  transport (``transport``: httpx's default one costs too much CPU per POST);
   database work runs on a small thread pool so the event loop never blocks on it, and finished
   attempts are written in batches, one transaction per batch.
 - Crashes: an attempt's result is written only after the receiver answered; a process killed in
@@ -107,18 +107,12 @@ class Dispatcher:
         listening = threading.Event()
         relay = asyncio.create_task(_relay(stop, wakeup))
         notifier = self._start_notify_listener(listening)
-        timeout = httpx.Timeout(self.settings.webhook_timeout_seconds)
         transport = self._transport or LeanTransport(max_idle_per_origin=self.concurrency)
         try:
-            async with httpx.AsyncClient(
-                follow_redirects=False,
-                timeout=timeout,
-                transport=transport,
-                trust_env=False,
-            ) as client:
+            async with transport:
                 recorder = asyncio.create_task(self._record_loop(results))
                 try:
-                    await self._claim_loop(client, stop, results)
+                    await self._claim_loop(transport, stop, results)
                 finally:
                     await self._wind_down(results)
                     await recorder
@@ -131,7 +125,7 @@ class Dispatcher:
             self._loop = self._wakeup = None
 
     async def _claim_loop(
-        self, client: httpx.AsyncClient, stop: asyncio.Event, results: asyncio.Queue[Outcome | None]
+        self, transport: httpx.AsyncBaseTransport, stop: asyncio.Event, results: asyncio.Queue[Outcome | None]
     ) -> None:
         assert self._wakeup is not None
         poll = self.settings.dispatcher_poll_seconds
@@ -156,7 +150,7 @@ class Dispatcher:
                 except SQLAlchemyError:
                     log.exception("claiming webhook deliveries failed; retrying in %.1f s", poll)
             for job in jobs:
-                self._start(client, job, results)
+                self._start(transport, job, results)
             if jobs and len(jobs) == free:
                 continue  # there may be more due right now
             with contextlib.suppress(TimeoutError):
@@ -170,10 +164,12 @@ class Dispatcher:
         wait = (parse_iso(due) - datetime.now(UTC)).total_seconds()
         return min(max(wait, 0.001), poll)
 
-    def _start(self, client: httpx.AsyncClient, job: Job, results: asyncio.Queue[Outcome | None]) -> None:
+    def _start(
+        self, transport: httpx.AsyncBaseTransport, job: Job, results: asyncio.Queue[Outcome | None]
+    ) -> None:
         task = asyncio.create_task(
             attempt(
-                client,
+                transport,
                 job,
                 schedule=self.settings.webhook_retry_schedule,
                 timeout=self.settings.webhook_timeout_seconds,
