@@ -37,7 +37,7 @@ from mock_server.context import Services
 from mock_server.gateway.dispatch import GatewayMiddleware
 from mock_server.gateway.idempotency import IdempotencyStore
 from mock_server.metrics import Metrics
-from mock_server.middleware.edge import EdgeMiddleware, not_found_app
+from mock_server.middleware.edge import EdgeMiddleware, allowed_methods_from, not_found_app
 from mock_server.middleware.rate_limit import build_limiter
 from mock_server.settings import Settings
 from mock_server.storage import Storage
@@ -108,6 +108,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
             default_limit=settings.default_rate_limit_per_hour,
             public_base_url=settings.public_base_url,
             observe=services.extras["metrics"].observe,
+            allowed_methods=allowed_methods_from(document),
         ),
         SwaggerUIMiddleware,
         RoutingMiddleware,

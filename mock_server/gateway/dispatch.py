@@ -124,19 +124,24 @@ class OperationRunner:
         if replay is not None:
             status, headers, data = replay
             return Reply(status, RawJSON(data), {**headers, "Idempotent-Replayed": "true"})
+        # a replay answers with the original response, so it keeps the original request id: the
+        # envelope's request_id and the X-Request-Id header must agree
+        replayed_id = {"X-Request-Id": state.request_id}
         try:
             reply = await self._call(request)
         except ApiError as error:
             data, media = render(error, state.request_id, scope["path"])
             self.idempotency.finish(
-                workspace, key, error.status, {**error.headers, "Content-Type": media}, data
+                workspace, key, error.status, {**error.headers, "Content-Type": media, **replayed_id}, data
             )
             raise
         except BaseException:
             self.idempotency.finish(workspace, key, 500, {}, b"")
             raise
         data, media = self._encode(reply)
-        self.idempotency.finish(workspace, key, reply.status, {**reply.headers, "Content-Type": media}, data)
+        self.idempotency.finish(
+            workspace, key, reply.status, {**reply.headers, "Content-Type": media, **replayed_id}, data
+        )
         return Reply(reply.status, RawJSON(data) if media in JSON_TYPES else data, reply.headers, media)
 
     async def _call(self, request: ApiRequest) -> Reply:

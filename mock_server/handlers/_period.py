@@ -17,9 +17,7 @@ def period(req: ApiRequest, values: dict[str, str | None] | None = None) -> tupl
     today = now(req).date()
     to_text, from_text = source.get("to"), source.get("from")
     last = date.fromisoformat(to_text) if to_text else today
-    first = (
-        date.fromisoformat(from_text) if from_text else last - timedelta(days=DEFAULT_DAYS - 1)
-    )
+    first = date.fromisoformat(from_text) if from_text else last - timedelta(days=DEFAULT_DAYS - 1)
     if last < first:
         raise invalid_parameter("to", last.isoformat(), f"'to' ({last}) is before 'from' ({first})")
     if (last - first).days + 1 > MAX_DAYS:

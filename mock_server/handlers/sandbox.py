@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from mock_server.context import ApiRequest, Reply, created, ok
-from mock_server.errors import not_found
+from mock_server.errors import not_found, unprocessable
 from mock_server.handlers._shared import consents, list_body, now, paging, patients
 from mock_server.seeding import advance_patients, clear_workspace, seed_workspace
 from mock_server.seeding import create_patient as seed_patient
@@ -20,6 +20,7 @@ from mock_server.storage import records as records_mod
 from mock_server.storage.workspaces import Workspace, WorkspaceRepo
 from mock_server.timeutil import iso, parse_iso
 from mock_server.webhooks.outbox import emit_event
+from synthetic_data.vocab import LOCALES
 
 
 def _workspace(req: ApiRequest) -> Workspace:
@@ -43,6 +44,8 @@ def reset(req: ApiRequest) -> Reply:
 def create_patient(req: ApiRequest) -> Reply:
     workspace = _workspace(req)
     body = req.body or {}
+    if body.get("locale") is not None and body["locale"] not in LOCALES:
+        raise unprocessable("unsupported locale", {"locale": [f"use one of {', '.join(LOCALES)}"]})
     repo = patients(req)
     with req.services.storage.engine.begin() as conn:
         index = repo.count(workspace.id, conn)

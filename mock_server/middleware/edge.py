@@ -46,7 +46,33 @@ def _code(status: int) -> str:
     return _PROBLEM_CODES.get(status, "validation_error" if status < 500 else "internal_error")
 
 
-def as_api_error(exc: BaseException, method: str, path: str) -> ApiError:
+def allowed_methods_from(document: dict[str, Any]) -> Callable[[str], list[str]]:
+    """The contract's methods for a concrete path, for a 405's ``Allow`` header.
+
+    Starlette's router reports only the methods of the first route whose path matched, but the
+    contract declares several routes per path (GET and DELETE of one resource), so ``Allow`` is
+    computed from the document instead.
+    """
+    table = []
+    for template, item in document.get("paths", {}).items():
+        pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$")
+        methods = {m.upper() for m in item if m in {"get", "post", "put", "patch", "delete"}}
+        if "GET" in methods:
+            methods.add("HEAD")
+        table.append((pattern, sorted(methods)))
+
+    def allowed(path: str) -> list[str]:
+        for pattern, methods in table:
+            if pattern.match(path):
+                return methods
+        return []
+
+    return allowed
+
+
+def as_api_error(
+    exc: BaseException, method: str, path: str, allowed: Callable[[str], list[str]] | None = None
+) -> ApiError:
     """Translate anything raised below into the one error type."""
     if isinstance(exc, ApiError):
         return exc
@@ -54,6 +80,15 @@ def as_api_error(exc: BaseException, method: str, path: str) -> ApiError:
         if exc.status_code == 404:
             return ApiError(404, "not_found", f"no operation at {method} {path}")
         if exc.status_code == 405:
+            if allowed is not None and allowed(path):
+                allow = ", ".join(allowed(path))
+                return ApiError(
+                    405,
+                    "method_not_allowed",
+                    f"{method} is not allowed on {path}",
+                    {"allowed": allow},
+                    headers={"Allow": allow},
+                )
             return ApiError(
                 405,
                 "method_not_allowed",
@@ -78,9 +113,11 @@ class EdgeMiddleware:
         default_limit: int,
         public_base_url: str = "",
         observe: Callable[[str, str, int, float], None] | None = None,
+        allowed_methods: Callable[[str], list[str]] | None = None,
     ) -> None:
         self.app = app
         self.observe = observe
+        self.allowed_methods = allowed_methods
         self.resolver = resolver
         self.limiter = limiter
         self.default_limit = default_limit
@@ -141,7 +178,9 @@ class EdgeMiddleware:
                 )
             await self.app(scope, receive, send_with_headers)
         except Exception as exc:  # the one place exceptions become responses
-            error = as_api_error(exc, scope.get("method", "GET"), scope.get("path", "/"))
+            error = as_api_error(
+                exc, scope.get("method", "GET"), scope.get("path", "/"), self.allowed_methods
+            )
             if started:
                 log.error("error after the response started on %s: %r", scope.get("path"), error)
                 return

@@ -39,5 +39,9 @@ def patient_inputs(services: Services, consent: ActiveConsent, first: date, last
     with services.storage.engine.connect() as conn:
         patient = PatientRepo(services.storage.engine).by_ref(conn, consent.patient_ref)
     timezone = patient.profile.get("timezone", "UTC") if patient else "UTC"
-    return PatientInputs(read("pain_entry", "pain:read"), read("wellbeing", "wellbeing:read"),
-                         read("vital", "vitals:read"), timezone)
+    return PatientInputs(
+        read("pain_entry", "pain:read"),
+        read("wellbeing", "wellbeing:read"),
+        read("vital", "vitals:read"),
+        timezone,
+    )

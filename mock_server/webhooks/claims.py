@@ -103,14 +103,20 @@ def next_due(engine: Engine) -> str | None:
     return min(candidates) if candidates else None
 
 
-def claim(engine: Engine, *, worker_id: str, now: datetime, limit: int, lease_seconds: float) -> list[Job]:
-    """Lease up to ``limit`` due deliveries to ``worker_id``; returns them ready to send."""
+def claim(
+    engine: Engine, *, worker_id: str, now: datetime, limit: int, lease_seconds: float, probe: bool = True
+) -> list[Job]:
+    """Lease up to ``limit`` due deliveries to ``worker_id``; returns them ready to send.
+
+    ``probe=False`` skips the read-only check for work, when the caller knows some was just queued.
+    """
     if limit <= 0:
         return []
     stamp = precise_iso(now)
-    with engine.connect() as conn:
-        if conn.execute(select(D.c.id).where(_due(stamp)).limit(1)).first() is None:
-            return []
+    if probe:
+        with engine.connect() as conn:
+            if conn.execute(select(D.c.id).where(_due(stamp)).limit(1)).first() is None:
+                return []
     chosen = (
         select(D.c.id)
         .where(_due(stamp))

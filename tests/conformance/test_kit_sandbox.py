@@ -19,17 +19,7 @@ from tests.fixtures.sandbox import RunningSandbox, running_sandbox
 
 # Findings the kit makes on the sandbox today, reported to its owners; each entry is (check, operation or
 # "", a fragment of the message). The conformance test tolerates exactly these and nothing else.
-KNOWN_SANDBOX_FINDINGS = [
-    (
-        "status_code_conformance",
-        "GET /fhir/r4/Observation",
-        "404",
-    ),  # search for a foreign patient: 404 undocumented
-    ("independent_response_validation", "GET /fhir/r4/Observation", "404"),
-    ("error_envelope", "", "X-Request-Id"),  # some errors carry a request_id other than the header's
-    ("response_schema_conformance", "POST /v1/webhooks", "longer than 2000"),  # message echoes a huge URL
-    ("not_a_server_error", "POST /v1/sandbox/patients", "HTTP 500"),  # an unknown Faker locale, e.g. jy_MG
-]
+KNOWN_SANDBOX_FINDINGS: list[tuple[str, str, str]] = []  # every finding so far has been fixed in the sandbox
 # Broken variants that need only some operations under Schemathesis (keeps each run to seconds).
 ST_SCOPE = ("GET /healthz", "GET /v1/patients", "GET /v1/patients/{patient_id}")
 
