@@ -59,7 +59,7 @@ CATALOGUE: Final[dict[str, ConditionSpec]] = {
         ConditionSpec(
             name="chronic_low_back_pain",
             prevalence=0.30,
-            baseline_shift=0.0,
+            baseline_shift=-0.1,
             pain_sd=1.2,
             ar_phi=0.6,
             flares_per_6_weeks=3.5,
@@ -84,7 +84,7 @@ CATALOGUE: Final[dict[str, ConditionSpec]] = {
         ConditionSpec(
             name="knee_osteoarthritis",
             prevalence=0.20,
-            baseline_shift=-0.5,
+            baseline_shift=-1.0,
             pain_sd=1.0,
             ar_phi=0.7,
             flares_per_6_weeks=2.0,
@@ -107,7 +107,7 @@ CATALOGUE: Final[dict[str, ConditionSpec]] = {
         ConditionSpec(
             name="fibromyalgia",
             prevalence=0.12,
-            baseline_shift=0.4,
+            baseline_shift=-0.1,
             pain_sd=1.3,
             ar_phi=0.6,
             flares_per_6_weeks=3.0,
@@ -122,6 +122,7 @@ CATALOGUE: Final[dict[str, ConditionSpec]] = {
                 "heavy": 2,
                 "gnawing": 2,
                 "punishing_cruel": 1,
+                "fearful": 1,
                 "burning": 1,
                 "stabbing": 1,
                 "light_touch_pain": 1,
@@ -155,7 +156,7 @@ CATALOGUE: Final[dict[str, ConditionSpec]] = {
         ConditionSpec(
             name="rheumatoid_arthritis",
             prevalence=0.10,
-            baseline_shift=-0.4,
+            baseline_shift=-1.2,
             pain_sd=1.0,
             ar_phi=0.7,
             flares_per_6_weeks=1.8,
@@ -178,7 +179,7 @@ CATALOGUE: Final[dict[str, ConditionSpec]] = {
         ConditionSpec(
             name="neuropathic_pain",
             prevalence=0.10,
-            baseline_shift=0.0,
+            baseline_shift=-0.2,
             pain_sd=1.1,
             ar_phi=0.6,
             flares_per_6_weeks=2.5,
@@ -203,7 +204,7 @@ CATALOGUE: Final[dict[str, ConditionSpec]] = {
         ConditionSpec(
             name="crps",
             prevalence=0.06,
-            baseline_shift=0.8,
+            baseline_shift=0.6,
             pain_sd=1.2,
             ar_phi=0.65,
             flares_per_6_weeks=3.0,
@@ -220,6 +221,7 @@ CATALOGUE: Final[dict[str, ConditionSpec]] = {
                 "aching": 2,
                 "electric_shock": 1,
                 "piercing": 1,
+                "fearful": 1,
             },
             pain_band=(5.8, 7.8),
             diabetic_share=0.06,

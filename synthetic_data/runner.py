@@ -151,8 +151,18 @@ def manifest(spec: RunSpec) -> dict[str, Any]:
     }
 
 
-def run(spec: RunSpec, *, workers: int = 1, on_progress: Callable[[int], None] | None = None) -> RunResult:
-    """Generate the dataset `spec` describes into `spec.out_dir`; return counts, sizes and time."""
+def run(
+    spec: RunSpec,
+    *,
+    workers: int = 1,
+    on_start: Callable[[], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Generate the dataset `spec` describes into `spec.out_dir`; return counts, sizes and time.
+
+    `on_start` runs once the worker processes exist (start progress-display threads there, never
+    before: workers are forked); `on_progress(n)` after each block of `n` patients is written.
+    """
     started = time.perf_counter()
     blocks = plan_blocks(spec.indices(), workers)
     counts = dict.fromkeys(SERIES, 0)
@@ -166,6 +176,8 @@ def run(spec: RunSpec, *, workers: int = 1, on_progress: Callable[[int], None] |
 
     if workers <= 1 or len(blocks) <= 1:
         sink = _sink(spec)
+        if on_start is not None:
+            on_start()
         for lo, hi in blocks:
             absorb(run_block((spec, lo, hi)), hi - lo)
     else:
@@ -179,6 +191,8 @@ def run(spec: RunSpec, *, workers: int = 1, on_progress: Callable[[int], None] |
             tempfile.TemporaryDirectory(dir=spec.out_dir, prefix=".parts-") as parts,
         ):
             sink = _sink(spec)
+            if on_start is not None:
+                on_start()
             jobs = iter(blocks)
             pending: deque[tuple[AsyncResult[Block], int]] = deque()
 

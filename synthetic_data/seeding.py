@@ -49,7 +49,7 @@ class DayDraws:
     of `UNIFORM_COLUMNS` keeps the earlier ones; inserting one in the middle changes all later ones.
     """
 
-    MAX_SOURCES = 3  # per-source column groups (a patient has at most three sources)
+    MAX_SOURCES = 4  # per-source column groups (one per VitalSource)
     MAX_READINGS = 24  # per-reading column groups (more readings in a day reuse them modulo)
     UNIFORM_COLUMNS = (
         "log_day",

@@ -18,7 +18,15 @@ from synthetic_data.patients import PatientProfile
 from synthetic_data.seeding import BoolArray, DayDraws, FloatArray, IntArray
 from synthetic_data.timeline import DAY, Timeline
 
-BACKFILL_MARGIN_DAYS = 30  # offsets are kept this far past the horizon (gaps and late back-fills)
+BACKFILL_MARGIN_DAYS = 30
+_DAY_TAGS: list[str] = []
+
+
+def _day_tags(n: int) -> list[str]:
+    """`0000`, `0001`, … shared by every id (grown on demand)."""
+    if len(_DAY_TAGS) < n:
+        _DAY_TAGS.extend(f"{d:04d}" for d in range(len(_DAY_TAGS), n))
+    return _DAY_TAGS  # offsets are kept this far past the horizon (gaps and late back-fills)
 
 
 @dataclass(slots=True)
@@ -46,9 +54,9 @@ class Simulation:
         return self.timeline.iso(self.run_seconds(day, local_seconds))
 
     def id_prefixes(self, kind: str, first_day: int, last_day: int) -> list[str]:
-        """`<kind>_<key>_<dddd>_` for each day of the window (ids are prefix + suffix)."""
-        key = self.profile.patient_key
-        return [f"{kind}_{key}_{d:04d}" for d in range(first_day, last_day)]
+        """`<kind>_<key>_<dddd>` for each day of the window (ids are prefix + suffix)."""
+        head = f"{kind}_{self.profile.patient_key}_"
+        return [head + tag for tag in _day_tags(last_day)[first_day:last_day]]
 
 
 def build_simulation(
@@ -67,7 +75,7 @@ def build_simulation(
         latent=latent,
         rates=r,
         lapse=lapse_days(draws, r),
-        sources={source: source_days(draws, i, r) for i, source in enumerate(profile.sources[:3])},
+        sources={source: source_days(draws, i, r) for i, source in enumerate(profile.sources)},
         u=draws.uniform,
         z=draws.normal,
         day_start=np.arange(span, dtype=np.int64) * DAY - offsets,

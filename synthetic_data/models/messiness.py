@@ -85,7 +85,7 @@ def lapse_days(draws: DayDraws, r: Rates) -> BoolArray:
 
 
 def source_days(draws: DayDraws, slot: int, r: Rates) -> SourceDays:
-    """Wear and sync-gap state of the patient's `slot`-th source (0, 1 or 2)."""
+    """Wear and sync-gap state of the patient's `slot`-th source (0 to 3)."""
     n = draws.n_days
     arrives = np.full(n, -1, dtype=np.int64)
     lost = np.zeros(n, dtype=np.bool_)

@@ -192,7 +192,11 @@ def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[d
         if chosen is None:
             chosen = tuple(j for j in range(n_dec) if code >> j & 1)[: MAX_AREAS - 1]
             area_cache[code] = chosen
-        row = intensities[i]
+        areas = [{"id": first_area, "max_intensity": lvl}]
+        if chosen:
+            row = intensities[i]
+            for j in chosen:
+                areas.append({"id": extra_areas[j], "max_intensity": row[j]})
         qualities = quality_cache.get(qcode)
         if qualities is None:
             qualities = tuple(q for j, q in enumerate(usual) if qcode >> j & 1)[:MAX_QUALITIES]
@@ -201,8 +205,7 @@ def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[d
             {
                 "id": prefixes[d] + _SUFFIX[k_],
                 "pain_level": lvl,
-                "areas": [{"id": first_area, "max_intensity": lvl}]
-                + [{"id": extra_areas[j], "max_intensity": row[j]} for j in chosen],
+                "areas": areas,
                 "qualities": list(qualities),
                 "overall_wellbeing": wellbeing_l[i],
                 "vitals": snapshots[i],

@@ -153,19 +153,15 @@ def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
     bp_t = wake + 1200 + u[:, U_BP_TIME] * 2400
     late_p, dup_p = r.late, r.duplicate
     count = np.zeros(m, dtype=np.int64)
-    all_days, all_measured, all_n, all_received, all_dup, all_dup_received, all_em = (
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-    )
-    values: list[Any] = []
-    components: list[dict[str, int] | None] = []
+    iso_many = sim.timeline.iso_many
+    prefixes = sim.id_prefixes("vt", a, b)
+    records: list[dict[str, Any]] = []
+    keys_day: list[IntArray] = []
+    keys_measured: list[IntArray] = []
+    keys_n: list[IntArray] = []
+    keys_copy: list[IntArray] = []
 
-    for ei, e in enumerate(ems):
+    for e in ems:
         days = sim.sources[e.source]
         ok = ~days.lost[a:b]
         if e.timing not in SPOT:
@@ -231,11 +227,9 @@ def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
         arrives = days.arrives_day[a:b][idx]
         gap = arrives >= 0
         if gap.any():  # inside a sync gap: the backlog arrives when syncing resumes
+            # (the patient's usual waking time: the actual one of a later day may not be simulated yet)
             target = np.where(gap, arrives, 0)
-            wake_then = np.where(
-                target < sim.horizon, lat.wake_s[np.minimum(target, sim.horizon - 1)], body.wake_minute * 60
-            )
-            backlog = sim.day_start[target] + wake_then + 300 + (rx * 3300).astype(np.int64)
+            backlog = sim.day_start[target] + body.wake_minute * 60 + 300 + (rx * 3300).astype(np.int64)
             received = np.where(gap, np.maximum(received, backlog), received)
         late = mess < late_p
         dup = ~late & (mess < late_p + dup_p)
@@ -247,60 +241,66 @@ def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
                 np.int64
             )
 
-        all_days.append(idx)
-        all_measured.append(measured)
-        all_n.append(n)
-        all_received.append(received)
-        all_dup.append(dup)
-        all_dup_received.append(dup_received)
-        all_em.append(np.full(idx.size, ei, dtype=np.int64))
-        values += value[idx].tolist()
-        components += comps if comps is not None else [None] * idx.size
+        # One comprehension per emitter: the per-record work is building the dict, nothing else.
+        source, unit, device = e.source, e.unit, e.device
+        ids = [prefixes[d] + _SUFFIX[k] for d, k in zip(idx.tolist(), n.tolist(), strict=True)]
+        measured_s, received_s = iso_many(measured), iso_many(received)
+        if comps is None:
+            made = [
+                {
+                    "id": id_,
+                    "source": source,
+                    "metric": metric,
+                    "value": v,
+                    "unit": unit,
+                    "measured_at": m_,
+                    "received_at": r_,
+                    "device": device,
+                }
+                for id_, v, m_, r_ in zip(ids, value[idx].tolist(), measured_s, received_s, strict=True)
+            ]
+        else:
+            made = [
+                {
+                    "id": id_,
+                    "source": source,
+                    "metric": metric,
+                    "value": v,
+                    "unit": unit,
+                    "measured_at": m_,
+                    "received_at": r_,
+                    "device": device,
+                    "components": c_,
+                }
+                for id_, v, c_, m_, r_ in zip(
+                    ids, value[idx].tolist(), comps, measured_s, received_s, strict=True
+                )
+            ]
+        records += made
+        keys_day.append(idx)
+        keys_measured.append(measured)
+        keys_n.append(n)
+        keys_copy.append(np.zeros(idx.size, dtype=np.int64))
+        dups = np.flatnonzero(dup)
+        if dups.size:  # the same measurement uploaded again, under a new id, a little later
+            for j, again in zip(dups.tolist(), iso_many(dup_received[dups]), strict=True):
+                copy = dict(made[j])
+                copy["id"] += "_d"
+                copy["received_at"] = again
+                records.append(copy)
+            keys_day.append(idx[dups])
+            keys_measured.append(measured[dups])
+            keys_n.append(n[dups])
+            keys_copy.append(np.ones(dups.size, dtype=np.int64))
 
-    if not all_days:
+    if not records:
         return []
-    day_arr = np.concatenate(all_days)
-    measured_arr = np.concatenate(all_measured)
-    n_arr = np.concatenate(all_n)
-    order = np.lexsort((n_arr, measured_arr, day_arr))
-    dup_arr = np.concatenate(all_dup)[order]
-    iso_many = sim.timeline.iso_many
-    measured_s = iso_many(measured_arr[order])
-    received_s = iso_many(np.concatenate(all_received)[order])
-    dup_s = iter(iso_many(np.concatenate(all_dup_received)[order][dup_arr]))
-    prefixes = sim.id_prefixes("vt", a, b)
-    em_of = np.concatenate(all_em)[order].tolist()
-    templates = [(e.source, e.metric, e.unit, e.device) for e in ems]
-    out: list[dict[str, Any]] = []
-    append = out.append
-    for j, (i, d, n_, em, dup_) in enumerate(
-        zip(
-            order.tolist(),
-            day_arr[order].tolist(),
-            n_arr[order].tolist(),
-            em_of,
-            dup_arr.tolist(),
-            strict=True,
+    order = np.lexsort(
+        (
+            np.concatenate(keys_copy),
+            np.concatenate(keys_n),
+            np.concatenate(keys_measured),
+            np.concatenate(keys_day),
         )
-    ):
-        source, metric, unit, device = templates[em]
-        record: dict[str, Any] = {
-            "id": prefixes[d] + _SUFFIX[n_],
-            "source": source,
-            "metric": metric,
-            "value": values[i],
-            "unit": unit,
-            "measured_at": measured_s[j],
-            "received_at": received_s[j],
-            "device": device,
-        }
-        comp = components[i]
-        if comp is not None:
-            record["components"] = comp
-        append(record)
-        if dup_:
-            copy = dict(record)
-            copy["id"] = record["id"] + "_d"
-            copy["received_at"] = next(dup_s)
-            append(copy)
-    return out
+    )
+    return [records[i] for i in order.tolist()]
