@@ -1,0 +1,195 @@
+"""`care-synth describe`: a dataset's statistics as rich tables (computed by stats.py, streaming)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from synthetic_data.conditions import CATALOGUE, SEVERITY_FLARE_FACTOR, SEVERITY_WEIGHTS
+from synthetic_data.dataset import iter_patients, read_manifest
+from synthetic_data.stats import CohortStats, GroupStats, PatientStats, cohort_stats, patient_stats
+from synthetic_data.vocab import SERIES
+
+
+@dataclass
+class Description:
+    manifest: dict[str, Any] | None
+    counts: dict[str, int]
+    cohort: CohortStats
+
+
+def _days(manifest: dict[str, Any] | None, series: dict[str, list[dict[str, Any]]]) -> int:
+    if manifest and manifest.get("days"):
+        return int(manifest["days"])
+    stamps = [e["logged_at"][:10] for e in series.get("pain_entries", [])]
+    if not stamps:
+        return 1
+    return (date.fromisoformat(max(stamps)) - date.fromisoformat(min(stamps))).days + 1
+
+
+def describe(
+    directory: Path, *, limit: int | None = None, on_patient: Callable[[], None] | None = None
+) -> Description:
+    """Read `directory` patient by patient (at most `limit`) and compute its statistics."""
+    manifest = read_manifest(directory)
+    counts = dict.fromkeys(SERIES, 0)
+    stats: list[PatientStats] = []
+    for data in iter_patients(directory):
+        counts["patients"] += 1
+        for name in SERIES[1:]:
+            counts[name] += len(data[name])
+        stats.append(
+            patient_stats(
+                data.patient,
+                days=_days(manifest, data.series),
+                pain_entries=data["pain_entries"],
+                wellbeing=data["wellbeing"],
+                gauges=data["gauges"],
+                vitals=data["vitals"],
+                flares=data["flares"] if "flares" in data.series else None,
+            )
+        )
+        if on_patient is not None:
+            on_patient()
+        if limit is not None and counts["patients"] >= limit:
+            break
+    return Description(manifest, counts, cohort_stats(stats))
+
+
+def _f(value: float | None, digits: int = 2, pct: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.1f}%" if pct else f"{value:.{digits}f}"
+
+
+def expected_flares_per_6_weeks(condition: str) -> float:
+    """The catalogue's flare rate under the default severity mix (what true flares should average)."""
+    spec = CATALOGUE[condition]
+    return spec.flares_per_6_weeks * sum(
+        SEVERITY_WEIGHTS[s] * SEVERITY_FLARE_FACTOR[s] for s in SEVERITY_WEIGHTS
+    )
+
+
+def render(description: Description, console: Console) -> None:
+    manifest, cohort = description.manifest, description.cohort
+    head = Table(title="Dataset", show_header=False)
+    if manifest:
+        for key in ("format", "seed", "patients", "days", "start", "messiness", "conditions", "shard"):
+            head.add_row(key, str(manifest.get(key)))
+    for name, count in description.counts.items():
+        head.add_row(f"{name}", f"{count:,}")
+    console.print(head)
+
+    groups = [*cohort.conditions, cohort.overall]
+    pain = Table(title="Pain (daily mean NRS, per patient, averaged)")
+    for col in (
+        "condition",
+        "patients",
+        "mean",
+        "SD between",
+        "SD within",
+        "lag-1 AC",
+        "flares/6 wk found",
+        "true flares/6 wk",
+        "expected",
+        "found true",
+        "documented band",
+    ):
+        pain.add_column(col, justify="left" if col == "condition" else "right")
+    for g in groups:
+        spec = CATALOGUE.get(g.name)
+        pain.add_row(
+            g.name,
+            str(g.patients),
+            _f(g.pain_mean),
+            _f(g.pain_mean_sd),
+            _f(g.pain_sd),
+            _f(g.pain_ac1),
+            _f(g.flares_per_6_weeks),
+            _f(g.true_flares_per_6_weeks),
+            _f(expected_flares_per_6_weeks(g.name)) if spec else "",
+            _f(g.flare_recall, pct=True),
+            f"{spec.pain_band[0]}-{spec.pain_band[1]}" if spec else "",
+        )
+    console.print(pain)
+
+    couplings = Table(title="Wellbeing and couplings (within-person, averaged)")
+    for col in (
+        "condition",
+        "WHO-5 mean",
+        "WHO-5 lag-1",
+        "r(sleep, pain)",
+        "r(HRV, pain)",
+        "WHO-5 flare-day Δ",
+        "steps weekend/weekday",
+    ):
+        couplings.add_column(col, justify="left" if col == "condition" else "right")
+    for g in groups:
+        couplings.add_row(
+            g.name,
+            _f(g.who5_mean, 1),
+            _f(g.who5_ac1),
+            _f(g.sleep_pain_r),
+            _f(g.hrv_pain_r),
+            _f(g.flare_who5_delta, 1),
+            _f(g.weekend_steps_ratio),
+        )
+    console.print(couplings)
+
+    vitals = Table(title="Vitals")
+    for col in ("metric", "unit", "readings", "mean", "SD", "min", "max", "lag-1 AC", "out of range"):
+        vitals.add_column(col, justify="left" if col in ("metric", "unit") else "right")
+    for (metric, unit), v in cohort.vitals.items():
+        m = v.moments
+        ac = sum(v.ac1) / len(v.ac1) if v.ac1 else None
+        vitals.add_row(
+            metric, unit, f"{m.n:,}", _f(m.mean), _f(m.sd), _f(m.low), _f(m.high), _f(ac), str(v.out_of_range)
+        )
+    console.print(vitals)
+
+    missing = Table(title="Missingness and mess")
+    for col in (
+        "condition",
+        "pain days missing",
+        "WHO-5 days missing",
+        "gauge days missing",
+        "device days missing",
+        "late back-fills",
+        "duplicate uploads",
+    ):
+        missing.add_column(col, justify="left" if col == "condition" else "right")
+    for g in groups:
+        missing.add_row(
+            g.name,
+            _f(g.pain_missing, pct=True),
+            _f(g.wellbeing_missing, pct=True),
+            _f(g.gauge_missing, pct=True),
+            _f(g.device_missing, pct=True),
+            _f(g.late_share, pct=True),
+            _f(g.duplicate_share, pct=True),
+        )
+    console.print(missing)
+    console.print(
+        f"WHO-5 arithmetic errors: {cohort.who5_errors}; gauges outside their scale: "
+        f"{cohort.gauge_out_of_scale}"
+    )
+
+
+def summary_row(group: GroupStats) -> dict[str, float | None]:
+    """A group's headline figures as a plain dict (for scripts and the bench report)."""
+    return {
+        "pain_mean": group.pain_mean,
+        "pain_sd_within": group.pain_sd,
+        "pain_ac1": group.pain_ac1,
+        "flares_per_6_weeks": group.flares_per_6_weeks,
+        "true_flares_per_6_weeks": group.true_flares_per_6_weeks,
+        "who5_mean": group.who5_mean,
+        "sleep_pain_r": group.sleep_pain_r,
+        "weekend_steps_ratio": group.weekend_steps_ratio,
+    }
