@@ -82,6 +82,7 @@ async def attempt(
         response_snippet=snippet,
         error=error[:ERROR_CHARS] if error else None,
         retry_in=retry_in,
+        finished_at=datetime.now(UTC),
         gone=gone,
     )
 

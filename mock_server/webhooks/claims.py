@@ -71,8 +71,16 @@ class Outcome:
     latency_ms: float | None
     response_snippet: str | None
     error: str | None
-    retry_in: float | None  # seconds until the next attempt; None = no more attempts
+    retry_in: float | None  # seconds from ``finished_at`` to the next attempt; None = no more attempts
+    finished_at: datetime | None = None  # when the answer (or the error) came; default attempted_at
     gone: bool = False  # the receiver answered 410: disable the endpoint now
+
+    @property
+    def retry_at(self) -> datetime | None:
+        """Delays count from the failure, as Svix's do, not from the start of the attempt."""
+        if self.retry_in is None or self.gone:
+            return None
+        return (self.finished_at or self.attempted_at) + timedelta(seconds=self.retry_in)
 
 
 def _enabled_endpoints() -> ScalarSelect[str]:
@@ -195,7 +203,7 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker_id: str, disab
         attempt_rows, delivery_rows = [], []
         for o in kept:
             when = o.attempted_at
-            retry_at = when + timedelta(seconds=o.retry_in) if o.retry_in is not None and not o.gone else None
+            retry_at = o.retry_at
             attempt_rows.append(
                 {
                     "id": new_id("att"),

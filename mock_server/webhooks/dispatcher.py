@@ -283,8 +283,9 @@ class Dispatcher:
         loop, wakeup = self._loop, self._wakeup
         if loop is not None and wakeup is not None:
             for outcome in batch:
-                if outcome.retry_in is not None and not outcome.succeeded:
-                    loop.call_later(outcome.retry_in, wakeup.set)
+                retry_at = outcome.retry_at
+                if retry_at is not None and not outcome.succeeded:
+                    loop.call_later(max((retry_at - datetime.now(UTC)).total_seconds(), 0.0), wakeup.set)
 
     async def _wind_down(self, results: asyncio.Queue[Outcome | None]) -> None:
         """Let attempts in flight finish briefly, hand back the rest, flush the recorder."""
