@@ -66,14 +66,15 @@ SOURCE_WEIGHTS: Final[dict[VitalSource, float]] = {
     "oura": 0.25,
     "health_connect": 0.35,
 }
+# Probability that a patient tracks each gauge (about three of the seven on average; mood and pain lead).
 GAUGE_WEIGHTS: Final[dict[str, float]] = {
-    "mood": 0.8,
-    "anxiety": 0.4,
-    "energy": 0.5,
-    "sleep_quality": 0.6,
-    "pain": 0.7,
-    "medication_adherence": 0.4,
-    "social_interaction": 0.25,
+    "mood": 0.75,
+    "anxiety": 0.35,
+    "energy": 0.4,
+    "sleep_quality": 0.5,
+    "pain": 0.65,
+    "medication_adherence": 0.35,
+    "social_interaction": 0.2,
 }
 # Locales where glucose is reported in mg/dL (the US and much of continental Europe); elsewhere mmol/L.
 GLUCOSE_MG_DL_LOCALES: Final = frozenset({"en_US", "de_DE", "fr_FR", "es_ES", "it_IT"})

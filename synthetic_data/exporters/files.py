@@ -43,12 +43,14 @@ class FileSink:
 
 
 def _copy(src: int, dst: int, size: int) -> None:
-    """Append `size` bytes of `src` to `dst` inside the kernel (no copy through Python)."""
-    while size > 0:
+    """Append `size` bytes of `src` to `dst` inside the kernel (sendfile: no copy through Python)."""
+    offset = 0
+    while offset < size:
         try:
-            done = os.copy_file_range(src, dst, size)
-        except OSError:  # not supported here: plain reads and writes
-            done = os.write(dst, os.read(src, min(size, 1 << 24)))
+            done = os.sendfile(dst, src, offset, size - offset)
+        except OSError:  # sendfile unsupported between these files: plain reads and writes
+            os.lseek(src, offset, os.SEEK_SET)
+            done = os.write(dst, os.read(src, min(size - offset, 1 << 24)))
         if done == 0:
-            raise OSError("short copy while appending a spilled block")
-        size -= done
+            raise OSError(f"short copy while appending a spilled block ({offset} of {size} bytes)")
+        offset += done

@@ -5,14 +5,15 @@ patient's id added as the first key, `patient_id`, so a line stands on its own (
 already carry it). `patients.ndjson` holds one `patient_record` per patient. Serialized with orjson:
 keys in insertion order, floats in shortest round-trip form, no spaces.
 
-Speed note: `head + orjson.dumps(r, option=OPT_APPEND_NEWLINE)[1:]` per record is the fastest form
-measured here (~0.3 µs a record). Keeping orjson's own output objects alive in a list is 4x slower
-(each one is a separately allocated, shrunk buffer), and one `dumps` of the whole list plus a
-`bytes.replace` on the record boundaries is no faster.
+Speed note: writing `head` and `orjson.dumps(r, option=OPT_APPEND_NEWLINE)[1:]` into one BytesIO is
+the fastest form measured here (~0.26 µs a record). Keeping orjson's own output objects alive in a list
+is 4x slower (each one is a separately allocated, shrunk buffer), and one `dumps` of the whole list
+plus a `bytes.replace` on the record boundaries is no faster.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,12 @@ HAS_PATIENT_ID = frozenset({"gauges", "flares"})
 def lines(records: list[dict[str, Any]], head: bytes) -> bytes:
     """NDJSON of `records`, each line starting with `head` instead of `{`."""
     dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-    return b"".join([head + dumps(r, option=newline)[1:] for r in records])
+    buffer = io.BytesIO()
+    write = buffer.write
+    for record in records:
+        write(head)
+        write(dumps(record, option=newline)[1:])
+    return buffer.getvalue()
 
 
 def patient_head(profile: PatientProfile) -> bytes:

@@ -74,31 +74,34 @@ def build_gauges(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
     created = np.where(late, next_morning, recorded + 3 + (u[:, U_LATE] * 40).astype(np.int64))
     recorded_s = sim.timeline.iso_many(recorded)
     created_s = sim.timeline.iso_many(created)
-    tracked = []
-    for i, gauge in enumerate(GAUGE_TYPES):
-        if gauge in habits.gauge_types:
-            lo, hi = GAUGE_SCALES[gauge]
-            raw = _values(sim, gauge, at, u, z[:, Z_GAUGE + i])
-            values = np.clip(np.floor(raw + 0.5), lo, hi).astype(np.int64).tolist()
-            tracked.append((_SUFFIX[i], gauge, lo, hi, values))
+    # Day-major, type-minor: one row of values per day, flattened into one comprehension.
+    kinds = [(i, g) for i, g in enumerate(GAUGE_TYPES) if g in habits.gauge_types]
+    columns = []
+    for i, gauge in kinds:
+        lo, hi = GAUGE_SCALES[gauge]
+        raw = _values(sim, gauge, at, u, z[:, Z_GAUGE + i])
+        columns.append(np.clip(np.floor(raw + 0.5), lo, hi).astype(np.int64))
+    values = np.stack(columns, axis=1).ravel().tolist()
+    per_day = len(kinds)
     prefixes = sim.id_prefixes("ga", a, b)
+    ids = [prefixes[d] + _SUFFIX[i] for d in (at - a).tolist() for i, _ in kinds]
+    meta = [(g, *GAUGE_SCALES[g]) for _, g in kinds] * len(at)
+    recorded_each = [s_ for s_ in recorded_s for _ in range(per_day)]
+    created_each = [s_ for s_ in created_s for _ in range(per_day)]
     patient_id = profile.patient_id
-    out: list[dict[str, Any]] = []
-    append = out.append
-    for j, (d, rec_s, cre_s) in enumerate(zip((at - a).tolist(), recorded_s, created_s, strict=True)):
-        prefix = prefixes[d]
-        for suffix, gauge, lo, hi, values in tracked:
-            append(
-                {
-                    "id": prefix + suffix,
-                    "patient_id": patient_id,
-                    "gauge_type": gauge,
-                    "value": values[j],
-                    "scale_min": lo,
-                    "scale_max": hi,
-                    "recorded_at": rec_s,
-                    "notes": None,
-                    "created_at": cre_s,
-                }
-            )
-    return out
+    return [
+        {
+            "id": id_,
+            "patient_id": patient_id,
+            "gauge_type": gauge,
+            "value": v,
+            "scale_min": lo,
+            "scale_max": hi,
+            "recorded_at": rec,
+            "notes": None,
+            "created_at": cre,
+        }
+        for id_, (gauge, lo, hi), v, rec, cre in zip(
+            ids, meta, values, recorded_each, created_each, strict=True
+        )
+    ]

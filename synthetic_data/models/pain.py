@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from synthetic_data.models.flares import flares_by_day
 from synthetic_data.models.notes import note
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Simulation
@@ -139,12 +138,16 @@ def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[d
     k = np.arange(n) - np.searchsorted(day_w, day_w, side="left")  # rank within the day
     kk = np.minimum(k, 3)
 
+    # Entries are in time order, so the entries inside a flare are one slice (two binary searches).
     flare_eff = np.zeros(n)
-    by_day = flares_by_day(lat.flares, sim.horizon)
-    if by_day:
-        for i in np.flatnonzero(np.isin(at, list(by_day))).tolist():
-            hour = float(at[i]) * 24 + float(t[i]) / 3600.0
-            flare_eff[i] = sum(f.effect_at(hour) for f in by_day[int(at[i])])
+    hours = at * 24.0 + t / 3600.0
+    for flare in lat.flares:
+        lo, hi = np.searchsorted(hours, (flare.start_h, flare.end_h), side="left").tolist()
+        if hi > lo:
+            inside = hours[lo:hi]
+            flare_eff[lo:hi] += flare.magnitude * (
+                1.0 - 0.5 * (inside - flare.start_h) / (flare.end_h - flare.start_h)
+            )
     tod = np.asarray(pain.tod_deltas)[slot]
     level_f = lat.pain_base[at] + tod + flare_eff + 0.5 * sim.z[at, Z_ENTRY + kk]
     level = np.clip(np.floor(level_f + 0.5), 0, 10).astype(np.int64)
@@ -181,36 +184,34 @@ def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[d
     prefixes = sim.id_prefixes("pe", a, b)
 
     first_area = pain.primary_areas[0]
+    ids = [prefixes[d] + _SUFFIX[k_] for d, k_ in zip(day_w.tolist(), k.tolist(), strict=True)]
     area_cache: dict[int, tuple[int, ...]] = {}
     quality_cache: dict[int, tuple[str, ...]] = {}
     out: list[dict[str, Any]] = []
     append = out.append
-    for i, (d, k_, lvl, code, qcode) in enumerate(
-        zip(day_w.tolist(), k.tolist(), level.tolist(), area_codes, quality_codes, strict=True)
-    ):
+    columns = (ids, level.tolist(), area_codes, quality_codes, intensities, wellbeing_l, snapshots, logged_s)
+    for i, (id_, lvl, code, qcode, row, wb, snap, logged) in enumerate(zip(*columns, strict=True)):
         chosen = area_cache.get(code)
         if chosen is None:
             chosen = tuple(j for j in range(n_dec) if code >> j & 1)[: MAX_AREAS - 1]
             area_cache[code] = chosen
         areas = [{"id": first_area, "max_intensity": lvl}]
-        if chosen:
-            row = intensities[i]
-            for j in chosen:
-                areas.append({"id": extra_areas[j], "max_intensity": row[j]})
+        for j in chosen:
+            areas.append({"id": extra_areas[j], "max_intensity": row[j]})
         qualities = quality_cache.get(qcode)
         if qualities is None:
             qualities = tuple(q for j, q in enumerate(usual) if qcode >> j & 1)[:MAX_QUALITIES]
             quality_cache[qcode] = qualities
         append(
             {
-                "id": prefixes[d] + _SUFFIX[k_],
+                "id": id_,
                 "pain_level": lvl,
                 "areas": areas,
                 "qualities": list(qualities),
-                "overall_wellbeing": wellbeing_l[i],
-                "vitals": snapshots[i],
-                "notes": notes.get(i),
-                "logged_at": logged_s[i],
+                "overall_wellbeing": wb,
+                "vitals": snap,
+                "notes": notes.get(i) if notes else None,
+                "logged_at": logged,
             }
         )
     return out

@@ -1,0 +1,184 @@
+"""care-synth throughput: N patients x 365 days, all series, NDJSON, against Synthea's ~1,000 patients/min.
+
+Runs `care-synth generate` as a child process (the real CLI: imports, forked workers, file writes) and
+measures, in the same run:
+
+- wall time, and patients per minute; the ratio against Synthea's published anchor of ~1,000
+  patients/min (maintainer, synthetichealth/synthea#776 — a different machine and far richer
+  records, so the ratio says "same job class", not "same work");
+- peak memory: the largest sum of RSS over the CLI process and its workers (sampled from /proc every
+  20 ms), and the largest single process (getrusage of the waited-for children, which the kernel
+  tracks exactly);
+- load average before and after (the machine is shared: absolute figures move with it).
+
+Targets (DESIGN.md "Performance targets"): 10,000 patients x 365 days in <= 60 s wall on 2 cores, peak
+memory <= 1 GB.
+
+    python bench/bench_synth.py                     # 10,000 patients, 2 workers
+    python bench/bench_synth.py --patients 500      # what CI runs (also: --quick)
+    python bench/bench_synth.py --json out.json --strict
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SYNTHEA_PATIENTS_PER_MINUTE = 1_000
+TARGET_SECONDS_FOR_10K = 60.0
+TARGET_PEAK_BYTES = 1 << 30
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(c) for c in handle.read().split()]
+    except OSError:
+        return []
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+class TreeSampler(threading.Thread):
+    """Samples the summed RSS of a process and all its descendants until stopped."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak_sum = 0
+        self.peak_processes = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            pids, frontier = [], [self.pid]
+            while frontier:
+                pid = frontier.pop()
+                pids.append(pid)
+                frontier += _children(pid)
+            self.peak_sum = max(self.peak_sum, sum(_rss(p) for p in pids))
+            self.peak_processes = max(self.peak_processes, len(pids))
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def measure(patients: int, days: int, workers: int, seed: int, out: Path) -> dict[str, float | int | str]:
+    command = [
+        sys.executable, "-m", "synthetic_data", "generate", "--patients", str(patients), "--days", str(days),
+        "--seed", str(seed), "--format", "ndjson", "--out", str(out), "--workers", str(workers), "--quiet",
+    ]  # fmt: skip
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, cwd=ROOT)
+    sampler = TreeSampler(child.pid)
+    sampler.start()
+    code = child.wait()
+    wall = time.perf_counter() - started
+    sampler.stop()
+    if code != 0:
+        raise SystemExit(f"care-synth exited with {code}")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    manifest = json.loads((out / "manifest.json").read_text())
+    records = sum(manifest["counts"].values())
+    per_minute = patients / wall * 60
+    return {
+        "patients": patients,
+        "days": days,
+        "workers": workers,
+        "records": records,
+        "bytes": sum(manifest["files"].values()),
+        "wall_seconds": round(wall, 2),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "patients_per_minute": round(per_minute),
+        "records_per_second": round(records / wall),
+        "ratio_vs_synthea": round(per_minute / SYNTHEA_PATIENTS_PER_MINUTE, 1),
+        "peak_rss_tree_bytes": sampler.peak_sum,
+        "peak_rss_largest_process_bytes": usage.ru_maxrss * 1024,
+        "processes": sampler.peak_processes,
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--quick", action="store_true", help="500 patients (a CI smoke run)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output directory (default: a temp dir, removed)"
+    )
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.patients = min(args.patients, 500)
+
+    out = args.out or Path(tempfile.mkdtemp(prefix="bench-synth-"))
+    try:
+        figures = measure(args.patients, args.days, args.workers, args.seed, out)
+    finally:
+        if args.out is None:
+            shutil.rmtree(out, ignore_errors=True)
+
+    # The wall-time target is for 10,000 patient-years; smaller runs are judged pro rata.
+    budget = TARGET_SECONDS_FOR_10K * args.patients / 10_000 * args.days / 365
+    wall_ok = figures["wall_seconds"] <= budget
+    memory_ok = int(figures["peak_rss_tree_bytes"]) <= TARGET_PEAK_BYTES
+    mb = 1 / 1e6
+    print(f"care-synth: {args.patients:,} patients x {args.days} days, NDJSON, {args.workers} workers")
+    print(f"  records            {figures['records']:>14,}   ({float(figures['bytes']) * mb:,.0f} MB)")
+    print(
+        f"  wall               {figures['wall_seconds']:>14.1f} s   (target <= {budget:.1f} s: {'met' if wall_ok else 'NOT met'})"
+    )
+    print(f"  CPU (all processes){figures['cpu_seconds']:>14.1f} s")
+    print(f"  patients/min       {figures['patients_per_minute']:>14,}")
+    print(f"  vs Synthea ~1,000  {figures['ratio_vs_synthea']:>13}x")
+    print(
+        f"  peak RSS, tree     {float(figures['peak_rss_tree_bytes']) * mb:>14.0f} MB ({figures['processes']} processes;"
+        f" target <= 1,074 MB: {'met' if memory_ok else 'NOT met'})"
+    )
+    print(f"  peak RSS, largest  {float(figures['peak_rss_largest_process_bytes']) * mb:>14.0f} MB")
+    print(f"  load average       {figures['load_before']} before, {figures['load_after']} after")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    **figures,
+                    "wall_target_seconds": round(budget, 1),
+                    "wall_ok": wall_ok,
+                    "memory_ok": memory_ok,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    return 1 if args.strict and not (wall_ok and memory_ok) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
