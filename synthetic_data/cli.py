@@ -250,7 +250,7 @@ def describe(directory: Path, limit: int | None) -> None:
     from synthetic_data.describe import describe as compute
     from synthetic_data.describe import render
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 170)  # piped: do not squeeze to 80 columns
     try:
         with console.status("reading the dataset…"):
             description = compute(directory, limit=limit)

@@ -123,6 +123,7 @@ def render(description: Description, console: Console) -> None:
     for col in (
         "condition",
         "WHO-5 mean",
+        "WHO-5 SD",
         "WHO-5 lag-1",
         "r(sleep, pain)",
         "r(HRV, pain)",
@@ -134,6 +135,7 @@ def render(description: Description, console: Console) -> None:
         couplings.add_row(
             g.name,
             _f(g.who5_mean, 1),
+            _f(g.who5_sd, 1),
             _f(g.who5_ac1),
             _f(g.sleep_pain_r),
             _f(g.hrv_pain_r),
@@ -152,6 +154,17 @@ def render(description: Description, console: Console) -> None:
             metric, unit, f"{m.n:,}", _f(m.mean), _f(m.sd), _f(m.low), _f(m.high), _f(ac), str(v.out_of_range)
         )
     console.print(vitals)
+
+    gauges = Table(title="Gauges")
+    for col in ("gauge", "values", "mean", "SD", "min", "max", "lag-1 AC", "out of scale"):
+        gauges.add_column(col, justify="left" if col == "gauge" else "right")
+    for kind, v in cohort.gauges.items():
+        m = v.moments
+        ac = sum(v.ac1) / len(v.ac1) if v.ac1 else None
+        gauges.add_row(
+            kind, f"{m.n:,}", _f(m.mean), _f(m.sd), _f(m.low, 0), _f(m.high, 0), _f(ac), str(v.out_of_range)
+        )
+    console.print(gauges)
 
     missing = Table(title="Missingness and mess")
     for col in (

@@ -44,6 +44,7 @@ from synthetic_data.vocab import SERIES
 FORMATS = ("ndjson", "csv", "fhir", "sqlite")
 MANIFEST = "manifest.json"
 MAX_BLOCK = 25
+SPILL_ROOM = 1 << 30  # free bytes /dev/shm needs to be used for in-flight blocks
 IN_FLIGHT_PER_WORKER = 4  # queued blocks per worker: no worker idles while the parent waits for one
 
 
@@ -142,7 +143,12 @@ def _spill_root(out_dir: Path) -> Path:
     """Where workers leave finished blocks for the parent: RAM (/dev/shm) when there is one, so the
     blocks never reach the disk (they are deleted once appended); else the output directory."""
     shm = Path("/dev/shm")
-    return shm if shm.is_dir() and os.access(shm, os.W_OK) else out_dir
+    try:
+        stats = os.statvfs(shm)
+    except OSError:
+        return out_dir
+    roomy = stats.f_bavail * stats.f_frsize >= SPILL_ROOM  # Docker's default /dev/shm is only 64 MB
+    return shm if roomy and os.access(shm, os.W_OK) else out_dir
 
 
 def plan_blocks(indices: range, workers: int) -> list[tuple[int, int]]:

@@ -173,6 +173,7 @@ class PatientStats:
     late_readings: int = 0
     duplicate_readings: int = 0
     vitals: dict[tuple[str, str], VitalStats] = field(default_factory=dict)
+    gauges: dict[str, VitalStats] = field(default_factory=dict)  # by gauge type
 
 
 def _in_range(reading: Record) -> bool:
@@ -256,12 +257,23 @@ def patient_stats(
         if len(flare_days) >= 3 and len(other_days) >= 3:
             st.flare_who5_delta = fmean(flare_days) - fmean(other_days)
 
-    gauge_days: set[str] = set()
+    gauge_days: set[date] = set()
+    gauge_series: dict[str, dict[date, float]] = defaultdict(dict)
     for gauge in gauges:
-        gauge_days.add(gauge["recorded_at"][:10])
-        if not gauge["scale_min"] <= gauge["value"] <= gauge["scale_max"]:
+        day = clock.local_date(gauge["recorded_at"])
+        gauge_days.add(day)
+        kind, value = gauge["gauge_type"], gauge["value"]
+        stats = st.gauges.setdefault(kind, VitalStats())
+        stats.moments.add(value)
+        if not gauge["scale_min"] <= value <= gauge["scale_max"]:
             st.gauge_out_of_scale += 1
+            stats.out_of_range += 1
+        gauge_series[kind][day] = value
     st.gauge_days = len(gauge_days)
+    for kind, values in gauge_series.items():
+        ac = lag1(values)
+        if ac is not None:
+            st.gauges[kind].ac1.append(ac)
 
     device_days: dict[str, set[date]] = defaultdict(set)
     series: dict[tuple[str, str], dict[date, float]] = defaultdict(dict)
@@ -339,6 +351,7 @@ class GroupStats:
     true_flares_per_6_weeks: float | None  # ground truth, when available
     flare_recall: float | None  # share of true flares with a flagged entry inside
     who5_mean: float | None
+    who5_sd: float | None  # mean within-person SD of the percentage score
     who5_ac1: float | None
     sleep_pain_r: float | None
     hrv_pain_r: float | None
@@ -373,6 +386,7 @@ def group_stats(name: str, patients: Sequence[PatientStats]) -> GroupStats:
         else None,
         flare_recall=sum(p.flares_true_found for p in patients) / true_total if true_total else None,
         who5_mean=_mean(p.who5_mean for p in patients),
+        who5_sd=_mean(p.who5_sd for p in patients),
         who5_ac1=_mean(p.who5_ac1 for p in patients),
         sleep_pain_r=_mean(p.sleep_pain_r for p in patients),
         hrv_pain_r=_mean(p.hrv_pain_r for p in patients),
@@ -394,24 +408,32 @@ class CohortStats:
     overall: GroupStats
     conditions: list[GroupStats]
     vitals: dict[tuple[str, str], VitalStats]
+    gauges: dict[str, VitalStats]
     who5_errors: int
     gauge_out_of_scale: int
+
+
+def _merge(total: VitalStats, part: VitalStats) -> None:
+    total.moments.merge(part.moments)
+    total.out_of_range += part.out_of_range
+    total.ac1 += part.ac1
 
 
 def cohort_stats(patients: Sequence[PatientStats]) -> CohortStats:
     by_condition: dict[str, list[PatientStats]] = defaultdict(list)
     vitals: dict[tuple[str, str], VitalStats] = {}
+    gauges: dict[str, VitalStats] = {}
     for p in patients:
         by_condition[p.condition].append(p)
         for key, stats in p.vitals.items():
-            total = vitals.setdefault(key, VitalStats())
-            total.moments.merge(stats.moments)
-            total.out_of_range += stats.out_of_range
-            total.ac1 += stats.ac1
+            _merge(vitals.setdefault(key, VitalStats()), stats)
+        for kind, stats in p.gauges.items():
+            _merge(gauges.setdefault(kind, VitalStats()), stats)
     return CohortStats(
         overall=group_stats("all", patients),
         conditions=[group_stats(name, group) for name, group in sorted(by_condition.items())],
         vitals=dict(sorted(vitals.items())),
+        gauges=dict(sorted(gauges.items())),
         who5_errors=sum(p.who5_errors for p in patients),
         gauge_out_of_scale=sum(p.gauge_out_of_scale for p in patients),
     )

@@ -138,3 +138,24 @@ def test_sqlite_holds_the_same_rows_whatever_the_worker_count(tmp_path: Path) ->
         dumps.append(list(db.iterdump()))
         db.close()
     assert dumps[0] == dumps[1]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(patients=st.integers(1, 9), shards=st.integers(1, 5), seed=st.integers(0, 2**31))
+def test_any_sharding_concatenates_to_the_whole(
+    tmp_path: Path, patients: int, shards: int, seed: int
+) -> None:
+    """Property: for any patient count and shard count, shards (even empty ones) concatenate exactly."""
+    root = tmp_path / f"{patients}-{shards}-{seed}"
+
+    def spec(shard: tuple[int, int], name: str) -> RunSpec:
+        return RunSpec(
+            patients=patients, days=4, seed=seed, start=date(2026, 1, 1), out_dir=root / name, shard=shard
+        )
+
+    run(spec((1, 1), "whole"))
+    for i in range(1, shards + 1):
+        run(spec((i, shards), f"part{i}"))
+    for name in FILES["ndjson"]:
+        joined = b"".join((root / f"part{i}" / name).read_bytes() for i in range(1, shards + 1))
+        assert joined == (root / "whole" / name).read_bytes(), name
