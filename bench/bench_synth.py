@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SYNTHEA_PATIENTS_PER_MINUTE = 1_000
 TARGET_SECONDS_FOR_10K = 60.0
 TARGET_PEAK_BYTES = 1 << 30
+STARTUP_ALLOWANCE = 2.0  # seconds, for runs smaller than the target's
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -145,8 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)
 
-    # The wall-time target is for 10,000 patient-years; smaller runs are judged pro rata.
-    budget = TARGET_SECONDS_FOR_10K * args.patients / 10_000 * args.days / 365
+    # The wall-time target is for 10,000 patient-years; smaller runs are judged pro rata, plus the
+    # ~2 s every run spends starting three interpreters (indicative only: CI machines differ).
+    scale = args.patients / 10_000 * args.days / 365
+    budget = TARGET_SECONDS_FOR_10K * scale + (0.0 if scale >= 1 else STARTUP_ALLOWANCE)
     wall_ok = figures["wall_seconds"] <= budget
     memory_ok = int(figures["peak_rss_tree_bytes"]) <= TARGET_PEAK_BYTES
     mb = 1 / 1e6

@@ -95,6 +95,7 @@ VITAL_SIGNS = {"heart_rate", "resting_heart_rate", "spo2", "blood_pressure", "we
 
 
 def fhir_id(api_id: str) -> str:
+    """The FHIR id of an API id: `_` is not allowed in FHIR ids, so it becomes `-` (max 64 chars)."""
     return api_id.replace("_", "-")[:64]
 
 
@@ -213,6 +214,9 @@ def pain_entry_to_observation(entry: dict[str, Any], patient_id: str) -> dict[st
 
 
 def vital_to_observation(reading: dict[str, Any], patient_id: str) -> dict[str, Any]:
+    """A device reading as an Observation: LOINC code per metric (glucose by unit, HRV RMSSD under the
+    local code), UCUM quantity, `issued` = received_at, the device named in `device.display`; blood
+    pressure as the 85354-9 panel with systolic/diastolic components."""
     metric, unit = reading["metric"], reading["unit"]
     if metric == "blood_glucose":
         code, display = GLUCOSE_CODES[unit]
@@ -264,6 +268,8 @@ WHO5_TEXT = {
 
 
 def wellbeing_to_questionnaire_response(checkin: dict[str, Any], patient_id: str) -> dict[str, Any]:
+    """A WHO-5 check-in as a completed QuestionnaireResponse: the five items (0-5), then the raw score
+    (0-25) and the percentage score (0-100) as two more items."""
     items = [
         {"linkId": name, "text": WHO5_TEXT[name], "answer": [{"valueInteger": int(value)}]}
         for name, value in checkin["dimensions"].items()
