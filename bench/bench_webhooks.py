@@ -6,9 +6,12 @@ events lost. One run measures, at the same rate and for the same duration:
 * ``webhook``  open-loop check-ins (``POST /v1/sandbox/patients/{id}/pain-entries``) against
                ``care-sandbox serve`` (SQLite, dispatcher in the server process); latency is from just
                before the check-in request is sent to the moment the receiver process gets the signed
-               ``pain_entry.created`` POST (its ``notes`` carry the sequence number);
-* ``anchor``   a bare ``httpx`` POST of a webhook-sized body from this process to the same receiver:
-               the floor any delivery pays on this machine (one-way, measured the same way).
+               ``pain_entry.created`` POST (its ``notes`` carry the sequence number). Printed with it:
+               the check-in's own latency until its 201 (``api_*``) and the delivery's share after the
+               201 (``after_201_*``; the event is committed before the 201 is sent);
+* ``anchor``   a POST of a webhook-sized body from this process to the same receiver through
+               ``httpx`` on the dispatcher's transport: the floor any delivery pays on this machine
+               (one-way, measured the same way).
 
 ``--mode direct`` replaces the HTTP check-in with ``emit_event`` + ``wake()`` in this process and runs
 the dispatcher here too: the delivery pipeline alone, without the API in front.
@@ -277,6 +280,7 @@ def run_api(args: argparse.Namespace, tmp: Path, base: str) -> tuple[Series, lis
             patient = next(p["id"] for p in patients if "pain:read" in p["consent"]["scopes"])
 
         sent: dict[str, float] = {}
+        answered: dict[str, float] = {}
         api_ms: list[float] = []
         errors: list[int] = []
 
@@ -303,22 +307,28 @@ def run_api(args: argparse.Namespace, tmp: Path, base: str) -> tuple[Series, lis
                         resp = await http.post(f"/v1/sandbox/patients/{patient}/pain-entries", json=body)
                     except httpx.HTTPError:
                         resp = None
-                    api_ms.append((time.monotonic() - t0) * 1000)
+                    answered[seq] = time.monotonic()
+                    api_ms.append((answered[seq] - t0) * 1000)
                     if resp is None or resp.status_code != 201:  # no check-in, so no event to expect
                         errors.append(0 if resp is None else resp.status_code)
                         sent.pop(seq, None)
 
                 await open_loop(args.rate, min(args.seconds, 2.0), lambda i: fire(i - 10**7))  # warm-up
                 sent.clear()
+                answered.clear()
                 api_ms.clear()
                 return await open_loop(args.rate, args.seconds, fire)
 
         elapsed = asyncio.run(main())
         arrived = drain(base, "webhook", set(sent))
+        # the dispatcher's share: from the API's 201 (the event is committed by then) to the receiver
+        after = [(arrived[k] - t) * 1000 for k, t in answered.items() if k in arrived]
         extra = {
             "api_p50_ms": round(percentile(api_ms, 50), 2),
             "api_p99_ms": round(percentile(api_ms, 99), 2),
             "api_errors": len(errors),
+            "after_201_p50_ms": round(percentile(after, 50), 2),
+            "after_201_p99_ms": round(percentile(after, 99), 2),
         }
         return Series.of("webhook", sent, arrived, elapsed), api_ms, extra
 

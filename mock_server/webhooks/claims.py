@@ -133,55 +133,54 @@ def claim(
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    with engine.begin() as conn:
-        ids = [
-            row[0]
-            for row in conn.execute(
-                update(D)
-                .where(D.c.id.in_(chosen))
-                .values(
-                    status="delivering",
-                    locked_by=worker_id,
-                    locked_until=precise_iso(now + timedelta(seconds=lease_seconds)),
-                    updated_at=iso(now),
-                )
-                .returning(D.c.id)
+    with engine.begin() as conn:  # the write lock is held only for this one statement
+        leased = conn.execute(
+            update(D)
+            .where(D.c.id.in_(chosen))
+            .values(
+                status="delivering",
+                locked_by=worker_id,
+                locked_until=precise_iso(now + timedelta(seconds=lease_seconds)),
+                updated_at=iso(now),
             )
-        ]
-        if not ids:
-            return []
-        rows = conn.execute(
-            select(
-                D.c.id,
-                D.c.event_id,
-                D.c.endpoint_id,
-                D.c.attempts,
-                EV.c.payload,
-                E.c.url,
-                E.c.secret,
-                E.c.previous_secret,
-                E.c.previous_secret_expires_at,
-            )
-            .join(EV, EV.c.id == D.c.event_id)
-            .join(E, E.c.id == D.c.endpoint_id)
-            .where(D.c.id.in_(ids))
+            .returning(D.c.id, D.c.event_id, D.c.endpoint_id, D.c.attempts)
         ).all()
-    current = iso(now)
-    return [
-        Job(
-            delivery_id=r.id,
-            event_id=r.event_id,
-            endpoint_id=r.endpoint_id,
-            attempt=int(r.attempts) + 1,
-            payload=r.payload,
-            url=r.url,
-            secret=r.secret,
-            previous_secret=r.previous_secret
-            if r.previous_secret and r.previous_secret_expires_at and r.previous_secret_expires_at > current
-            else None,
+    if not leased:
+        return []
+    with engine.connect() as conn:  # what to send, read outside the write transaction
+        payloads = dict(
+            conn.execute(select(EV.c.id, EV.c.payload).where(EV.c.id.in_({r.event_id for r in leased}))).all()
         )
-        for r in sorted(rows, key=lambda r: ids.index(r.id))
-    ]
+        endpoints = {
+            r.id: r
+            for r in conn.execute(
+                select(
+                    E.c.id, E.c.url, E.c.secret, E.c.previous_secret, E.c.previous_secret_expires_at
+                ).where(E.c.id.in_({r.endpoint_id for r in leased}))
+            )
+        }
+    current = iso(now)
+    jobs = []
+    for r in leased:
+        endpoint, payload = endpoints.get(r.endpoint_id), payloads.get(r.event_id)
+        if endpoint is None or payload is None:  # deleted since: its delivery went with it
+            continue
+        grace = endpoint.previous_secret_expires_at
+        jobs.append(
+            Job(
+                delivery_id=r.id,
+                event_id=r.event_id,
+                endpoint_id=r.endpoint_id,
+                attempt=int(r.attempts) + 1,
+                payload=payload,
+                url=endpoint.url,
+                secret=endpoint.secret,
+                previous_secret=endpoint.previous_secret
+                if endpoint.previous_secret and grace and grace > current
+                else None,
+            )
+        )
+    return jobs
 
 
 def record(engine: Engine, outcomes: Sequence[Outcome], *, worker_id: str, disable_after: int) -> None:

@@ -81,7 +81,8 @@ class Dispatcher:
         self._wakeup: asyncio.Event | None = None
         self._woken_early = False
         self._nudged = False
-        self._executor: ThreadPoolExecutor | None = None
+        self._claimer: ThreadPoolExecutor | None = None
+        self._recorder: ThreadPoolExecutor | None = None
         self._inflight: dict[str, asyncio.Task[Outcome]] = {}
 
     # -- called from anywhere -------------------------------------------------------------------
@@ -147,8 +148,9 @@ class Dispatcher:
         wakeup = self._wakeup = asyncio.Event()
         if self._woken_early:
             wakeup.set()
-        db_threads = 4 if self.storage.is_postgres else 1  # SQLite has one writer anyway
-        self._executor = ThreadPoolExecutor(db_threads, thread_name_prefix="webhook-db")
+        # one thread each, so a record waiting for the database's write lock never holds up a claim
+        self._claimer = ThreadPoolExecutor(1, thread_name_prefix="webhook-claim")
+        self._recorder = ThreadPoolExecutor(1, thread_name_prefix="webhook-record")
         results: asyncio.Queue[Outcome | None] = asyncio.Queue()
         listening = threading.Event()
         relay = asyncio.create_task(_relay(stop, wakeup))
@@ -167,7 +169,8 @@ class Dispatcher:
             listening.set()
             if notifier is not None:
                 notifier.join(timeout=2.0)
-            self._executor.shutdown(wait=True)
+            self._claimer.shutdown(wait=True)
+            self._recorder.shutdown(wait=True)
             self._loop = self._wakeup = None
 
     async def _claim_loop(
@@ -308,8 +311,10 @@ class Dispatcher:
         results.put_nowait(None)
 
     async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        assert self._loop is not None and self._executor is not None
-        return await self._loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+        """Run a ``claims`` function off the loop: records on their own thread, the rest on another."""
+        executor = self._recorder if fn is claims.record else self._claimer
+        assert self._loop is not None and executor is not None
+        return await self._loop.run_in_executor(executor, lambda: fn(*args, **kwargs))
 
     # -- PostgreSQL wake-ups from other processes -----------------------------------------------
 
