@@ -98,7 +98,7 @@ class DayDraws:
         "spot_time",
         "doses",
         *(f"{name}_{s}" for s in range(MAX_SOURCES) for name in ("wear", "gap_start", "gap_len", "gap_lost")),
-        *(f"{name}_{k}" for k in range(MAX_READINGS) for name in ("rx", "mess")),
+        *(f"{name}_{k}" for k in range(MAX_READINGS) for name in ("rx", "mess", "error")),
     )
     NORMAL_COLUMNS = (
         "pain",

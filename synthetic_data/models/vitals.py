@@ -41,7 +41,7 @@ _U = DayDraws.ucol
 U_WORKOUT, U_WORKOUT_TIME = _U("workout"), _U("workout_time")
 U_BP, U_BP_TIME, U_WEIGH, U_WEIGH_TIME = _U("bp_take"), _U("bp_time"), _U("weight_take"), _U("weight_time")
 U_GLUCOSE_TIME = _U("glucose_time")
-U_RX = _U("rx_0")  # rx_k at U_RX + 2k, mess_k at U_RX + 2k + 1
+U_RX = _U("rx_0")  # rx_k at U_RX + 3k, then mess_k and error_k
 N_READING_DRAWS = DayDraws.MAX_READINGS
 
 # (source, timing) -> log-uniform sync delay range in seconds
@@ -136,6 +136,46 @@ def _int(x: FloatArray) -> IntArray:
 
 _SUFFIX = [f"_{n:02d}" for n in range(100)]
 
+# Each device's error around the true value, as (additive, multiplicative) half-widths of a uniform
+# error: two step counters or two sleep trackers of one patient never agree exactly.
+DEVICE_ERROR: dict[str, tuple[float, float]] = {
+    "resting_heart_rate": (1.5, 0.0),
+    "hrv_rmssd": (0.0, 0.08),
+    "sleep_duration": (0.25, 0.0),  # hours
+    "steps": (0.0, 0.06),
+    "body_temperature": (0.08, 0.0),
+    "spo2": (0.5, 0.0),
+    "heart_rate": (2.0, 0.0),
+    "blood_pressure": (3.0, 0.0),
+    "weight": (0.15, 0.0),  # kg
+    "blood_glucose": (0.0, 0.05),
+}
+
+
+def _measure(e: Emitter, true: FloatArray, error: FloatArray) -> FloatArray | IntArray:
+    """A device's readings of `true` values: its error (`error` in [-1, 1]), units, rounding, range."""
+    add, mult = DEVICE_ERROR[e.metric]
+    x = true * (1.0 + mult * error) + add * error
+    metric, unit = e.metric, e.unit
+    if metric in ("resting_heart_rate", "hrv_rmssd", "heart_rate"):
+        return _int(x)
+    if metric == "sleep_duration":
+        x = np.maximum(x, 0.0)
+        return _round2(x) if unit == "h" else _int(x * 60)
+    if metric == "steps":
+        return np.maximum(x, 0.0).astype(np.int64)
+    if metric == "body_temperature":
+        return _round2(x)
+    if metric == "spo2":
+        x = np.minimum(x, 100.0)
+        return _round1(x) if e.source == "oura" else _int(x)
+    if metric == "blood_pressure":
+        return np.clip(_int(x), 80, 230)
+    if metric == "weight":
+        return _round1(x * LB_PER_KG) if unit == "lb" else _round1(x)
+    mg = np.clip(x, 45.0, 450.0)  # blood_glucose
+    return _int(mg) if unit == "mg/dL" else _round1(mg / MG_DL_PER_MMOL_L)
+
 
 def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
     """Readings of days [first_day, last_day) (by measurement day), each day's in time order."""
@@ -169,59 +209,56 @@ def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
         metric = e.metric
         t: FloatArray | IntArray = wake
         comps: list[dict[str, int]] | None = None
-        value: FloatArray | IntArray
+        raw: FloatArray  # the true value on each day, before this device's error and rounding
         if metric == "resting_heart_rate":
-            value = _int(lat.resting_hr[a:b])
+            raw = lat.resting_hr[a:b]
         elif metric == "hrv_rmssd":
-            value = _int(lat.hrv_ms[a:b])
+            raw = lat.hrv_ms[a:b]
         elif metric == "sleep_duration":
-            value = _round2(lat.sleep_h[a:b]) if e.unit == "h" else _int(lat.sleep_h[a:b] * 60)
+            raw = lat.sleep_h[a:b]
         elif metric == "steps":
-            t, value = np.full(m, END_OF_DAY_S), lat.steps[a:b].astype(np.int64)
+            t, raw = np.full(m, END_OF_DAY_S), lat.steps[a:b]
         elif metric == "body_temperature":
-            t, value = wake + 60, _round2(lat.temperature[a:b])
+            t, raw = wake + 60, lat.temperature[a:b]
         elif metric == "spo2":
-            spo2 = np.minimum(lat.spo2[a:b], 100.0)
-            t, value = wake + 60, _round1(spo2) if e.source == "oura" else _int(spo2)
+            t, raw = wake + 60, lat.spo2[a:b]
         elif metric == "heart_rate":
             if e.timing == WORKOUT:
                 ok = ok & (u[:, U_WORKOUT] < body.workouts_per_week / 7.0)
-                t, value = 17 * HOUR + u[:, U_WORKOUT_TIME] * 3 * HOUR, _int(lat.workout_hr[a:b])
+                t, raw = 17 * HOUR + u[:, U_WORKOUT_TIME] * 3 * HOUR, lat.workout_hr[a:b]
             elif e.timing == BP_PAIRED:
                 ok = ok & bp_taken
-                t, value = bp_t, _int(lat.spot_hr[a:b])
+                t, raw = bp_t, lat.spot_hr[a:b]
             else:
-                t, value = np.full(m, END_OF_DAY_S), _int(lat.daily_hr[a:b])
+                t, raw = np.full(m, END_OF_DAY_S), lat.daily_hr[a:b]
         elif metric == "blood_pressure":
             ok = ok & bp_taken
-            systolic = np.clip(_int(lat.systolic[a:b]), 80, 230)
-            diastolic = np.minimum(systolic - 20, np.clip(_int(lat.diastolic[a:b]), 45, 130))
-            t, value = bp_t, systolic
-            idx = np.flatnonzero(ok)
-            comps = [
-                {"systolic": s_, "diastolic": d_}
-                for s_, d_ in zip(systolic[idx].tolist(), diastolic[idx].tolist(), strict=True)
-            ]
+            t, raw = bp_t, lat.systolic[a:b]
         elif metric == "weight":
             ok = ok & (u[:, U_WEIGH] < habits.weigh_rate)
-            kg = lat.weight_kg[a:b]
-            t = wake + 600 + u[:, U_WEIGH_TIME] * 1800
-            value = _round1(kg * LB_PER_KG) if e.unit == "lb" else _round1(kg)
-        else:  # blood_glucose
-            if e.variant == 0:
-                t, mg = wake + 900, lat.glucose_fasting[a:b]
-            else:
-                t, mg = 20.5 * HOUR + u[:, U_GLUCOSE_TIME] * HOUR, lat.glucose_evening[a:b]
-            mg = np.clip(mg, 45.0, 450.0)
-            value = _int(mg) if e.unit == "mg/dL" else _round1(mg / MG_DL_PER_MMOL_L)
+            t, raw = wake + 600 + u[:, U_WEIGH_TIME] * 1800, lat.weight_kg[a:b]
+        elif e.variant == 0:  # blood_glucose, fasting
+            t, raw = wake + 900, lat.glucose_fasting[a:b]
+        else:  # blood_glucose, after dinner
+            t, raw = 20.5 * HOUR + u[:, U_GLUCOSE_TIME] * HOUR, lat.glucose_evening[a:b]
 
         idx = np.flatnonzero(ok)
         if idx.size == 0:
             continue
         n = count[idx]
         count[idx] += 1
-        col = U_RX + 2 * (n % N_READING_DRAWS)
-        rx, mess = u[idx, col], u[idx, col + 1]
+        col = U_RX + 3 * (n % N_READING_DRAWS)
+        rx, mess, error = u[idx, col], u[idx, col + 1], 2.0 * u[idx, col + 2] - 1.0
+        value = _measure(e, raw[idx], error)
+        if metric == "blood_pressure":
+            systolic = value.astype(np.int64)
+            diastolic = np.minimum(
+                systolic - 20, np.clip(_int(lat.diastolic[a:b][idx] + 2.0 * error), 45, 130)
+            )
+            comps = [
+                {"systolic": s_, "diastolic": d_}
+                for s_, d_ in zip(systolic.tolist(), diastolic.tolist(), strict=True)
+            ]
         measured = day_start[idx] + np.asarray(t, dtype=np.float64)[idx].astype(np.int64)
         received = measured + (e.delay_lo * np.exp(rx * e.delay_log_ratio)).astype(np.int64)
         arrives = days.arrives_day[a:b][idx]
@@ -257,7 +294,7 @@ def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
                     "received_at": r_,
                     "device": device,
                 }
-                for id_, v, m_, r_ in zip(ids, value[idx].tolist(), measured_s, received_s, strict=True)
+                for id_, v, m_, r_ in zip(ids, value.tolist(), measured_s, received_s, strict=True)
             ]
         else:
             made = [
@@ -272,9 +309,7 @@ def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
                     "device": device,
                     "components": c_,
                 }
-                for id_, v, c_, m_, r_ in zip(
-                    ids, value[idx].tolist(), comps, measured_s, received_s, strict=True
-                )
+                for id_, v, c_, m_, r_ in zip(ids, value.tolist(), comps, measured_s, received_s, strict=True)
             ]
         records += made
         keys_day.append(idx)
