@@ -8,8 +8,9 @@ receiver that had already seen it deduplicates. That is at-least-once delivery w
 Claiming is one ``UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING``. On
 PostgreSQL ``SKIP LOCKED`` lets many workers claim concurrently without waiting on each other; SQLite
 has one writer at a time, so the same statement is already atomic there (SQLAlchemy leaves out the
-``FOR UPDATE`` clause SQLite does not have). A read-only probe runs first so an idle queue costs no
-write transaction.
+``FOR UPDATE`` clause SQLite does not have). When the dispatcher was not told that work arrived, a
+read-only probe runs first, so an idle queue costs no write transaction; what to send is read after
+the claim commits, so the write lock is held for that one statement only.
 
 Deliveries of disabled endpoints stay ``pending`` and are not claimed: re-enabling an endpoint
 resumes them, so disabling never loses events.

@@ -39,10 +39,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from mock_server.settings import Settings
 from mock_server.storage import Storage
 from mock_server.timeutil import parse_iso
-from mock_server.webhooks import claims
+from mock_server.webhooks import claims, notify
 from mock_server.webhooks.attempt import attempt
 from mock_server.webhooks.claims import Job, Outcome
-from mock_server.webhooks.outbox import NOTIFY_CHANNEL
 from mock_server.webhooks.transport import LeanTransport
 
 log = logging.getLogger("care_sandbox.webhooks")
@@ -154,7 +153,7 @@ class Dispatcher:
         results: asyncio.Queue[Outcome | None] = asyncio.Queue()
         listening = threading.Event()
         relay = asyncio.create_task(_relay(stop, wakeup))
-        notifier = self._start_notify_listener(listening)
+        notifier = notify.start_listener(self.storage, self.wake, listening)
         transport = self._transport or LeanTransport(max_idle_per_origin=self.concurrency)
         try:
             async with transport:
@@ -316,18 +315,6 @@ class Dispatcher:
         assert self._loop is not None and executor is not None
         return await self._loop.run_in_executor(executor, lambda: fn(*args, **kwargs))
 
-    # -- PostgreSQL wake-ups from other processes -----------------------------------------------
-
-    def _start_notify_listener(self, stopped: threading.Event) -> threading.Thread | None:
-        if not self.storage.is_postgres:
-            return None
-        url = self.storage.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        thread = threading.Thread(
-            target=_listen_for_notifies, args=(url, self.wake, stopped), name="webhook-notify", daemon=True
-        )
-        thread.start()
-        return thread
-
     # -- the worker process ----------------------------------------------------------------------
 
     def run_forever(self) -> None:
@@ -360,23 +347,6 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 async def _relay(stop: asyncio.Event, wakeup: asyncio.Event) -> None:
     await stop.wait()
     wakeup.set()
-
-
-def _listen_for_notifies(url: str, wake: Callable[[], None], stopped: threading.Event) -> None:
-    """Block on ``LISTEN`` in a thread and turn each notification into ``wake()``; reconnect on loss."""
-    import psycopg
-
-    while not stopped.is_set():
-        try:
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                wake()  # anything committed while we were not listening
-                while not stopped.is_set():
-                    for _ in conn.notifies(timeout=1.0):
-                        wake()
-        except psycopg.Error:
-            log.warning("webhook NOTIFY listener lost its connection; polling until it is back")
-            stopped.wait(2.0)
 
 
 def main(argv: list[str] | None = None) -> None:
