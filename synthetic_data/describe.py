@@ -13,7 +13,7 @@ from rich.table import Table
 
 from synthetic_data.conditions import CATALOGUE, SEVERITY_FLARE_FACTOR, SEVERITY_WEIGHTS
 from synthetic_data.dataset import iter_patients, read_manifest
-from synthetic_data.stats import CohortStats, GroupStats, PatientStats, cohort_stats, patient_stats
+from synthetic_data.stats import CohortStats, PatientStats, cohort_stats, patient_stats
 from synthetic_data.vocab import SERIES
 
 
@@ -192,17 +192,3 @@ def render(description: Description, console: Console) -> None:
         f"WHO-5 arithmetic errors: {cohort.who5_errors}; gauges outside their scale: "
         f"{cohort.gauge_out_of_scale}"
     )
-
-
-def summary_row(group: GroupStats) -> dict[str, float | None]:
-    """A group's headline figures as a plain dict (for scripts and the bench report)."""
-    return {
-        "pain_mean": group.pain_mean,
-        "pain_sd_within": group.pain_sd,
-        "pain_ac1": group.pain_ac1,
-        "flares_per_6_weeks": group.flares_per_6_weeks,
-        "true_flares_per_6_weeks": group.true_flares_per_6_weeks,
-        "who5_mean": group.who5_mean,
-        "sleep_pain_r": group.sleep_pain_r,
-        "weekend_steps_ratio": group.weekend_steps_ratio,
-    }

@@ -165,10 +165,10 @@ class DayDraws:
 
     @classmethod
     def ucol(cls, name: str) -> int:
-        """Index of uniform column `name` in a row from `uniform_rows`."""
+        """Index of uniform column `name` in a row of `uniform`."""
         return cls._U[name]
 
     @classmethod
     def zcol(cls, name: str) -> int:
-        """Index of normal column `name` in a row from `normal_rows`."""
+        """Index of normal column `name` in a row of `normal`."""
         return cls._Z[name]

@@ -1,15 +1,16 @@
-"""Fast local-time → UTC timestamps for a run's days.
+"""Fast local-time -> UTC timestamps for a run's days.
 
 The generator emits tens of millions of timestamps; `datetime.astimezone` and `strftime` cost over a
 microsecond each. Here a timestamp is an integer count of seconds since the run's first day at 00:00
-UTC, turned into text by two list look-ups (a date string per day, a "THH:MM:SSZ" string per second of
-the day). A patient's local clock is mapped with one UTC offset per day (taken at local noon), which is
-exact except inside the hour of a DST switch at night, where no check-in is ever placed.
+UTC, turned into text from two tables (a date string per day, a "THH:MM:SSZ" string per second of the
+day) joined by numpy's string addition. A patient's local clock is mapped with one UTC offset per day
+(taken at local noon), which is exact except inside the hour of a DST switch at night, where no
+check-in is ever placed.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -86,12 +87,3 @@ class Timeline:
     def weekdays(self, n_days: int) -> npt.NDArray[np.int64]:
         """Monday=0 … Sunday=6 for days 0..n_days-1."""
         return (np.arange(n_days, dtype=np.int64) + self.start.weekday()) % 7
-
-    def to_datetime(self, seconds: int) -> datetime:
-        """The aware UTC datetime of `seconds` (for callers that need one; not used in hot loops)."""
-        return datetime.combine(self.start, time(0), UTC) + timedelta(seconds=seconds)
-
-
-def local_to_run_seconds(day: int, local_seconds: float, offset: int) -> int:
-    """Run seconds of `local_seconds` after local midnight on day `day`, in a zone `offset` s from UTC."""
-    return day * DAY + int(local_seconds) - offset

@@ -82,15 +82,6 @@ def daily_flare_load(flares: list[Flare], n_days: int) -> list[float]:
     return load
 
 
-def flares_by_day(flares: list[Flare], n_days: int) -> dict[int, list[Flare]]:
-    """Flares touching each day (only days that have one), for per-entry look-ups."""
-    index: dict[int, list[Flare]] = {}
-    for flare in flares:
-        for day in range(flare.onset_day, min(n_days - 1, int(flare.end_h // 24)) + 1):
-            index.setdefault(day, []).append(flare)
-    return index
-
-
 def build_flare_records(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
     """Ground-truth flares with onset in [first_day, last_day): for QA of flare detection.
 
