@@ -1,8 +1,9 @@
 """The dispatcher: claims due deliveries, sends them in parallel, records every attempt.
 
-It runs inside ``care-sandbox serve`` (the app lifespan calls ``run`` and ``wake``) and as separate
-``care-sandbox worker`` processes (``run_forever``); any number may share one database, because the
-queue hands each delivery to one worker at a time under a lease (see ``claims``).
+It runs for ``care-sandbox serve`` (the app lifespan calls ``run`` and ``wake``; by default the work
+happens in a child process, see ``sidecar``) and as separate ``care-sandbox worker`` processes
+(``run_forever``); any number may share one database, because the queue hands each delivery to one
+worker at a time under a lease (see ``claims``).
 
 Why it is shaped like this:
 
@@ -10,9 +11,9 @@ Why it is shaped like this:
   within milliseconds instead of at the next poll. On PostgreSQL, workers in other processes are woken
   by ``LISTEN``/``NOTIFY``; polling (``dispatcher_poll_seconds``) is only the safety net.
 - Throughput: up to ``concurrency`` attempts are in flight at once over one lean keep-alive httpx
-  transport (``transport``: httpx's default one costs too much CPU per POST);
-  database work runs on a small thread pool so the event loop never blocks on it, and finished
-  attempts are written in batches, one transaction per batch.
+  transport (``transport``: httpx's default one costs too much CPU per POST); database work runs
+  on two threads (claims, records) so the event loop never blocks on it, and finished attempts are
+  written in batches, one transaction per batch.
 - Crashes: an attempt's result is written only after the receiver answered; a process killed in
   between leaves the delivery leased, the lease expires, and it is sent again with the same
   ``webhook-id``. A clean stop waits briefly for attempts in flight and hands back the rest.
@@ -39,7 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mock_server.settings import Settings
 from mock_server.storage import Storage
 from mock_server.timeutil import parse_iso
-from mock_server.webhooks import claims, notify
+from mock_server.webhooks import claims, notify, sidecar
 from mock_server.webhooks.attempt import attempt
 from mock_server.webhooks.claims import Job, Outcome
 from mock_server.webhooks.transport import LeanTransport
@@ -69,12 +70,17 @@ class Dispatcher:
         concurrency: int = DEFAULT_CONCURRENCY,
         worker_id: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        process: bool | None = None,
     ) -> None:
+        """``process``: deliver from a child process (see ``sidecar``). Default: yes, unless a test
+        transport is injected or the database is in memory (a child could not share it)."""
         self.storage = storage
         self.settings = settings
         self.concurrency = concurrency
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
         self._transport = transport
+        self.process = process if process is not None else transport is None and _shareable(storage)
+        self._pipe: sidecar.Pipe | None = None
         self._rng = random.Random()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
@@ -88,6 +94,9 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Look for due deliveries now. Thread-safe; cheap; a no-op once stopped."""
+        pipe = self._pipe
+        if pipe is not None and pipe.poke():
+            return
         self._nudged = True  # something was just committed: skip the read-only probe
         loop, wakeup = self._loop, self._wakeup
         if loop is None or wakeup is None:
@@ -101,12 +110,19 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set, then wind down (at most ~``STOP_GRACE_SECONDS``).
 
-        The work runs on the dispatcher's own thread and event loop (uvloop when available). Inside
-        ``care-sandbox serve`` the caller's loop is uvicorn's, busy with requests; sharing it, each
-        step of a delivery queues behind request handling. Six interleaved 8-second runs at 200
-        check-ins/s (bench/bench_webhooks.py) gave a median check-in → delivery p50 of 4.7 ms on
-        its own loop against 7.1 ms sharing uvicorn's; the p99s were within the machine's noise.
+        By default the work runs in a child process (``sidecar``) that ``wake()`` reaches through a
+        pipe, so deliveries use the machine's other core instead of the server's; if the child cannot
+        be kept running, the work falls back to this process. There it runs on the dispatcher's own
+        thread and event loop (uvloop when available), not on the caller's: inside ``serve`` that is
+        uvicorn's loop, busy with requests, and each step of a delivery would queue behind them.
+
+        Measured with bench/bench_webhooks.py at 200 check-ins/s on 2 cores, interleaved 20-second
+        runs (the quietest pair): check-in → delivery p50 4.2 ms / p99 15.0 ms with the child process,
+        4.6 / 35.0 ms on a thread; an earlier interleaved set gave p50 4.7 ms on the own loop against
+        7.1 ms sharing uvicorn's. Noisier pairs varied more between runs than between designs.
         """
+        if self.process and await sidecar.supervise(self.settings, self.concurrency, stop, self._attach):
+            return  # stopped; otherwise the child could not be kept alive: deliver from here
         outer = asyncio.get_running_loop()
         inner = _new_loop()
         inner_stop = asyncio.Event()
@@ -141,9 +157,14 @@ class Dispatcher:
         if error is not None:
             raise error
 
-    async def _serve(self, stop: asyncio.Event) -> None:
-        """The dispatcher proper, on whatever loop runs it."""
+    def _attach(self, pipe: sidecar.Pipe | None) -> None:
+        self._pipe = pipe
+
+    async def _serve(self, stop: asyncio.Event, wake_fd: int | None = None) -> None:
+        """The dispatcher proper, on whatever loop runs it; ``wake_fd``: a sidecar's pipe."""
         self._loop = asyncio.get_running_loop()
+        if wake_fd is not None:
+            sidecar.watch(self._loop, wake_fd, on_wake=self.wake, on_eof=stop.set)
         wakeup = self._wakeup = asyncio.Event()
         if self._woken_early:
             wakeup.set()
@@ -197,7 +218,7 @@ class Dispatcher:
                     )
                     if not jobs:
                         sleep = await self._idle_sleep(poll)
-                except SQLAlchemyError:
+                except Exception:  # the database may be away for a while; the dispatcher must outlive it
                     log.exception("claiming webhook deliveries failed; retrying in %.1f s", poll)
             for job in jobs:
                 self._start(transport, job, results)
@@ -278,7 +299,7 @@ class Dispatcher:
                     disable_after=self.settings.webhook_disable_after_failures,
                 )
                 break
-            except SQLAlchemyError:
+            except Exception:
                 log.exception("recording %d webhook attempts failed (try %d of 3)", len(batch), tries + 1)
                 await asyncio.sleep(0.2 * (tries + 1))
         else:
@@ -317,21 +338,28 @@ class Dispatcher:
 
     # -- the worker process ----------------------------------------------------------------------
 
-    def run_forever(self) -> None:
-        """Run until SIGINT or SIGTERM (the ``care-sandbox worker`` process)."""
+    def run_forever(self, wake_fd: int | None = None) -> None:
+        """Run until SIGINT or SIGTERM (the ``care-sandbox worker`` process), or, for a sidecar,
+        until the server closes ``wake_fd``."""
 
         async def main() -> None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            await self._serve(stop)  # a worker process has its loop to itself
+            await self._serve(stop, wake_fd)  # a worker process has its loop to itself
 
         loop = _new_loop()
         try:
             loop.run_until_complete(main())
         finally:
             loop.close()
+
+
+def _shareable(storage: Storage) -> bool:
+    """Can another process open this database? Not an in-memory SQLite one."""
+    url = storage.engine.url
+    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -367,6 +395,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--webhook-timeout-seconds", type=float)
     parser.add_argument("--dispatcher-poll-seconds", type=float)
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
+    parser.add_argument("--wake-fd", type=int, default=None, help="set by care-sandbox serve (sidecar)")
     args = parser.parse_args(argv)
     settings = Settings.from_env(
         database_url=args.database_url,
@@ -379,7 +408,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     storage = Storage.open(settings.database_url)
     try:
-        Dispatcher(storage, settings, concurrency=args.concurrency).run_forever()
+        Dispatcher(storage, settings, concurrency=args.concurrency, process=False).run_forever(args.wake_fd)
     finally:
         storage.close()
 

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -103,8 +104,11 @@ class DispatcherThread:
 
 
 @contextmanager
-def running_dispatcher(storage: Storage, settings: Settings = FAST, **kwargs: object) -> Iterator[Dispatcher]:
-    runner = DispatcherThread(Dispatcher(storage, settings, **kwargs))  # type: ignore[arg-type]
+def running_dispatcher(
+    storage: Storage, settings: Settings = FAST, *, process: bool = False, **kwargs: Any
+) -> Iterator[Dispatcher]:
+    """A dispatcher on a background thread; in this process unless ``process`` (the sidecar)."""
+    runner = DispatcherThread(Dispatcher(storage, settings, process=process, **kwargs))
     runner.start()
     try:
         yield runner.dispatcher

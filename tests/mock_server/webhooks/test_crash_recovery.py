@@ -73,12 +73,18 @@ def process(kind: str, database_url: str, log: Path) -> Iterator[subprocess.Pope
         "CARE_SANDBOX_DISPATCHER_POLL_SECONDS": "0.05",
     }
     with log.open("ab") as out:
-        proc = subprocess.Popen(_command(kind, database_url), stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(
+            _command(kind, database_url),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     try:
         yield proc
     finally:
         if proc.poll() is None:
-            proc.terminate()
+            proc.terminate()  # serve stops its dispatcher process itself
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -101,7 +107,7 @@ def test_sigkill_mid_delivery_loses_nothing(kind: str, tmp_path: Path) -> None:
                     rx.wait_for(5, timeout=60)
                 except AssertionError:
                     pytest.fail(f"{kind} delivered nothing before the kill:\n{log.read_text()[-3000:]}")
-                first.send_signal(signal.SIGKILL)
+                os.killpg(first.pid, signal.SIGKILL)  # the server and its dispatcher process, mid-delivery
                 first.wait(timeout=10)
             received_before_restart = rx.ids()
             assert received_before_restart < ids, "the kill came too late to interrupt anything"
