@@ -40,7 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mock_server.settings import Settings
 from mock_server.storage import Storage
 from mock_server.timeutil import parse_iso
-from mock_server.webhooks import claims, notify, sidecar
+from mock_server.webhooks import claims, locking, notify, sidecar
 from mock_server.webhooks.attempt import attempt
 from mock_server.webhooks.claims import Job, Outcome
 from mock_server.webhooks.transport import LeanTransport
@@ -81,6 +81,7 @@ class Dispatcher:
         self._transport = transport
         self.process = process if process is not None else transport is None and _shareable(storage)
         self._pipe: sidecar.Pipe | None = None
+        self._engine = storage.engine
         self._rng = random.Random()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
@@ -168,6 +169,7 @@ class Dispatcher:
         wakeup = self._wakeup = asyncio.Event()
         if self._woken_early:
             wakeup.set()
+        self._engine = locking.dispatcher_engine(self.storage)
         # one thread each, so a record waiting for the database's write lock never holds up a claim
         self._claimer = ThreadPoolExecutor(1, thread_name_prefix="webhook-claim")
         self._recorder = ThreadPoolExecutor(1, thread_name_prefix="webhook-record")
@@ -191,6 +193,8 @@ class Dispatcher:
                 notifier.join(timeout=2.0)
             self._claimer.shutdown(wait=True)
             self._recorder.shutdown(wait=True)
+            if self._engine is not self.storage.engine:
+                self._engine.dispose()
             self._loop = self._wakeup = None
 
     async def _claim_loop(
@@ -209,7 +213,7 @@ class Dispatcher:
                 try:
                     jobs = await self._db(
                         claims.claim,
-                        self.storage.engine,
+                        self._engine,
                         worker_id=self.worker_id,
                         now=datetime.now(UTC),
                         limit=free,
@@ -229,7 +233,7 @@ class Dispatcher:
 
     async def _idle_sleep(self, poll: float) -> float:
         """Sleep until the next known due time, but never longer than the poll interval."""
-        due = await self._db(claims.next_due, self.storage.engine)
+        due = await self._db(claims.next_due, self._engine)
         if due is None:
             return poll
         wait = (parse_iso(due) - datetime.now(UTC)).total_seconds()
@@ -293,7 +297,7 @@ class Dispatcher:
             try:
                 await self._db(
                     claims.record,
-                    self.storage.engine,
+                    self._engine,
                     batch,
                     worker_id=self.worker_id,
                     disable_after=self.settings.webhook_disable_after_failures,
@@ -323,7 +327,7 @@ class Dispatcher:
             with contextlib.suppress(SQLAlchemyError):
                 await self._db(
                     claims.release,
-                    self.storage.engine,
+                    self._engine,
                     unfinished,
                     worker_id=self.worker_id,
                     now=datetime.now(UTC),
@@ -334,7 +338,7 @@ class Dispatcher:
         """Run a ``claims`` function off the loop: records on their own thread, the rest on another."""
         executor = self._recorder if fn is claims.record else self._claimer
         assert self._loop is not None and executor is not None
-        return await self._loop.run_in_executor(executor, lambda: fn(*args, **kwargs))
+        return await self._loop.run_in_executor(executor, lambda: locking.retrying(fn, *args, **kwargs))
 
     # -- the worker process ----------------------------------------------------------------------
 
