@@ -13,8 +13,9 @@ events lost. One run measures, at the same rate and for the same duration:
                ``httpx`` on the dispatcher's transport: the floor any delivery pays on this machine
                (one-way, measured the same way).
 
-``--mode direct`` replaces the HTTP check-in with ``emit_event`` + ``wake()`` in this process and runs
-the dispatcher here too: the delivery pipeline alone, without the API in front.
+``--mode direct`` replaces the HTTP check-in with ``emit_event`` + ``wake()`` from this process (a
+``Dispatcher`` started here, which like ``serve``'s delivers from a child process): the delivery
+pipeline alone, without the API in front.
 
 Processes: server, receiver (uvicorn + uvloop + httptools) and this load generator share the machine's
 cores. Times come from CLOCK_MONOTONIC, which all processes share. Results are printed as ratios to
