@@ -6,7 +6,6 @@ domain errors into a one-line message and a non-zero exit — users never see a 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
 import sys
@@ -219,17 +218,14 @@ def worker(database_url: str | None, webhook_retry_schedule: str | None) -> None
 
     Example: care-sandbox worker --database-url postgresql://postgres@127.0.0.1/test
     """
-    import asyncio
-
     from mock_server.webhooks.dispatcher import Dispatcher
 
     settings = _settings(database_url=database_url, webhook_retry_schedule=webhook_retry_schedule)
     storage = Storage.open(settings.database_url)
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     console.print(f"[bold]care-sandbox worker[/] delivering webhooks from {_redact(settings.database_url)}")
-    stop = asyncio.Event()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(Dispatcher(storage, settings).run(stop))
+    # in this process (the worker *is* the delivery process); stops cleanly on SIGINT/SIGTERM
+    Dispatcher(storage, settings, process=False).run_forever()
 
 
 def _redact(url: str) -> str:
