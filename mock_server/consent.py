@@ -326,12 +326,7 @@ class ConsentService:
 
     def revoke(self, workspace_id: str, anon_id: str, now: datetime) -> dict[str, Any]:
         with self.engine.begin() as conn:
-            row = conn.execute(
-                select(C)
-                .where(C.c.workspace_id == workspace_id, C.c.anon_id == anon_id)
-                .order_by(C.c.granted_at.desc(), C.c.id.desc())
-                .limit(1)
-            ).first()
+            row = self.latest(conn, workspace_id, anon_id)
             if row is None:
                 raise not_found("consented patient", anon_id)
             if row.status != "active":

@@ -21,6 +21,8 @@ from typing import Any
 
 import orjson
 
+from mock_server.fhir.outcome import operation_outcome as fhir_outcome
+
 FHIR_PREFIX = "/fhir/"
 
 _FHIR_ISSUE_CODES = {
@@ -112,19 +114,13 @@ def envelope(error: ApiError, request_id: str) -> dict[str, Any]:
 
 
 def operation_outcome(error: ApiError, request_id: str) -> dict[str, Any]:
-    """The FHIR R4 form of an error, for ``/fhir`` paths."""
-    return {
-        "resourceType": "OperationOutcome",
-        "id": request_id.replace("_", "-"),  # FHIR ids cannot contain "_"
-        "issue": [
-            {
-                "severity": "error",
-                "code": _FHIR_ISSUE_CODES.get(error.status, "exception"),
-                "details": {"text": error.code},
-                "diagnostics": _clip(error.message, MAX_MESSAGE),
-            }
-        ],
-    }
+    """The FHIR R4 form of an error, for ``/fhir`` paths (built by the FHIR facade's own helper)."""
+    outcome = fhir_outcome(
+        _FHIR_ISSUE_CODES.get(error.status, "exception"), _clip(error.message, MAX_MESSAGE)
+    )
+    outcome["id"] = request_id.replace("_", "-")  # FHIR ids cannot contain "_"
+    outcome["issue"][0]["details"] = {"text": error.code}
+    return outcome
 
 
 def render(error: ApiError, request_id: str, path: str) -> tuple[bytes, str]:

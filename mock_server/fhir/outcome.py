@@ -27,6 +27,7 @@ ISSUE_STATUS: dict[str, int] = {
     "forbidden": 403,
     "suppressed": 403,
     "not-found": 404,
+    "too-long": 413,
     "deleted": 410,
     "conflict": 409,
     "throttled": 429,

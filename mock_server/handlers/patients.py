@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from mock_server.consent import consent_view
 from mock_server.context import ApiRequest, Reply, ok
 from mock_server.handlers._shared import consents, list_body, paging, patients, records
@@ -48,6 +46,4 @@ def get(req: ApiRequest) -> Reply:
     service.require(req.workspace_id, anon_id, None)  # 404 / 403 consent_revoked
     with req.services.storage.engine.connect() as conn:
         row = service.latest(conn, req.workspace_id, anon_id)
-    view = _views(req, [row])[0]
-    view["consent"]["scopes"] = orjson.loads(row.scopes)
-    return ok(view)
+    return ok(_views(req, [row])[0])

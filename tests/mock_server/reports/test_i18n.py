@@ -8,66 +8,16 @@ from importlib import resources
 from typing import Any
 
 import pytest
+import yaml
 
 from mock_server.reports.i18n import SUPPORTED_LANGUAGES, catalogue, placeholders
 from mock_server.reports.sentences import VARIANTS, sentence
+from mock_server.settings import DEFAULT_SPEC
 
-BODY_AREAS = [
-    "head",
-    "face",
-    "neck",
-    "left_shoulder",
-    "right_shoulder",
-    "upper_back",
-    "lower_back",
-    "chest",
-    "abdomen",
-    "left_arm",
-    "right_arm",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hand",
-    "right_hand",
-    "left_hip",
-    "right_hip",
-    "pelvis",
-    "left_thigh",
-    "right_thigh",
-    "left_knee",
-    "right_knee",
-    "left_calf",
-    "right_calf",
-    "left_ankle",
-    "right_ankle",
-    "left_foot",
-    "right_foot",
-]
-PAIN_QUALITIES = [
-    "throbbing",
-    "shooting",
-    "stabbing",
-    "sharp",
-    "cramping",
-    "gnawing",
-    "burning",
-    "aching",
-    "heavy",
-    "tender",
-    "splitting",
-    "tiring_exhausting",
-    "sickening",
-    "fearful",
-    "punishing_cruel",
-    "electric_shock",
-    "cold_freezing",
-    "piercing",
-    "tingling",
-    "numbness",
-    "itching",
-    "light_touch_pain",
-]
+# The catalogues must name every body area and pain quality the contract can carry.
+_SCHEMAS = yaml.safe_load(DEFAULT_SPEC.read_text(encoding="utf-8"))["components"]["schemas"]
+BODY_AREAS: list[str] = _SCHEMAS["BodyArea"]["enum"]
+PAIN_QUALITIES: list[str] = _SCHEMAS["PainQuality"]["enum"]
 DATE_FIELDS = {"day", "dd", "month", "mon", "month_number", "mm", "year"}
 LIST_LENGTHS = {
     "months": 12,
