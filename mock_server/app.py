@@ -65,7 +65,7 @@ class SandboxConnexion(ConnexionMiddleware):
 def build_services(settings: Settings, storage: Storage | None = None) -> Services:
     storage = storage or Storage.open(settings.database_url, pool_size=max(5, 2 * settings.workers))
     services = Services(settings=settings, storage=storage, clock=WorkspaceClock(storage))
-    services.extras["workspaces"] = WorkspaceRepo(storage.engine)
+    services.extras["workspaces"] = WorkspaceRepo(storage)
     services.extras["oauth"] = OAuthService(storage, settings)
     services.extras["metrics"] = Metrics()
     return services
@@ -90,7 +90,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
             from mock_server.webhooks.dispatcher import Dispatcher
 
             dispatcher = Dispatcher(services.storage, settings)
-            services.wake_dispatcher = dispatcher.wake
+            wake, storage_ = dispatcher.wake, services.storage
+            # inside a unit of work the wake-up waits for the commit, so it never runs ahead of data
+            services.wake_dispatcher = lambda: storage_.after_commit(wake)
             task = asyncio.create_task(dispatcher.run(stop))
         try:
             yield

@@ -76,7 +76,7 @@ def create_workspace(
 
 def ensure_demo(settings: Settings, storage: Storage) -> DemoInfo:
     """Create the demo workspace on first start (enterprise tier, so exploring never hits 429)."""
-    repo = WorkspaceRepo(storage.engine)
+    repo = WorkspaceRepo(storage)
     key = demo_key(settings)
     if repo.by_name(DEMO_WORKSPACE) is not None:
         return DemoInfo(key, created=False)

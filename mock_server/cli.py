@@ -200,7 +200,7 @@ def workspace_list(database_url: str | None) -> None:
     Example: care-sandbox workspace list
     """
     settings = _settings(database_url=database_url)
-    repo = WorkspaceRepo(Storage.open(settings.database_url).engine)
+    repo = WorkspaceRepo(Storage.open(settings.database_url))
     table = Table("id", "name", "tier", "limit/h", "keys", "created")
     for ws in repo.list():
         table.add_row(

@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy import Connection, func, select, text, update
 
 from mock_server.errors import ApiError, not_found, unprocessable
 from mock_server.scopes import PATIENT_DATA_SCOPES
-from mock_server.storage import schema
+from mock_server.storage import Storage, schema
 from mock_server.storage.patients import PatientRepo
 from mock_server.timeutil import iso
 from mock_server.webhooks.outbox import emit_event
@@ -86,8 +86,8 @@ class ActiveConsent:
 
 
 class ConsentService:
-    def __init__(self, engine: Engine, patients: PatientRepo, ttl_days: int) -> None:
-        self.engine = engine
+    def __init__(self, db: Storage, patients: PatientRepo, ttl_days: int) -> None:
+        self.db = db
         self.patients = patients
         self.ttl = timedelta(days=ttl_days)
 
@@ -101,7 +101,7 @@ class ConsentService:
                 "unknown or non-patient scopes requested",
                 {"scopes": [f"not a patient data scope: {s}" for s in unknown]},
             )
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             patient = self.patients.by_email(conn, workspace_id, email)
             if patient is None:
                 raise unprocessable(
@@ -161,7 +161,7 @@ class ConsentService:
         return row
 
     def get_request(self, workspace_id: str, request_id: str) -> dict[str, Any]:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(
                 select(L).where(L.c.id == request_id, L.c.workspace_id == workspace_id)
             ).first()
@@ -181,7 +181,7 @@ class ConsentService:
         clauses = [L.c.workspace_id == workspace_id]
         if status:
             clauses.append(L.c.status == status)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             total = int(conn.execute(select(func.count()).select_from(L).where(*clauses)).scalar_one())
             rows = conn.execute(
                 select(L)
@@ -193,7 +193,7 @@ class ConsentService:
             return total, [link_request_view(r, self._anon(conn, r)) for r in rows]
 
     def cancel(self, workspace_id: str, request_id: str, now: datetime) -> dict[str, Any]:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             row = self._request(conn, workspace_id, request_id)
             row = self._expire_if_due(conn, row, now)
             check_transition(row.status, "cancelled", request_id)
@@ -221,7 +221,7 @@ class ConsentService:
     def accept(
         self, workspace_id: str, request_id: str, scopes: list[str] | None, now: datetime
     ) -> dict[str, Any]:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             row = self._request(conn, workspace_id, request_id)
             row = self._expire_if_due(conn, row, now)
             check_transition(row.status, "accepted", request_id)
@@ -283,7 +283,7 @@ class ConsentService:
         }
 
     def decline(self, workspace_id: str, request_id: str, now: datetime) -> dict[str, Any]:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             row = self._request(conn, workspace_id, request_id)
             row = self._expire_if_due(conn, row, now)
             check_transition(row.status, "declined", request_id)
@@ -325,7 +325,7 @@ class ConsentService:
         return consent_id
 
     def revoke(self, workspace_id: str, anon_id: str, now: datetime) -> dict[str, Any]:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             row = self.latest(conn, workspace_id, anon_id)
             if row is None:
                 raise not_found("consented patient", anon_id)
@@ -350,7 +350,7 @@ class ConsentService:
 
     def expire_due(self, workspace_id: str, now: datetime) -> int:
         """Sweep for the test clock: expire every pending request whose 30 days are over."""
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             rows = conn.execute(
                 select(L).where(
                     L.c.workspace_id == workspace_id, L.c.status == "pending", L.c.expires_at <= iso(now)
@@ -371,7 +371,7 @@ class ConsentService:
         No consent, or another workspace's patient: 404, never revealing that the patient exists.
         Revoked: 403 ``consent_revoked``. Scope not granted by the patient: 403 ``insufficient_scope``.
         """
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = self.latest(conn, workspace_id, anon_id)
         if row is None:
             raise not_found("patient", anon_id)
@@ -410,7 +410,7 @@ class ConsentService:
             .join(latest, (latest.c.anon_id == C.c.anon_id) & (latest.c.g == C.c.granted_at))
             .where(*clauses)
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             total = int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
             rows = conn.execute(
                 query.order_by(C.c.granted_at.desc(), C.c.anon_id)

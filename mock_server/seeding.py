@@ -159,7 +159,7 @@ def create_patient(
         history_days,
         iso(now),
     )
-    PatientRepo(services.storage.engine).insert(conn, row)
+    PatientRepo(services.storage).insert(conn, row)
     if history_days:
         _insert_days(conn, row, profile, 0, history_days, workspace.id, iso(now), None)
     return row
@@ -176,9 +176,9 @@ def seed_workspace(
 ) -> dict[str, int]:
     """The seeded state of a workspace: patients with history, the first few already consented."""
     consents = ConsentService(
-        services.storage.engine, PatientRepo(services.storage.engine), services.settings.link_request_ttl_days
+        services.storage, PatientRepo(services.storage), services.settings.link_request_ttl_days
     )
-    with services.storage.engine.begin() as conn:
+    with services.storage.begin() as conn:
         rows = [
             create_patient(services, conn, workspace, i, now, history_days=history_days)
             for i in range(patients)
@@ -215,10 +215,10 @@ def clear_workspace(conn: Connection, workspace_id: str) -> dict[str, int]:
 
 def advance_patients(services: Services, workspace: Workspace, now: datetime) -> dict[str, int]:
     """Generate every patient's data for the whole days that passed up to ``now``; emit their events."""
-    repo = PatientRepo(services.storage.engine)
-    consents = ConsentService(services.storage.engine, repo, services.settings.link_request_ttl_days)
+    repo = PatientRepo(services.storage)
+    consents = ConsentService(services.storage, repo, services.settings.link_request_ttl_days)
     totals: dict[str, int] = {"pain_entries": 0, "wellbeing": 0, "gauges": 0, "vitals": 0}
-    with services.storage.engine.begin() as conn:
+    with services.storage.begin() as conn:
         for row in repo.all(workspace.id, conn):
             target = (now.date() - date.fromisoformat(row.history_start)).days
             if target <= row.generated_days:

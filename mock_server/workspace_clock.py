@@ -24,7 +24,7 @@ class WorkspaceClock:
         query = select(schema.workspaces.c.clock_offset_seconds).where(schema.workspaces.c.id == workspace_id)
         if conn is not None:
             return float(conn.execute(query).scalar() or 0.0)
-        with self.storage.engine.connect() as own:
+        with self.storage.connect() as own:
             return float(own.execute(query).scalar() or 0.0)
 
     def now(self, workspace_id: str, conn: Connection | None = None) -> datetime:

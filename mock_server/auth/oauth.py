@@ -43,7 +43,7 @@ class OAuthService:
 
     # --- clients -----------------------------------------------------------------------------
     def client(self, client_id: str) -> Any:
-        with self.storage.engine.connect() as conn:
+        with self.storage.connect() as conn:
             return conn.execute(select(C).where(C.c.client_id == client_id)).first()
 
     def authenticate_client(
@@ -94,7 +94,7 @@ class OAuthService:
         return token, expires
 
     def _token_response(self, client_row: Any, scopes: list[str], *, with_refresh: bool) -> dict[str, Any]:
-        with self.storage.engine.begin() as conn:
+        with self.storage.begin() as conn:
             access, _ = self._issue(conn, "access", client_row, scopes, self.settings.token_ttl_seconds)
             body: dict[str, Any] = {
                 "access_token": access,
@@ -130,7 +130,7 @@ class OAuthService:
         if code_challenge is not None and (code_challenge_method or "plain") != "S256":
             raise oauth_error("invalid_request", "code_challenge_method must be S256")
         scopes = self._scopes(client_row, scope)
-        with self.storage.engine.begin() as conn:
+        with self.storage.begin() as conn:
             code, _ = self._issue(
                 conn,
                 "code",
@@ -153,7 +153,7 @@ class OAuthService:
         raise oauth_error("invalid_request", "redirect_uri is not registered for this client")
 
     def _consume(self, token: str, kind: str) -> Any:
-        with self.storage.engine.begin() as conn:
+        with self.storage.begin() as conn:
             row = conn.execute(select(G).where(G.c.token_hash == digest(token), G.c.kind == kind)).first()
             if row is None or row.revoked or row.expires_at <= iso(utcnow()):
                 raise oauth_error(
@@ -207,7 +207,7 @@ class OAuthService:
     # --- resource side -----------------------------------------------------------------------
     def principal_for_token(self, token: str) -> tuple[Principal, float] | None:
         W = schema.workspaces
-        with self.storage.engine.connect() as conn:
+        with self.storage.connect() as conn:
             row = conn.execute(
                 select(
                     G.c.scopes,

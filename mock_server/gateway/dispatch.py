@@ -22,7 +22,7 @@ from mock_server.context import ApiRequest, RawJSON, Reply, Services
 from mock_server.errors import ApiError, render
 from mock_server.gateway import body as body_mod
 from mock_server.gateway import params as params_mod
-from mock_server.gateway.idempotency import IdempotencyStore, fingerprint
+from mock_server.gateway.idempotency import IdempotencyStore, IdempotentRequest, StoredResponse, fingerprint
 from mock_server.gateway.plan import JSON_TYPES, OperationPlan, build_plan
 from mock_server.gateway.prefer import forced_reply, parse_prefer
 from mock_server.middleware.state import RequestState
@@ -113,35 +113,40 @@ class OperationRunner:
         key = params.get("Idempotency-Key") if plan.idempotent_post else None
         if key is None or state.principal is None:
             return await self._call(request)
-        workspace = state.principal.workspace_id
-        replay = self.idempotency.begin(
-            workspace,
+        keyed = IdempotentRequest(
+            state.principal.workspace_id,
             key,
             plan.method,
             scope["path"],
             fingerprint(plan.method, scope["path"], scope.get("query_string", b""), raw),
         )
-        if replay is not None:
-            status, headers, data = replay
-            return Reply(status, RawJSON(data), {**headers, "Idempotent-Replayed": "true"})
         # a replay answers with the original response, so it keeps the original request id: the
         # envelope's request_id and the X-Request-Id header must agree
         replayed_id = {"X-Request-Id": state.request_id}
+        refused: ApiError | None = None
         try:
-            reply = await self._call(request)
+            with self.services.storage.unit_of_work() as conn:
+                stored = self.idempotency.claim(conn, keyed)
+                if stored is not None:
+                    return Reply(
+                        stored.status,
+                        RawJSON(stored.body),
+                        {**stored.headers, "Idempotent-Replayed": "true"},
+                    )
+                try:
+                    reply = await self._call(request)
+                except ApiError as error:
+                    refused = error
+                    raise  # rolls the unit back: a refused request leaves no partial write
+                data, media = self._encode(reply)
+                headers = {**reply.headers, "Content-Type": media, **replayed_id}
+                self.idempotency.record(conn, keyed, StoredResponse(reply.status, headers, data))
         except ApiError as error:
-            data, media = render(error, state.request_id, scope["path"])
-            self.idempotency.finish(
-                workspace, key, error.status, {**error.headers, "Content-Type": media, **replayed_id}, data
-            )
+            if error is refused:  # remember the refusal, so a retry gets the same answer
+                body, body_media = render(error, state.request_id, scope["path"])
+                headers = {**error.headers, "Content-Type": body_media, **replayed_id}
+                self.idempotency.record_failure(keyed, StoredResponse(error.status, headers, body))
             raise
-        except BaseException:
-            self.idempotency.finish(workspace, key, 500, {}, b"")
-            raise
-        data, media = self._encode(reply)
-        self.idempotency.finish(
-            workspace, key, reply.status, {**reply.headers, "Content-Type": media, **replayed_id}, data
-        )
         return Reply(reply.status, RawJSON(data) if media in JSON_TYPES else data, reply.headers, media)
 
     async def _call(self, request: ApiRequest) -> Reply:

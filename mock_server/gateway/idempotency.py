@@ -1,27 +1,39 @@
-"""``Idempotency-Key`` on POST with Stripe's semantics.
+"""``Idempotency-Key`` on POST with Stripe's semantics, made exactly-once by sharing the write's
+transaction.
 
 Same key and same request → the stored response is replayed (``Idempotent-Replayed: true``); same key
-and a different request → 409 ``idempotency_conflict``; a key still being processed → 409 too. Keys
-live 24 hours (``Settings.idempotency_ttl_seconds``). The key row is inserted *before* the handler
-runs, so two concurrent requests with one key cannot both execute — the database's primary key
-decides, which also holds across worker processes. 5xx outcomes are not stored, so a retry after a
-server failure runs again.
+and a different request → 409 ``idempotency_conflict``; a key whose first request is still running →
+409 too. Keys live 24 hours (``Settings.idempotency_ttl_seconds``).
+
+Why one transaction: the gateway runs the handler inside ``storage.unit_of_work()`` and
+:meth:`IdempotencyStore.record` inserts the key *with its response* on that same connection. The key
+and the write it answers for therefore commit together or not at all. A worker killed mid-request, a
+database restart, even a connection lost during ``COMMIT`` leaves either both (the retry replays) or
+neither (the retry runs for the first time) — never a write without its key (a retry would write it
+twice) nor a key without its write (a retry would be refused for a day).
+
+Concurrent requests with one key: on PostgreSQL the first takes a transaction-scoped advisory lock on
+the key (``pg_try_advisory_xact_lock``, across every worker process) and the others get 409 at once
+instead of queueing behind it. On SQLite writes are serialized by the database and the server runs
+one process, so no second lock is needed. 5xx outcomes are never stored, so a retry after a server
+failure runs again.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 
 import orjson
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, delete, select, text
 
 from mock_server.errors import ApiError
 from mock_server.storage import Storage, schema
 from mock_server.timeutil import iso, utcnow
 
 T = schema.idempotency_keys
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:lock)")
 
 
 def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
@@ -32,74 +44,99 @@ def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """What identifies one keyed request: who sent it, under which key, and what it asked."""
+
+    workspace_id: str
+    key: str
+    method: str
+    path: str
+    body_hash: str
+
+    def lock_id(self) -> int:
+        digest = hashlib.sha256(f"idempotency\0{self.workspace_id}\0{self.key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
 class IdempotencyStore:
     def __init__(self, storage: Storage, ttl_seconds: int) -> None:
         self.storage = storage
         self.ttl = timedelta(seconds=ttl_seconds)
 
-    def begin(
-        self, workspace_id: str, key: str, method: str, path: str, body_hash: str
-    ) -> tuple[int, dict[str, str], bytes] | None:
-        """Claim ``key``; return a stored (status, headers, body) to replay, or None to proceed."""
-        now = utcnow()
-        with self.storage.engine.begin() as conn:
-            row = conn.execute(select(T).where(T.c.workspace_id == workspace_id, T.c.key == key)).first()
-            if row is not None and row.expires_at <= iso(now):
-                conn.execute(delete(T).where(T.c.workspace_id == workspace_id, T.c.key == key))
-                row = None
-            if row is None:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(
-                            T.insert().values(
-                                workspace_id=workspace_id,
-                                key=key,
-                                method=method,
-                                path=path,
-                                body_hash=body_hash,
-                                created_at=iso(now),
-                                expires_at=iso(now + self.ttl),
-                            )
-                        )
-                except IntegrityError as exc:
-                    raise ApiError(
-                        409,
-                        "idempotency_conflict",
-                        "a request with this Idempotency-Key is already in progress",
-                    ) from exc
-                return None
-        if row.body_hash != body_hash:
+    def claim(self, conn: Connection, request: IdempotentRequest) -> StoredResponse | None:
+        """Inside the request's transaction: the stored response to replay, or None to run it.
+
+        Raises 409 when another request holds the key or the key was used for a different request.
+        """
+        if conn.dialect.name == "postgresql" and not conn.execute(
+            _TRY_LOCK, {"lock": request.lock_id()}
+        ).scalar_one():
+            raise ApiError(
+                409,
+                "idempotency_conflict",
+                "a request with this Idempotency-Key is still in progress; retry after it completes",
+                {"idempotency_key": request.key},
+                headers={"Retry-After": "1"},
+            )
+        where = (T.c.workspace_id == request.workspace_id) & (T.c.key == request.key)
+        row = conn.execute(select(T).where(where)).first()
+        if row is None:
+            return None
+        if row.expires_at <= iso(utcnow()) or row.status_code is None:
+            # expired, or left in flight by a version that stored keys before running the request
+            conn.execute(delete(T).where(where))
+            return None
+        if row.body_hash != request.body_hash:
             raise ApiError(
                 409,
                 "idempotency_conflict",
                 "this Idempotency-Key was used with a different request",
-                {"idempotency_key": key, "original_path": row.path},
+                {"idempotency_key": request.key, "original_path": row.path},
             )
-        if row.status_code is None:
-            raise ApiError(
-                409,
-                "idempotency_conflict",
-                "a request with this Idempotency-Key is still in progress",
-                {"idempotency_key": key},
-            )
-        return (
-            int(row.status_code),
-            orjson.loads(row.response_headers or "{}"),
-            bytes(row.response_body or b""),
+        return StoredResponse(
+            int(row.status_code), orjson.loads(row.response_headers or "{}"), bytes(row.response_body or b"")
         )
 
-    def finish(self, workspace_id: str, key: str, status: int, headers: dict[str, str], body: bytes) -> None:
-        with self.storage.engine.begin() as conn:
-            where = (T.c.workspace_id == workspace_id) & (T.c.key == key)
-            if status >= 500:
-                conn.execute(delete(T).where(where))
-            else:
-                conn.execute(
-                    update(T)
-                    .where(where)
-                    .values(
-                        status_code=status,
-                        response_headers=orjson.dumps(headers).decode(),
-                        response_body=body,
-                    )
-                )
+    def record(self, conn: Connection, request: IdempotentRequest, response: StoredResponse) -> None:
+        """Store the response under the key, in the transaction of the write it describes."""
+        if response.status >= 500:
+            return
+        now = utcnow()
+        conn.execute(
+            T.insert().values(
+                workspace_id=request.workspace_id,
+                key=request.key,
+                method=request.method,
+                path=request.path,
+                body_hash=request.body_hash,
+                status_code=response.status,
+                response_headers=orjson.dumps(response.headers).decode(),
+                response_body=response.body,
+                created_at=iso(now),
+                expires_at=iso(now + self.ttl),
+            )
+        )
+
+    def record_failure(self, request: IdempotentRequest, response: StoredResponse) -> None:
+        """Store a refusal (4xx) after its rolled-back attempt, so a retry gets the same answer.
+
+        Runs in a transaction of its own because the request's was rolled back with whatever the
+        handler had written before refusing. A key another request completed meanwhile is kept.
+        """
+        if response.status >= 500:
+            return
+        with self.storage.begin() as conn:
+            try:
+                if self.claim(conn, request) is not None:
+                    return
+            except ApiError:
+                return
+            self.record(conn, request, response)

@@ -16,16 +16,16 @@ from mock_server.timeutil import day_end_iso, day_start, iso
 
 
 def records(req: ApiRequest) -> RecordRepo:
-    return RecordRepo(req.services.storage.engine)
+    return RecordRepo(req.services.storage)
 
 
 def patients(req: ApiRequest) -> PatientRepo:
-    return PatientRepo(req.services.storage.engine)
+    return PatientRepo(req.services.storage)
 
 
 def consents(req: ApiRequest) -> ConsentService:
     return ConsentService(
-        req.services.storage.engine, patients(req), req.services.settings.link_request_ttl_days
+        req.services.storage, patients(req), req.services.settings.link_request_ttl_days
     )
 
 

@@ -18,7 +18,7 @@ def population(req: ApiRequest) -> Reply:
     first, last = period(req)
     service = consents(req)
     _, rows = service.list_consented(req.workspace_id, "active", None, 1, 10_000)
-    repo = RecordRepo(req.services.storage.engine)
+    repo = RecordRepo(req.services.storage)
     start, end = iso(day_start(first)), day_end_iso(last)
     series: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for row in rows:

@@ -21,7 +21,7 @@ def healthz(req: ApiRequest) -> Reply:
 
 def readyz(req: ApiRequest) -> Reply:
     try:
-        with req.services.storage.engine.connect() as conn:
+        with req.services.storage.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError:
         return Reply(

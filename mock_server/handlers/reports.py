@@ -135,7 +135,7 @@ async def create(req: ApiRequest) -> Reply:
     body = req.body or {}
     first, last = period(req, {"from": body.get("from"), "to": body.get("to")})
     job_id = f"rpt_{secrets.token_hex(10)}"
-    with req.services.storage.engine.begin() as conn:
+    with req.services.storage.begin() as conn:
         conn.execute(
             J.insert().values(
                 id=job_id,
@@ -150,18 +150,23 @@ async def create(req: ApiRequest) -> Reply:
             )
         )
         row = conn.execute(select(J).where(J.c.id == job_id)).one()
-    task = asyncio.create_task(
-        _run_job(req.services, job_id, consent, first, last, body["lang"], req.workspace_id)
-    )
-    _RUNNING.add(task)
-    task.add_done_callback(_RUNNING.discard)
+    services, workspace_id = req.services, req.workspace_id
+
+    def start() -> None:
+        job = _run_job(services, job_id, consent, first, last, body["lang"], workspace_id)
+        task = asyncio.create_task(job)
+        _RUNNING.add(task)
+        task.add_done_callback(_RUNNING.discard)
+
+    # the job row must be committed before the job looks for it (a keyed POST commits after return)
+    services.storage.after_commit(start)
     reply = accepted(_job_view(row))
     reply.headers["Location"] = f"/v1/reports/{job_id}"
     return reply
 
 
 def _job(req: ApiRequest) -> Any:
-    with req.services.storage.engine.connect() as conn:
+    with req.services.storage.connect() as conn:
         row = conn.execute(
             select(J).where(J.c.id == req.params["report_id"], J.c.workspace_id == req.workspace_id)
         ).first()

@@ -33,7 +33,7 @@ def _workspace(req: ApiRequest) -> Workspace:
 
 def reset(req: ApiRequest) -> Reply:
     workspace = _workspace(req)
-    with req.services.storage.engine.begin() as conn:
+    with req.services.storage.begin() as conn:
         cleared = clear_workspace(conn, workspace.id)
     seeded = seed_workspace(req.services, workspace, req.services.clock.now(workspace.id))
     return ok(
@@ -47,7 +47,7 @@ def create_patient(req: ApiRequest) -> Reply:
     if body.get("locale") is not None and body["locale"] not in LOCALES:
         raise unprocessable("unsupported locale", {"locale": [f"use one of {', '.join(LOCALES)}"]})
     repo = patients(req)
-    with req.services.storage.engine.begin() as conn:
+    with req.services.storage.begin() as conn:
         index = repo.count(workspace.id, conn)
         row = seed_patient(
             req.services,
@@ -87,7 +87,7 @@ def revoke_consent(req: ApiRequest) -> Reply:
 
 
 def _patient_for_checkin(req: ApiRequest) -> Any:
-    with req.services.storage.engine.connect() as conn:
+    with req.services.storage.connect() as conn:
         row = patients(req).by_anon(conn, req.workspace_id, req.params["patient_id"])
     if row is None:
         raise not_found("sandbox patient", req.params["patient_id"])
@@ -124,7 +124,7 @@ def create_pain_entry(req: ApiRequest) -> Reply:
         "notes": body.get("notes"),
         "logged_at": logged,
     }
-    with req.services.storage.engine.begin() as conn:
+    with req.services.storage.begin() as conn:
         records_mod.insert_many(conn, row.id, "pain_entry", [entry])
         _emit_if_consented(req, conn, row.anon_id, "pain:read", "pain_entry.created", entry, iso(now(req)))
     req.services.wake_dispatcher()
@@ -145,7 +145,7 @@ def create_wellbeing_checkin(req: ApiRequest) -> Reply:
         "composite_score": raw * 4,
         "dimensions": dims,
     }
-    with req.services.storage.engine.begin() as conn:
+    with req.services.storage.begin() as conn:
         records_mod.insert_many(conn, row.id, "wellbeing", [checkin])
         _emit_if_consented(
             req, conn, row.anon_id, "wellbeing:read", "wellbeing.completed", checkin, iso(now(req))

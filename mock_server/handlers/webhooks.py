@@ -24,7 +24,7 @@ def create(req: ApiRequest) -> Reply:
     body = req.body or {}
     url = _safe_url(req, body.get("url"))
     events = _events(body.get("events"))
-    with req.services.storage.engine.begin() as conn:
+    with req.services.storage.begin() as conn:
         view = store.create_endpoint(
             conn, workspace_id=req.workspace_id, url=url, events=events, description=body.get("description")
         )
@@ -33,13 +33,13 @@ def create(req: ApiRequest) -> Reply:
 
 def search(req: ApiRequest) -> Reply:
     page, per_page = _paging(req)
-    with req.services.storage.engine.connect() as conn:
+    with req.services.storage.connect() as conn:
         items, total = store.list_endpoints(conn, req.workspace_id, page=page, per_page=per_page)
     return ok(_list(items, total, page, per_page))
 
 
 def get(req: ApiRequest) -> Reply:
-    with req.services.storage.engine.connect() as conn:
+    with req.services.storage.connect() as conn:
         return ok(store.get_endpoint(conn, req.workspace_id, req.params["webhook_id"]))
 
 
@@ -53,7 +53,7 @@ def update(req: ApiRequest) -> Reply:
         body["url"] = _safe_url(req, body["url"])
     if "events" in body:
         body["events"] = _events(body["events"])
-    with req.services.storage.engine.begin() as conn:
+    with req.services.storage.begin() as conn:
         view, resumed = store.update_endpoint(conn, req.workspace_id, req.params["webhook_id"], body)
     if resumed:
         req.services.wake_dispatcher()  # deliveries paused while disabled resume now
@@ -61,14 +61,14 @@ def update(req: ApiRequest) -> Reply:
 
 
 def delete(req: ApiRequest) -> Reply:
-    with req.services.storage.engine.begin() as conn:
+    with req.services.storage.begin() as conn:
         store.delete_endpoint(conn, req.workspace_id, req.params["webhook_id"])
     return no_content()
 
 
 def send_test(req: ApiRequest) -> Reply:
     endpoint_id = req.params["webhook_id"]
-    with req.services.storage.engine.begin() as conn:
+    with req.services.storage.begin() as conn:
         if not store.is_enabled(conn, req.workspace_id, endpoint_id):
             raise ApiError(409, "invalid_state_transition", "the endpoint is disabled; enable it first")
         event_id = emit_event(
@@ -90,7 +90,7 @@ def rotate_secret(req: ApiRequest) -> Reply:
     grace = body.get("grace_period_seconds")
     if grace is None:
         grace = req.services.settings.webhook_secret_grace_seconds
-    with req.services.storage.engine.begin() as conn:
+    with req.services.storage.begin() as conn:
         rotated = store.rotate_secret(
             conn, req.workspace_id, req.params["webhook_id"], grace_seconds=int(grace)
         )
@@ -99,7 +99,7 @@ def rotate_secret(req: ApiRequest) -> Reply:
 
 def list_deliveries(req: ApiRequest) -> Reply:
     page, per_page = _paging(req)
-    with req.services.storage.engine.connect() as conn:
+    with req.services.storage.connect() as conn:
         items, total = store.delivery_log(
             conn,
             req.workspace_id,
@@ -112,7 +112,7 @@ def list_deliveries(req: ApiRequest) -> Reply:
 
 
 def redeliver(req: ApiRequest) -> Reply:
-    with req.services.storage.engine.begin() as conn:
+    with req.services.storage.begin() as conn:
         scheduled = store.redeliver(
             conn, req.workspace_id, req.params["webhook_id"], req.params["delivery_id"]
         )

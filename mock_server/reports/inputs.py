@@ -27,7 +27,7 @@ class PatientInputs:
 
 
 def patient_inputs(services: Services, consent: ActiveConsent, first: date, last: date) -> PatientInputs:
-    repo = RecordRepo(services.storage.engine)
+    repo = RecordRepo(services.storage)
     # one day of margin each side: the patient's local days may straddle UTC midnight
     start, end = iso(day_start(first - timedelta(days=1))), day_end_iso(last + timedelta(days=1))
 
@@ -36,8 +36,8 @@ def patient_inputs(services: Services, consent: ActiveConsent, first: date, last
             return []
         return repo.all(RecordFilter(consent.patient_ref, (series,), start, end))
 
-    with services.storage.engine.connect() as conn:
-        patient = PatientRepo(services.storage.engine).by_ref(conn, consent.patient_ref)
+    with services.storage.connect() as conn:
+        patient = PatientRepo(services.storage).by_ref(conn, consent.patient_ref)
     timezone = patient.profile.get("timezone", "UTC") if patient else "UTC"
     return PatientInputs(
         read("pain_entry", "pain:read"),

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, func, select, update
 
-from mock_server.storage import schema
+from mock_server.storage import Storage, schema
 
 P = schema.sandbox_patients
 
@@ -61,8 +61,8 @@ def _row(r: Any) -> SandboxPatientRow:
 
 
 class PatientRepo:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Storage) -> None:
+        self.db = db
 
     def insert(self, conn: Connection, row: SandboxPatientRow) -> None:
         conn.execute(
@@ -82,18 +82,18 @@ class PatientRepo:
         query = select(func.count()).select_from(P).where(P.c.workspace_id == workspace_id)
         if conn is not None:
             return int(conn.execute(query).scalar_one())
-        with self.engine.connect() as own:
+        with self.db.connect() as own:
             return int(own.execute(query).scalar_one())
 
     def all(self, workspace_id: str, conn: Connection | None = None) -> list[SandboxPatientRow]:
         query = select(P).where(P.c.workspace_id == workspace_id).order_by(P.c.id)
         if conn is not None:
             return [_row(r) for r in conn.execute(query).all()]
-        with self.engine.connect() as own:
+        with self.db.connect() as own:
             return [_row(r) for r in own.execute(query).all()]
 
     def page(self, workspace_id: str, page: int, per_page: int) -> tuple[int, list[SandboxPatientRow]]:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             total = self.count(workspace_id, conn)
             rows = conn.execute(
                 select(P)

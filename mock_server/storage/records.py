@@ -13,9 +13,9 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, bindparam, func, select, text
+from sqlalchemy import Connection, bindparam, func, select, text
 
-from mock_server.storage import schema
+from mock_server.storage import Storage, schema
 
 R = schema.records
 
@@ -110,8 +110,8 @@ def _page_statements(has_from: bool, has_to: bool, has_kinds: bool, has_sources:
 
 
 class RecordRepo:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Storage) -> None:
+        self.db = db
 
     def page(self, f: RecordFilter, page: int, per_page: int) -> Page:
         count, select_rows = _page_statements(
@@ -125,7 +125,7 @@ class RecordRepo:
             "kinds": list(f.kinds),
             "sources": list(f.sources),
         }
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             total = int(conn.execute(count, params).scalar_one())
             if total == 0 or (page - 1) * per_page >= total:
                 return Page(total, [])
@@ -136,12 +136,12 @@ class RecordRepo:
 
     def all(self, f: RecordFilter) -> list[dict[str, Any]]:
         """Every matching record, oldest first, parsed (for analysis, reports and FHIR)."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(select(R.c.body).where(*_where(f)).order_by(R.c.at, R.c.id)).all()
         return [orjson.loads(r[0]) for r in rows]
 
     def get(self, patient_ref: str, series: str, record_id: str) -> bytes | None:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             body = conn.execute(
                 select(R.c.body).where(
                     R.c.patient_ref == patient_ref, R.c.id == record_id, R.c.series == series
@@ -153,7 +153,7 @@ class RecordRepo:
         """First and last ``at`` per patient, for the patient summaries."""
         if not patient_refs:
             return {}
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 select(R.c.patient_ref, func.min(R.c.at), func.max(R.c.at))
                 .where(R.c.patient_ref.in_(patient_refs), R.c.series == series)

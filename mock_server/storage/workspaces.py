@@ -10,12 +10,12 @@ import secrets
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 
 from mock_server.auth.credentials import digest, display_prefix, new_api_key, new_secret
 from mock_server.context import Principal
 from mock_server.scopes import ALL_SCOPES, TIERS
-from mock_server.storage import schema
+from mock_server.storage import Storage, schema
 from mock_server.timeutil import iso, utcnow
 
 W = schema.workspaces
@@ -65,8 +65,8 @@ def _workspace(row: object) -> Workspace:
 
 
 class WorkspaceRepo:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Storage) -> None:
+        self.db = db
 
     def create(
         self,
@@ -92,7 +92,7 @@ class WorkspaceRepo:
         client_id = f"cli_{secrets.token_hex(10)}"
         client_secret = new_secret("cs_test_")
         scopes_json = orjson.dumps(list(chosen)).decode()
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(
                 W.insert().values(
                     id=workspace_id,
@@ -132,7 +132,7 @@ class WorkspaceRepo:
 
     def add_api_key(self, workspace_id: str, scopes: tuple[str, ...]) -> str:
         key = new_api_key()
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(
                 schema.api_keys.insert().values(
                     id=f"key_{secrets.token_hex(8)}",
@@ -146,22 +146,22 @@ class WorkspaceRepo:
         return key
 
     def get(self, workspace_id: str) -> Workspace | None:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(select(W).where(W.c.id == workspace_id)).first()
         return _workspace(row) if row else None
 
     def by_name(self, name: str) -> Workspace | None:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(select(W).where(W.c.name == name)).first()
         return _workspace(row) if row else None
 
     def list(self) -> list[Workspace]:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(select(W).order_by(W.c.created_at, W.c.name)).all()
         return [_workspace(r) for r in rows]
 
     def key_count(self, workspace_id: str) -> int:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 select(schema.api_keys.c.id).where(
                     schema.api_keys.c.workspace_id == workspace_id, schema.api_keys.c.revoked_at.is_(None)
@@ -171,7 +171,7 @@ class WorkspaceRepo:
 
     def principal_for_api_key(self, key: str) -> Principal | None:
         K = schema.api_keys
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(
                 select(K.c.id, K.c.scopes, W.c.id.label("ws"), W.c.tier, W.c.rate_limit_per_hour)
                 .join(W, W.c.id == K.c.workspace_id)
@@ -183,5 +183,5 @@ class WorkspaceRepo:
         return Principal(row.ws, frozenset(orjson.loads(row.scopes)), row.id, "api_key", int(limit))
 
     def set_clock_offset(self, workspace_id: str, seconds: float) -> None:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(update(W).where(W.c.id == workspace_id).values(clock_offset_seconds=seconds))

@@ -22,7 +22,7 @@ from mock_server.timeutil import iso
 
 
 def _workspace(storage: Storage) -> tuple[str, str]:
-    made = WorkspaceRepo(storage.engine).create(f"ws-{secrets.token_hex(6)}", seed=1)
+    made = WorkspaceRepo(storage).create(f"ws-{secrets.token_hex(6)}", seed=1)
     return made.workspace.id, made.api_key
 
 
@@ -32,26 +32,26 @@ def _patient(storage: Storage, workspace_id: str, email: str | None = None) -> S
                             {"display_name": "A B.", "locale": "en_GB", "condition": "migraine",
                              "baseline_severity": "moderate", "sources": [], "history_days": 0},
                             "2026-01-01", 0, iso(datetime.now(UTC)))
-    with storage.engine.begin() as conn:
-        PatientRepo(storage.engine).insert(conn, row)
+    with storage.begin() as conn:
+        PatientRepo(storage).insert(conn, row)
     return row
 
 
 def test_migrations_are_idempotent(storage: Storage) -> None:
     assert migrate(storage.engine) == []
-    with storage.engine.connect() as conn:
+    with storage.connect() as conn:
         from mock_server.storage.migrations import current_version
 
         assert current_version(conn) == MIGRATIONS[-1][0]
 
 
 def test_workspace_keys_are_hashed_and_resolve(storage: Storage) -> None:
-    repo = WorkspaceRepo(storage.engine)
+    repo = WorkspaceRepo(storage)
     workspace_id, key = _workspace(storage)
     principal = repo.principal_for_api_key(key)
     assert principal is not None and principal.workspace_id == workspace_id
     assert repo.principal_for_api_key(key + "x") is None
-    with storage.engine.connect() as conn:
+    with storage.connect() as conn:
         stored = conn.exec_driver_sql("SELECT key_hash FROM api_keys").scalars().all()
     assert key not in stored
     with pytest.raises(WorkspaceError):
@@ -61,7 +61,7 @@ def test_workspace_keys_are_hashed_and_resolve(storage: Storage) -> None:
 def test_consent_state_machine(storage: Storage) -> None:
     workspace_id, _ = _workspace(storage)
     patient = _patient(storage, workspace_id)
-    service = ConsentService(storage.engine, PatientRepo(storage.engine), 30)
+    service = ConsentService(storage, PatientRepo(storage), 30)
     now = datetime(2026, 5, 1, tzinfo=UTC)
     request = service.create_request(workspace_id, patient.email.upper(), ["pain:read", "fhir:read"], None, now)
     accepted = service.accept(workspace_id, request["request_id"], ["pain:read"], now)
@@ -87,13 +87,13 @@ def test_consent_state_machine(storage: Storage) -> None:
 def test_pending_requests_expire_with_the_clock(storage: Storage) -> None:
     workspace_id, _ = _workspace(storage)
     patient = _patient(storage, workspace_id)
-    service = ConsentService(storage.engine, PatientRepo(storage.engine), 30)
+    service = ConsentService(storage, PatientRepo(storage), 30)
     now = datetime(2026, 5, 1, tzinfo=UTC)
     request = service.create_request(workspace_id, patient.email, ["pain:read"], "hi", now)
     assert service.expire_due(workspace_id, now + timedelta(days=29)) == 0
     assert service.expire_due(workspace_id, now + timedelta(days=30)) == 1
     assert service.get_request(workspace_id, request["request_id"])["status"] == "expired"
-    with storage.engine.connect() as conn:
+    with storage.connect() as conn:
         types = conn.exec_driver_sql("SELECT type FROM events WHERE workspace_id = '%s'" % workspace_id).scalars()
         assert "link_request.expired" in list(types)
 
@@ -113,9 +113,9 @@ def test_records_round_trip(storage: Storage, entries: list[dict]) -> None:
     ref = f"sp_{secrets.token_hex(8)}"
     stored = [{"id": f"pe_{ref}_{i}", "areas": [], "qualities": [], "overall_wellbeing": None, "vitals": None, **e}
               for i, e in enumerate(entries)]
-    with storage.engine.begin() as conn:
+    with storage.begin() as conn:
         records_mod.insert_many(conn, ref, "pain_entry", stored)
-    repo = RecordRepo(storage.engine)
+    repo = RecordRepo(storage)
     everything = repo.all(RecordFilter(ref, ("pain_entry",)))
     assert sorted(everything, key=lambda r: r["id"]) == sorted(stored, key=lambda r: r["id"])
     page = repo.page(RecordFilter(ref, ("pain_entry",)), 1, 7)
