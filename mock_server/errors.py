@@ -36,6 +36,7 @@ _FHIR_ISSUE_CODES = {
     415: "not-supported",
     422: "processing",
     429: "throttled",
+    503: "transient",
 }
 
 

@@ -16,12 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 from connexion.exceptions import ProblemException
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.auth.principals import PrincipalResolver
 from mock_server.errors import ApiError, render
-from mock_server.middleware.rate_limit import RateLimiter
+from mock_server.middleware.rate_limit import RateLimiter, Verdict
 from mock_server.middleware.state import RequestState
 
 log = logging.getLogger("care_sandbox.edge")
@@ -70,12 +71,35 @@ def allowed_methods_from(document: dict[str, Any]) -> Callable[[str], list[str]]
     return allowed
 
 
+def unavailable() -> ApiError:
+    return ApiError(
+        503,
+        "service_unavailable",
+        "the sandbox's database is unavailable; retry after 1 second",
+        headers={"Retry-After": "1"},
+    )
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A failure a retry can cure: the database restarting, unreachable, busy, or the pool exhausted.
+
+    Such a request changed nothing (its transaction rolled back), so the client is told 503 with
+    ``Retry-After`` rather than a 500 that reads like a bug in the sandbox.
+    """
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
 def as_api_error(
     exc: BaseException, method: str, path: str, allowed: Callable[[str], list[str]] | None = None
 ) -> ApiError:
     """Translate anything raised below into the one error type."""
     if isinstance(exc, ApiError):
         return exc
+    if database_unavailable(exc):
+        log.warning("database unavailable on %s %s: %s", method, path, exc.__class__.__name__)
+        return unavailable()
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
             return ApiError(404, "not_found", f"no operation at {method} {path}")
@@ -131,13 +155,26 @@ class EdgeMiddleware:
         incoming = headers.get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else f"req_{secrets.token_hex(12)}"
         state = RequestState(request_id, headers, self._base_url(scope, headers))
-        principal, auth_error = self.resolver.resolve(headers)
+        try:
+            principal, auth_error = self.resolver.resolve(headers)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            principal, auth_error = None, unavailable()  # public operations (health) still answer
         state.principal, state.auth_error = principal, auth_error
         if principal is not None:
-            verdict = self.limiter.hit(principal.credential_id, principal.rate_limit_per_hour)
+            bucket, limit = principal.credential_id, principal.rate_limit_per_hour
         else:
-            client = scope.get("client") or ("unknown", 0)
-            verdict = self.limiter.hit(f"anon:{client[0]}", self.default_limit)
+            bucket, limit = f"anon:{(scope.get('client') or ('unknown', 0))[0]}", self.default_limit
+        try:
+            verdict = self.limiter.hit(bucket, limit)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            # counting is impossible while the database is away; fail open: the request itself will
+            # meet the same outage and answer 503, and nothing is served uncounted for long
+            log.warning("rate limit not counted for %s: database unavailable", bucket)
+            verdict = Verdict(True, limit, limit, int(time.time()) + 3600)
         common = [
             (b"x-request-id", request_id.encode("latin-1")),
             (b"x-ratelimit-limit", str(verdict.limit).encode()),
