@@ -293,7 +293,17 @@ class Dispatcher:
                 await self._record(batch)
 
     async def _record(self, batch: list[Outcome]) -> None:
-        for tries in range(3):
+        """Write a batch of outcomes, retrying through a database outage while the leases still hold.
+
+        Why keep trying: these receivers already have their webhooks. Giving up means the leases
+        expire and the deliveries are sent again — a duplicate for every receiver just because the
+        database restarted. The leases outlive the attempt timeout by ``webhook_timeout_seconds + 1``,
+        so retrying for that long never records over another worker's claim.
+        """
+        clock = asyncio.get_running_loop()
+        deadline = clock.time() + self.settings.webhook_timeout_seconds
+        tries = 0
+        while True:
             try:
                 await self._db(
                     claims.record,
@@ -304,10 +314,12 @@ class Dispatcher:
                 )
                 break
             except Exception:
-                log.exception("recording %d webhook attempts failed (try %d of 3)", len(batch), tries + 1)
-                await asyncio.sleep(0.2 * (tries + 1))
-        else:
-            return  # leases expire and the deliveries are retried: late, duplicated at worst, never lost
+                tries += 1
+                if clock.time() >= deadline:
+                    log.exception("recording %d webhook attempts failed %d times", len(batch), tries)
+                    return  # leases expire, deliveries are retried: late, duplicated at worst, never lost
+                log.warning("recording %d webhook attempts failed (try %d); retrying", len(batch), tries)
+                await asyncio.sleep(min(0.2 * tries, 1.0))
         loop, wakeup = self._loop, self._wakeup
         if loop is not None and wakeup is not None:
             for outcome in batch:
