@@ -56,11 +56,9 @@ def create_workspace(
 ) -> NewWorkspace:
     services = build_services(settings, storage)
     repo: WorkspaceRepo = services.extras["workspaces"]
-    workspace_seed = (
-        seed
-        if seed is not None
-        else int.from_bytes(hashlib.sha256(f"{settings.seed}:{name}".encode()).digest()[:4], "big")
-    )
+    digest = hashlib.sha256(f"{settings.seed}:{name}".encode()).digest()
+    # 31 bits: the column is a signed 32-bit INTEGER, and PostgreSQL (unlike SQLite) refuses more
+    workspace_seed = seed if seed is not None else int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
     made = repo.create(
         name,
         seed=workspace_seed,

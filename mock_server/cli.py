@@ -16,6 +16,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from mock_server.bootstrap import DEMO_WORKSPACE, ensure_demo
 from mock_server.settings import Settings, SettingsError, parse_schedule
@@ -33,6 +34,9 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except (SettingsError, ContractError, WorkspaceError, ValueError, OSError) as exc:
             raise click.ClickException(str(exc)) from exc
+        except SQLAlchemyError as exc:  # one line, not a traceback: the database said no
+            reason = str(getattr(exc, "orig", None) or exc).strip()[:500]
+            raise click.ClickException(f"database error: {reason}") from exc
 
     return wrapper
 

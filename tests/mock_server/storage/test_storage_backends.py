@@ -122,3 +122,20 @@ def test_records_round_trip(storage: Storage, entries: list[dict]) -> None:
     assert page.total == len(stored) and len(page.rows) == min(7, len(stored))
     for _, record_id, _, body in page.rows:
         assert orjson.loads(body)["id"] == record_id
+
+
+def test_named_workspace_seeds_fit_the_integer_column(storage: Storage, tmp_path) -> None:
+    """A name whose hash has the top bit set used to overflow PostgreSQL's 32-bit seed column."""
+    import hashlib
+
+    from mock_server.bootstrap import create_workspace
+    from mock_server.settings import Settings
+
+    settings = Settings(database_url=storage.url, demo=False)
+    name = next(
+        f"clinic-{n}"
+        for n in range(1000)
+        if hashlib.sha256(f"{settings.seed}:clinic-{n}".encode()).digest()[0] >= 0x80
+    )
+    made = create_workspace(settings, storage, name, seed_patients=False)
+    assert 0 <= made.workspace.seed < 2**31
