@@ -63,7 +63,7 @@ class SandboxConnexion(ConnexionMiddleware):
 
 
 def build_services(settings: Settings, storage: Storage | None = None) -> Services:
-    storage = storage or Storage.open(settings.database_url, pool_size=max(5, 2 * settings.workers))
+    storage = storage or Storage.open(settings.database_url, pool_size=settings.db_pool_size)
     services = Services(settings=settings, storage=storage, clock=WorkspaceClock(storage))
     services.extras["workspaces"] = WorkspaceRepo(storage)
     services.extras["oauth"] = OAuthService(storage, settings)

@@ -44,6 +44,7 @@ class Settings:
     database_url: str = "sqlite:///var/care_sandbox.sqlite3"
     seed: int = 42
     workers: int = 1
+    db_pool_size: int = 5  # PostgreSQL connections each server process keeps (+2 overflow); see README
     spec_path: Path = DEFAULT_SPEC
     public_base_url: str = ""  # how links (download_url, FHIR paging) name the server; derived if empty
     demo: bool = True  # create the demo workspace with patients on first start

@@ -163,11 +163,13 @@ def advance_clock(req: ApiRequest) -> Reply:
     workspace = _workspace(req)
     step = timedelta(days=int(req.body.get("days", 0)), hours=int(req.body.get("hours", 0)))
     repo: WorkspaceRepo = req.services.extras["workspaces"]
-    offset = req.services.clock.offset(workspace.id) + step.total_seconds()
-    repo.set_clock_offset(workspace.id, offset)
-    moment = req.services.clock.now(workspace.id)
-    expired = consents(req).expire_due(workspace.id, moment)
-    generated = advance_patients(req.services, workspace, moment)
+    # one transaction: the advance's row lock makes a concurrent advance (another worker process)
+    # wait until these days are generated, so no day is generated twice and no step is lost
+    with req.services.storage.unit_of_work() as conn:
+        offset = repo.advance_clock(conn, workspace.id, step.total_seconds())
+        moment = req.services.clock.now(workspace.id)
+        expired = consents(req).expire_due(workspace.id, moment)
+        generated = advance_patients(req.services, workspace, moment)
     req.services.wake_dispatcher()
     return ok(
         {

@@ -80,12 +80,16 @@ class Storage:
     def unit_of_work(self) -> Iterator[Connection]:
         """One transaction for everything inside; committed on a clean exit, rolled back otherwise.
 
+        Inside another unit of work it joins that one (the outer owner commits).
+
         Callbacks registered with :meth:`after_commit` inside run only once the commit succeeded,
         so nothing outside the database (a dispatcher wake-up, a background job) runs ahead of data
         that might still roll back.
         """
-        if self._unit() is not None:
-            raise RuntimeError("units of work do not nest")
+        joined = self._unit()
+        if joined is not None:  # already inside one (a keyed POST): join it, its owner commits
+            yield joined.conn
+            return
         with self.engine.begin() as conn:
             unit = _Unit(self, conn)
             token = _UNIT.set(unit)

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from mock_server.auth.credentials import digest, display_prefix, new_api_key, new_secret
 from mock_server.context import Principal
@@ -182,6 +182,13 @@ class WorkspaceRepo:
         limit = row.rate_limit_per_hour or TIERS.get(row.tier, TIERS["standard"])
         return Principal(row.ws, frozenset(orjson.loads(row.scopes)), row.id, "api_key", int(limit))
 
-    def set_clock_offset(self, workspace_id: str, seconds: float) -> None:
-        with self.db.begin() as conn:
-            conn.execute(update(W).where(W.c.id == workspace_id).values(clock_offset_seconds=seconds))
+    def advance_clock(self, conn: Connection, workspace_id: str, seconds: float) -> float:
+        """Move the test clock forward in the database and return the new offset.
+
+        ``offset = offset + step`` in SQL, not read-then-write in Python: two advances from two worker
+        processes both count, and the row lock this takes serializes whatever the caller does next in
+        the same transaction (generating the days that passed) until it commits.
+        """
+        column = W.c.clock_offset_seconds
+        moved = update(W).where(W.c.id == workspace_id).values(clock_offset_seconds=column + seconds)
+        return float(conn.execute(moved.returning(column)).scalar_one())
