@@ -24,12 +24,10 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,7 +38,8 @@ import orjson
 import sqlalchemy
 from standardwebhooks import Webhook
 
-from tests.fixtures.pg_cluster import PrivateCluster, private_cluster
+from tests.fixtures.fleet import WEBHOOK_TIMEOUT, Fleet, cli, fleet_env, running_fleet
+from tests.fixtures.pg_cluster import private_cluster
 from tests.mock_server.webhooks.receiver import Receiver, running_receiver
 
 CLIENTS = 4
@@ -48,130 +47,6 @@ WRITES_PER_CLIENT = 60
 READS_PER_WRITE = 1
 PACE_SECONDS = 0.03  # per client between operations, so the faults land in the middle of the traffic
 OP_DEADLINE = 60.0  # one operation may retry this long before the test fails
-WEBHOOK_TIMEOUT = 2.0  # leases are 2 × timeout + 1 = 5 s, so a killed worker's claims lapse quickly
-PROJECT = Path(__file__).resolve().parents[2]
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mock_server.cli", *args]
-
-
-def _env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "CARE_SANDBOX_WEBHOOK_TIMEOUT_SECONDS": str(WEBHOOK_TIMEOUT),
-        "CARE_SANDBOX_WEBHOOK_RETRY_SCHEDULE": "0.2,0.5,1,2,4",
-        "CARE_SANDBOX_DISPATCHER_POLL_SECONDS": "0.2",
-        "CARE_SANDBOX_LOG_LEVEL": "warning",
-    }
-
-
-@dataclass
-class Fleet:
-    """The processes of the hosted topology, with handles to hurt them."""
-
-    url: str
-    database_url: str
-    base_url: str = ""
-    server: subprocess.Popen[bytes] | None = None
-    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    logs: Path = Path()
-    files: ExitStack = field(default_factory=ExitStack)
-
-    def log(self, name: str) -> Any:
-        return self.files.enter_context((self.logs / name).open("wb"))
-
-    def start_worker(self) -> subprocess.Popen[bytes]:
-        log = self.log(f"worker{len(self.workers)}.log")
-        proc = subprocess.Popen(
-            _cli("worker", "--database-url", self.database_url), env=_env(), stdout=log, stderr=log, cwd=PROJECT
-        )
-        self.workers.append(proc)
-        return proc
-
-    def server_workers(self) -> list[int]:
-        """uvicorn's worker processes (children of ``serve`` that run ``spawn_main``)."""
-        assert self.server is not None
-        pids = []
-        for task in Path(f"/proc/{self.server.pid}/task").iterdir():
-            children = (task / "children").read_text().split()
-            for pid in children:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-                if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-                    pids.append(int(pid))
-        return pids
-
-
-@contextmanager
-def running_fleet(cluster: PrivateCluster, tmp: Path) -> Iterator[Fleet]:
-    fleet = Fleet(url=cluster.url, database_url=cluster.url, logs=tmp)
-    # two migrators at once on the empty database, as two hosts booting together would: the advisory
-    # lock lets exactly one apply the migrations and the other find the schema up to date
-    racing = [
-        subprocess.Popen(
-            _cli("migrate", "--database-url", cluster.url), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        for _ in range(2)
-    ]
-    outputs = []
-    for proc in racing:
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err.decode()
-        outputs.append(out.decode())
-    assert sorted("applied" in out for out in outputs) == [False, True], outputs
-    port = _free_port()
-    fleet.base_url = f"http://127.0.0.1:{port}"
-    with ExitStack() as stack:
-        stack.enter_context(fleet.files)
-        log = fleet.log("serve.log")
-        fleet.server = subprocess.Popen(
-            _cli(
-                "serve", "--workers", "2", "--no-dispatcher", "--no-demo", "--port", str(port),
-                "--database-url", cluster.url,
-            ),
-            env=_env(),
-            stdout=log,
-            stderr=log,
-            cwd=PROJECT,
-        )
-        stack.callback(_stop, fleet.server)
-        for _ in range(2):
-            fleet.start_worker()
-        stack.callback(lambda: [_stop(w) for w in fleet.workers])
-        _wait_healthy(fleet.base_url, fleet.server, tmp / "serve.log")
-        yield fleet
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(base_url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited: {log.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"serve did not answer: {log.read_text(errors='replace')[-3000:]}")
 
 
 @dataclass
@@ -215,9 +90,7 @@ class Write:
     entry_id: str = ""
 
 
-def _client_run(
-    base_url: str, api_key: str, patients: list[str], writes: list[Write], tally: Tally
-) -> None:
+def _client_run(base_url: str, api_key: str, patients: list[str], writes: list[Write], tally: Tally) -> None:
     with httpx.Client(base_url=base_url, headers={"X-API-Key": api_key}, timeout=15) as client:
         try:
             for n, write in enumerate(writes):
@@ -228,15 +101,21 @@ def _client_run(
                     "logged_at": write.logged_at,
                 }
                 resp = _call(
-                    client, tally, "POST", f"/v1/sandbox/patients/{write.patient}/pain-entries",
-                    json=body, headers={"Idempotency-Key": write.key},
+                    client,
+                    tally,
+                    "POST",
+                    f"/v1/sandbox/patients/{write.patient}/pain-entries",
+                    json=body,
+                    headers={"Idempotency-Key": write.key},
                 )
                 write.status = resp.status_code
                 if resp.status_code == 201:
                     write.entry_id = resp.json()["id"]
                 for r in range(READS_PER_WRITE):
                     patient = patients[(n + r) % len(patients)]
-                    read = _call(client, tally, "GET", f"/v1/patients/{patient}/pain-entries", params={"per_page": 5})
+                    read = _call(
+                        client, tally, "GET", f"/v1/patients/{patient}/pain-entries", params={"per_page": 5}
+                    )
                     if read.status_code != 200:
                         tally.failures.append(f"read {read.status_code}: {read.text[:200]}")
                 with tally.lock:
@@ -244,6 +123,26 @@ def _client_run(
                 time.sleep(PACE_SECONDS)
         except Exception as exc:  # reported by the test, not lost in a thread
             tally.failures.append(repr(exc))
+
+
+def _race_migrations(database_url: str) -> None:
+    """Two ``migrate`` at once on the empty database, as two hosts booting together would: the
+    advisory lock lets exactly one apply the migrations and the other find the schema up to date."""
+    racing = [
+        subprocess.Popen(
+            cli("migrate", "--database-url", database_url),
+            env=fleet_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    outputs = []
+    for proc in racing:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err.decode()
+        outputs.append(out.decode())
+    assert sorted("applied" in out for out in outputs) == [False, True], outputs
 
 
 def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -256,14 +155,7 @@ def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def _setup_workspace(fleet: Fleet, receiver: Receiver) -> tuple[str, list[str], str]:
-    made = subprocess.run(
-        _cli("workspace", "create", f"faults-{secrets.token_hex(3)}", "--tier", "enterprise",
-             "--rate-limit", "10000000", "--database-url", fleet.database_url),
-        env=_env(), capture_output=True, check=False, cwd=PROJECT,
-    )
-    assert made.returncode == 0, made.stderr.decode()
-    values = dict(line.split("=", 1) for line in made.stdout.decode().split())
-    api_key = values["api_key"]
+    api_key = fleet.create_workspace()
     with httpx.Client(base_url=fleet.base_url, headers={"X-API-Key": api_key}, timeout=15) as client:
         listed = client.get("/v1/patients", params={"status": "active", "per_page": 100})
         assert listed.status_code == 200, listed.text
@@ -274,110 +166,122 @@ def _setup_workspace(fleet: Fleet, receiver: Receiver) -> tuple[str, list[str], 
     return api_key, patients, endpoint.json()["secret"]
 
 
-def test_writes_exactly_once_and_events_delivered_through_kills_and_a_database_restart(tmp_path: Path) -> None:
-    with private_cluster() as cluster, running_receiver() as receiver, running_fleet(cluster, tmp_path) as fleet:
-        api_key, patients, secret = _setup_workspace(fleet, receiver)
-        base = datetime(2026, 1, 1, tzinfo=UTC)
-        plans = [
-            [
-                Write(
-                    key=f"faults-{c}-{n}-{secrets.token_hex(4)}",
-                    patient=patients[(c + n) % len(patients)],
-                    logged_at=(base + timedelta(minutes=c * 10_000 + n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                )
-                for n in range(WRITES_PER_CLIENT)
-            ]
-            for c in range(CLIENTS)
-        ]
-        tally = Tally()
-        threads = [
-            threading.Thread(target=_client_run, args=(fleet.base_url, api_key, patients, plan, tally), daemon=True)
-            for plan in plans
-        ]
-        for thread in threads:
-            thread.start()
-        total = CLIENTS * WRITES_PER_CLIENT
-
-        def progressed(share: float) -> Callable[[], bool]:
-            return lambda: tally.done >= share * total or bool(tally.failures)
-
-        _wait(progressed(0.2), 120, "a fifth of the traffic")
-        victim = fleet.workers[0]
-        victim.send_signal(signal.SIGKILL)
-        victim.wait()
-        killed_at = time.monotonic()
-        fleet.start_worker()
-
-        _wait(progressed(0.4), 120, "two fifths of the traffic")
-        server_workers = fleet.server_workers()
-        assert len(server_workers) == 2, server_workers
-        os.kill(server_workers[0], signal.SIGKILL)
-
-        _wait(progressed(0.6), 120, "three fifths of the traffic")
-        cluster.restart()
-
-        for thread in threads:
-            thread.join(timeout=300)
-        assert not tally.failures, tally.failures[:5]
-        assert all(not thread.is_alive() for thread in threads)
-        _wait(lambda: len(fleet.server_workers()) == 2, 30, "uvicorn to replace the killed server worker")
-
-        writes = [w for plan in plans for w in plan]
-        assert all(w.status == 201 and w.entry_id for w in writes), Counter(w.status for w in writes)
-
-        engine = sqlalchemy.create_engine(cluster.url.replace("postgresql://", "postgresql+psycopg://", 1))
-        try:
-            with engine.connect() as conn:
-                stored = Counter(
-                    row.id
-                    for row in conn.execute(sqlalchemy.text("SELECT id FROM records WHERE series = 'pain_entry'"))
-                )
-                at_counts = Counter(
-                    row.at
-                    for row in conn.execute(
-                        sqlalchemy.text("SELECT at FROM records WHERE series = 'pain_entry' AND at >= '2026-01-01'")
+def test_writes_exactly_once_and_events_delivered_through_kills_and_a_database_restart(
+    tmp_path: Path,
+) -> None:
+    with private_cluster() as cluster, running_receiver() as receiver:
+        _race_migrations(cluster.url)
+        with running_fleet(cluster.url, tmp_path) as fleet:
+            api_key, patients, secret = _setup_workspace(fleet, receiver)
+            base = datetime(2026, 1, 1, tzinfo=UTC)
+            plans = [
+                [
+                    Write(
+                        key=f"faults-{c}-{n}-{secrets.token_hex(4)}",
+                        patient=patients[(c + n) % len(patients)],
+                        logged_at=(base + timedelta(minutes=c * 10_000 + n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     )
+                    for n in range(WRITES_PER_CLIENT)
+                ]
+                for c in range(CLIENTS)
+            ]
+            tally = Tally()
+            threads = [
+                threading.Thread(
+                    target=_client_run, args=(fleet.base_url, api_key, patients, plan, tally), daemon=True
                 )
-                events = conn.execute(
-                    sqlalchemy.text("SELECT id, payload FROM events WHERE type = 'pain_entry.created'")
-                ).all()
+                for plan in plans
+            ]
+            for thread in threads:
+                thread.start()
+            total = CLIENTS * WRITES_PER_CLIENT
 
-            # every write exactly once: by the id the client got back and by its unique logged_at
-            for write in writes:
-                assert stored[write.entry_id] == 1, write
-                assert at_counts[write.logged_at] == 1, write
-            event_entries = Counter(orjson.loads(e.payload)["data"]["id"] for e in events)
-            assert all(event_entries[w.entry_id] == 1 for w in writes), "a check-in lacks its one event"
-            event_ids = {e.id for e in events}
+            def progressed(share: float) -> Callable[[], bool]:
+                return lambda: tally.done >= share * total or bool(tally.failures)
 
-            def settled() -> bool:
+            _wait(progressed(0.2), 120, "a fifth of the traffic")
+            victim = fleet.workers[0]
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
+            killed_at = time.monotonic()
+            fleet.start_worker()
+
+            _wait(progressed(0.4), 120, "two fifths of the traffic")
+            server_workers = fleet.server_workers()
+            assert len(server_workers) == 2, server_workers
+            os.kill(server_workers[0], signal.SIGKILL)
+
+            _wait(progressed(0.6), 120, "three fifths of the traffic")
+            cluster.restart()
+
+            for thread in threads:
+                thread.join(timeout=300)
+            assert not tally.failures, tally.failures[:5]
+            assert all(not thread.is_alive() for thread in threads)
+            _wait(lambda: len(fleet.server_workers()) == 2, 30, "uvicorn to replace the killed server worker")
+
+            writes = [w for plan in plans for w in plan]
+            assert all(w.status == 201 and w.entry_id for w in writes), Counter(w.status for w in writes)
+
+            engine = sqlalchemy.create_engine(
+                cluster.url.replace("postgresql://", "postgresql+psycopg://", 1)
+            )
+            try:
                 with engine.connect() as conn:
-                    open_ = conn.execute(
-                        sqlalchemy.text("SELECT count(*) FROM deliveries WHERE status <> 'succeeded'")
-                    ).scalar_one()
-                return int(open_) == 0 and event_ids <= receiver.ids()
+                    stored = Counter(
+                        row.id
+                        for row in conn.execute(
+                            sqlalchemy.text("SELECT id FROM records WHERE series = 'pain_entry'")
+                        )
+                    )
+                    at_counts = Counter(
+                        row.at
+                        for row in conn.execute(
+                            sqlalchemy.text(
+                                "SELECT at FROM records WHERE series = 'pain_entry' AND at >= '2026-01-01'"
+                            )
+                        )
+                    )
+                    events = conn.execute(
+                        sqlalchemy.text("SELECT id, payload FROM events WHERE type = 'pain_entry.created'")
+                    ).all()
 
-            _wait(settled, 120, "every delivery to succeed")
-        finally:
-            engine.dispose()
+                # every write exactly once: by the id the client got back and by its unique logged_at
+                for write in writes:
+                    assert stored[write.entry_id] == 1, write
+                    assert at_counts[write.logged_at] == 1, write
+                event_entries = Counter(orjson.loads(e.payload)["data"]["id"] for e in events)
+                assert all(event_entries[w.entry_id] == 1 for w in writes), "a check-in lacks its one event"
+                event_ids = {e.id for e in events}
 
-        verifier = Webhook(secret)
-        seen: dict[str, list[float]] = {}
-        for got in receiver.requests:
-            verifier.verify(got.body, got.headers)  # every request is genuinely signed
-            seen.setdefault(got.headers["webhook-id"], []).append(got.at)
-        assert set(seen) == event_ids  # every event delivered, and nothing else
-        repeated = {event: times for event, times in seen.items() if len(times) > 1}
-        for event, times in repeated.items():
-            # only what the killed worker had in flight may come again, after its lease lapsed
-            assert killed_at - 1.0 <= times[0] <= killed_at, (event, times, killed_at)
-            assert times[1] >= killed_at + 2 * WEBHOOK_TIMEOUT, (event, times, killed_at)
-        processed = {event for event in seen}  # a receiver deduplicating on webhook-id
-        assert len(processed) == len(writes)
+                def settled() -> bool:
+                    with engine.connect() as conn:
+                        open_ = conn.execute(
+                            sqlalchemy.text("SELECT count(*) FROM deliveries WHERE status <> 'succeeded'")
+                        ).scalar_one()
+                    return int(open_) == 0 and event_ids <= receiver.ids()
 
-        # the faults really bit: clients saw failures and retried through them
-        assert sum(tally.retried.values()) > 0, "no fault reached a client"
-        print(
-            f"\n{len(writes)} writes exactly once; {len(event_ids)} events delivered, {len(repeated)} re-sent "
-            f"after the worker kill; client retries: {dict(tally.retried)}"
-        )
+                _wait(settled, 120, "every delivery to succeed")
+            finally:
+                engine.dispose()
+
+            verifier = Webhook(secret)
+            seen: dict[str, list[float]] = {}
+            for got in receiver.requests:
+                verifier.verify(got.body, got.headers)  # every request is genuinely signed
+                seen.setdefault(got.headers["webhook-id"], []).append(got.at)
+            assert set(seen) == event_ids  # every event delivered, and nothing else
+            repeated = {event: times for event, times in seen.items() if len(times) > 1}
+            for event, times in repeated.items():
+                # only what the killed worker had in flight may come again, after its lease lapsed
+                assert killed_at - 1.0 <= times[0] <= killed_at, (event, times, killed_at)
+                assert times[1] >= killed_at + 2 * WEBHOOK_TIMEOUT, (event, times, killed_at)
+            processed = {event for event in seen}  # a receiver deduplicating on webhook-id
+            assert len(processed) == len(writes)
+
+            # the faults really bit: clients saw failures and retried through them
+            assert sum(tally.retried.values()) > 0, "no fault reached a client"
+            print(
+                f"\n{len(writes)} writes exactly once; {len(event_ids)} events delivered, {len(repeated)} re-sent "
+                f"after the worker kill; client retries: {dict(tally.retried)}"
+            )
