@@ -453,7 +453,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")
     parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per phase (default 30)")
     parser.add_argument("--quick", action="store_true", help="5 s per phase")
-    parser.add_argument("--database-url", default=None, help="default: a temp SQLite file")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="default: a temp SQLite file; a postgresql:// server URL gets a throwaway database on it",
+    )
     parser.add_argument("--json", default=None, help="write the figures to this file")
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when the target is missed or events are lost"
@@ -466,6 +470,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.seconds = 5.0
 
+    with contextlib.ExitStack() as stack:
+        if args.database_url and args.database_url.startswith("postgresql"):
+            from bench_workers import throwaway_database  # a fresh database: no stale demo workspace
+
+            args.database_url, _admin = stack.enter_context(
+                throwaway_database(args.database_url, prefix="bench_webhooks")
+            )
+        return _measure(args)
+
+
+def _measure(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as name:
         tmp = Path(name)
         with receiver(tmp) as base:

@@ -312,11 +312,11 @@ def database_url_for(admin_url: str, name: str) -> str:
 
 
 @contextlib.contextmanager
-def throwaway_database(admin_url: str) -> Iterator[tuple[str, Any]]:
-    """Create ``bench_workers_<random>``; yield (its URL, an autocommit admin connection); drop it."""
+def throwaway_database(admin_url: str, prefix: str = "bench_workers") -> Iterator[tuple[str, Any]]:
+    """Create ``<prefix>_<random>``; yield (its URL, an autocommit admin connection); drop it."""
     import psycopg
 
-    name = f"bench_workers_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     admin = psycopg.connect(_psycopg_url(admin_url), autocommit=True, connect_timeout=5)
     try:
         admin.execute(f'CREATE DATABASE "{name}"')
