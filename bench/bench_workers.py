@@ -336,9 +336,7 @@ def backend_pids(admin: Any, database: str) -> list[int]:
 def create_bench_workspace(database_url: str) -> str:
     """A workspace with sandbox patients and a limit that is counted but never reached; its API key.
 
-    In-process rather than ``care-sandbox workspace create``: that command derives the workspace's seed
-    from its name as an unsigned 32-bit number, which PostgreSQL's INTEGER column rejects for about half
-    of all names; here the seed is given.
+    In-process with a given seed, so both configurations and every run read the same patients.
     """
     from mock_server.bootstrap import create_workspace
     from mock_server.settings import Settings
