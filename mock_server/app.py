@@ -101,6 +101,10 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)
+            close = getattr(limiter, "close", None)
+            if close is not None:  # a shared limiter writes the hits it still holds
+                with contextlib.suppress(Exception):
+                    close()
 
     middlewares = [
         partial(
