@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.loading import ROOT, load_bench
 
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load("bench_read_path")
-run_all = _load("run_all")
+bench = load_bench("bench_read_path")
+run_all = load_bench("run_all")
 
 WRK_OK = """\
 Running 10s test @ http://127.0.0.1:8080/v1/patients/p2c_anon_1/pain-entries?per_page=50

@@ -3,7 +3,6 @@ against PostgreSQL when ``CARE_SANDBOX_TEST_DATABASE_URL`` is set (skipped other
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -12,24 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.bench.loading import ROOT, load_bench
 from tests.fixtures.databases import PG_ENV, postgres_url
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load("bench_workers")
-run_all = _load("run_all")
+bench = load_bench("bench_workers")
+run_all = load_bench("run_all")
 
 WRK_MIX = """\
 Running 2s test @ http://127.0.0.1:8080/v1/patients/p2c_anon_1/pain-entries?per_page=50
