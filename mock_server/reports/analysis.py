@@ -24,7 +24,7 @@ from typing import Any
 
 from mock_server.reports import sentences
 from mock_server.reports.series import PARTS_OF_DAY, PainPoint, PatientSeries, Record, build_series
-from mock_server.reports.stats import compare_groups, correlation, linear_trend
+from mock_server.reports.stats import GroupComparison, compare_groups, correlation, linear_trend
 from mock_server.timeutil import iso
 
 KINDS = (
@@ -245,19 +245,11 @@ def _extremes(means: list[float | None]) -> tuple[int, int, float]:
     return worst[1], best[1], worst[0] - best[0]
 
 
-def _weekday(series: PatientSeries) -> tuple[str, dict[str, float | None]]:
-    groups: list[list[float]] = [[] for _ in range(7)]
-    for day, mean in series.daily_mean_pain().items():
-        groups[day.weekday()].append(mean)
-    n = sum(len(g) for g in groups)
-    stats: dict[str, float | None] = {"n": n, "n_required": MIN_DAYS_PER_WEEKDAY}
-    if min(len(g) for g in groups) < MIN_DAYS_PER_WEEKDAY:
-        return "not_enough_data", stats
-    means: list[float | None] = [pystats.fmean(g) for g in groups]
-    comparison = compare_groups(groups)
+def _pattern_verdict(
+    stats: dict[str, float | None], means: list[float | None], comparison: GroupComparison | None
+) -> tuple[str, dict[str, float | None]]:
+    """Worst and best group, and "found" only for a clear (p < ALPHA) and large enough difference."""
     worst, best, difference = _extremes(means)
-    for index, weekday_mean in enumerate(means):
-        stats[f"mean_weekday_{index}"] = weekday_mean
     stats.update(
         worst=worst,
         best=best,
@@ -269,6 +261,21 @@ def _weekday(series: PatientSeries) -> tuple[str, dict[str, float | None]]:
     )
     clear = comparison is not None and comparison.p_value < ALPHA
     return ("found" if clear and difference >= PATTERN_MIN_DIFFERENCE else "not_found"), stats
+
+
+def _weekday(series: PatientSeries) -> tuple[str, dict[str, float | None]]:
+    groups: list[list[float]] = [[] for _ in range(7)]
+    for day, mean in series.daily_mean_pain().items():
+        groups[day.weekday()].append(mean)
+    n = sum(len(g) for g in groups)
+    stats: dict[str, float | None] = {"n": n, "n_required": MIN_DAYS_PER_WEEKDAY}
+    if min(len(g) for g in groups) < MIN_DAYS_PER_WEEKDAY:
+        return "not_enough_data", stats
+    means: list[float | None] = [pystats.fmean(g) for g in groups]
+    comparison = compare_groups(groups)
+    for index, weekday_mean in enumerate(means):
+        stats[f"mean_weekday_{index}"] = weekday_mean
+    return _pattern_verdict(stats, means, comparison)
 
 
 def _time_of_day(series: PatientSeries) -> tuple[str, dict[str, float | None]]:
@@ -283,20 +290,9 @@ def _time_of_day(series: PatientSeries) -> tuple[str, dict[str, float | None]]:
         return "not_enough_data", stats
     means: list[float | None] = [pystats.fmean(g) if g else None for g in usable]
     comparison = compare_groups(usable)
-    worst, best, difference = _extremes(means)
     for index, part in enumerate(PARTS_OF_DAY):
         stats[f"mean_{part}"] = means[index]
-    stats.update(
-        worst=worst,
-        best=best,
-        worst_mean=means[worst],
-        best_mean=means[best],
-        difference=difference,
-        eta_squared=comparison.eta_squared if comparison else None,
-        p_value=comparison.p_value if comparison else None,
-    )
-    clear = comparison is not None and comparison.p_value < ALPHA
-    return ("found" if clear and difference >= PATTERN_MIN_DIFFERENCE else "not_found"), stats
+    return _pattern_verdict(stats, means, comparison)
 
 
 # -- sleep and HRV ---------------------------------------------------------------------------------------
