@@ -163,9 +163,10 @@ def advance_clock(req: ApiRequest) -> Reply:
     workspace = _workspace(req)
     step = timedelta(days=int(req.body.get("days", 0)), hours=int(req.body.get("hours", 0)))
     repo: WorkspaceRepo = req.services.extras["workspaces"]
-    # one transaction: the advance's row lock makes a concurrent advance (another worker process)
-    # wait until these days are generated, so no day is generated twice and no step is lost
-    with req.services.storage.unit_of_work() as conn:
+    # the gateway runs this handler in one unit of work: the advance's row lock makes a concurrent
+    # advance (another worker process) wait until these days are generated and committed, so no day
+    # is generated twice and no step is lost
+    with req.services.storage.begin() as conn:
         offset = repo.advance_clock(conn, workspace.id, step.total_seconds())
         moment = req.services.clock.now(workspace.id)
         expired = consents(req).expire_due(workspace.id, moment)
