@@ -174,7 +174,7 @@ class EdgeMiddleware:
             # counting is impossible while the database is away; fail open: the request itself will
             # meet the same outage and answer 503, and nothing is served uncounted for long
             log.warning("rate limit not counted for %s: database unavailable", bucket)
-            verdict = Verdict(True, limit, limit, int(time.time()) + 3600)
+            verdict = Verdict.uncounted(limit)
         common = [
             (b"x-request-id", request_id.encode("latin-1")),
             (b"x-ratelimit-limit", str(verdict.limit).encode()),

@@ -35,6 +35,11 @@ class Verdict:
     remaining: int
     reset: int  # epoch seconds when the window ends
 
+    @classmethod
+    def uncounted(cls, limit: int) -> Verdict:
+        """Allowed without counting (the counter is unreachable): nothing used, the window's real end."""
+        return cls(True, limit, limit, _window(time.time()) + WINDOW_SECONDS)
+
     @property
     def retry_after(self) -> int:
         return max(1, self.reset - int(time.time()))
