@@ -40,6 +40,7 @@ from standardwebhooks import Webhook
 
 from tests.fixtures.fleet import WEBHOOK_TIMEOUT, Fleet, cli, fleet_env, running_fleet
 from tests.fixtures.pg_cluster import private_cluster
+from tests.mock_server.webhooks.helpers import wait_until
 from tests.mock_server.webhooks.receiver import Receiver, running_receiver
 
 CLIENTS = 4
@@ -145,15 +146,6 @@ def _race_migrations(database_url: str) -> None:
     assert sorted("applied" in out for out in outputs) == [False, True], outputs
 
 
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _setup_workspace(fleet: Fleet, receiver: Receiver) -> tuple[str, list[str], str]:
     api_key = fleet.create_workspace()
     with httpx.Client(base_url=fleet.base_url, headers={"X-API-Key": api_key}, timeout=15) as client:
@@ -199,26 +191,28 @@ def test_writes_exactly_once_and_events_delivered_through_kills_and_a_database_r
             def progressed(share: float) -> Callable[[], bool]:
                 return lambda: tally.done >= share * total or bool(tally.failures)
 
-            _wait(progressed(0.2), 120, "a fifth of the traffic")
+            wait_until(progressed(0.2), 120, "a fifth of the traffic")
             victim = fleet.workers[0]
             victim.send_signal(signal.SIGKILL)
             victim.wait()
             killed_at = time.monotonic()
             fleet.start_worker()
 
-            _wait(progressed(0.4), 120, "two fifths of the traffic")
+            wait_until(progressed(0.4), 120, "two fifths of the traffic")
             server_workers = fleet.server_workers()
             assert len(server_workers) == 2, server_workers
             os.kill(server_workers[0], signal.SIGKILL)
 
-            _wait(progressed(0.6), 120, "three fifths of the traffic")
+            wait_until(progressed(0.6), 120, "three fifths of the traffic")
             cluster.restart()
 
             for thread in threads:
                 thread.join(timeout=300)
             assert not tally.failures, tally.failures[:5]
             assert all(not thread.is_alive() for thread in threads)
-            _wait(lambda: len(fleet.server_workers()) == 2, 30, "uvicorn to replace the killed server worker")
+            wait_until(
+                lambda: len(fleet.server_workers()) == 2, 30, "uvicorn to replace the killed server worker"
+            )
 
             writes = [w for plan in plans for w in plan]
             assert all(w.status == 201 and w.entry_id for w in writes), Counter(w.status for w in writes)
@@ -261,7 +255,7 @@ def test_writes_exactly_once_and_events_delivered_through_kills_and_a_database_r
                         ).scalar_one()
                     return int(open_) == 0 and event_ids <= receiver.ids()
 
-                _wait(settled, 120, "every delivery to succeed")
+                wait_until(settled, 120, "every delivery to succeed")
             finally:
                 engine.dispose()
 
