@@ -75,7 +75,11 @@ def test_only_settings_reads_the_environment() -> None:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
-                if isinstance(node.value, ast.Name) and node.value.id == "os":
-                    readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in {"environ", "getenv"}
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ):
+                readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert readers == [], "modules reading the environment outside settings.py:\n" + "\n".join(readers)
