@@ -35,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 
+from mock_server.secretbox import SecretBox
 from mock_server.storage import schema
 from mock_server.timeutil import iso
 from mock_server.webhooks.outbox import new_id, precise_iso
@@ -113,9 +114,18 @@ def next_due(engine: Engine) -> str | None:
 
 
 def claim(
-    engine: Engine, *, worker_id: str, now: datetime, limit: int, lease_seconds: float, probe: bool = True
+    engine: Engine,
+    *,
+    box: SecretBox,
+    worker_id: str,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    probe: bool = True,
 ) -> list[Job]:
     """Lease up to ``limit`` due deliveries to ``worker_id``; returns them ready to send.
+
+    Endpoint secrets are stored encrypted; ``box`` decrypts them for signing, in memory only.
 
     ``probe=False`` skips the read-only check for work, when the caller knows some was just queued.
     """
@@ -175,8 +185,8 @@ def claim(
                 attempt=int(r.attempts) + 1,
                 payload=payload,
                 url=endpoint.url,
-                secret=endpoint.secret,
-                previous_secret=endpoint.previous_secret
+                secret=box.open(endpoint.secret),
+                previous_secret=box.open(endpoint.previous_secret)
                 if endpoint.previous_secret and grace and grace > current
                 else None,
             )
