@@ -132,10 +132,17 @@ def operation_outcome(error: ApiError, request_id: str) -> dict[str, Any]:
     return outcome
 
 
+def rfc6749_text(text: str) -> str:
+    """``text`` in the characters RFC 6749 allows in ``error_description`` (printable ASCII but ``"``
+    and ``\\``), so strict client libraries accept it."""
+    text = text.replace("…", "...").replace('"', "'").replace("\\", "/")
+    return "".join(ch if 0x20 <= ord(ch) <= 0x7E else "?" for ch in text)
+
+
 def oauth_body(error: ApiError) -> dict[str, Any]:
     """RFC 6749 section 5.2: ``{"error", "error_description"}``; the request id travels in X-Request-Id."""
     code = "invalid_request" if error.code in _OAUTH_REQUEST_CODES else error.code
-    return {"error": code, "error_description": _clip(error.message, MAX_MESSAGE)}
+    return {"error": code, "error_description": rfc6749_text(_clip(error.message, MAX_MESSAGE))}
 
 
 def render(error: ApiError, request_id: str, path: str) -> tuple[bytes, str]:

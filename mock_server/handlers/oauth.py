@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlencode
 from mock_server.auth.consent_page import render_consent_page
 from mock_server.auth.oauth import OAuthService, RedirectError, oauth_error
 from mock_server.context import ApiRequest, RawJSON, Reply, ok
-from mock_server.errors import ApiError, render
+from mock_server.errors import ApiError, render, rfc6749_text
 from mock_server.scopes import ALL_SCOPES
 
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -88,7 +88,8 @@ def _redirect(redirect_uri: str, values: dict[str, str], state: str | None) -> R
 
 
 def _error_redirect(redirect_uri: str, error: RedirectError, state: str | None) -> Reply:
-    return _redirect(redirect_uri, {"error": error.code, "error_description": error.description}, state)
+    described = {"error": error.code, "error_description": rfc6749_text(error.description)}
+    return _redirect(redirect_uri, described, state)
 
 
 def authorize(req: ApiRequest) -> Reply:
