@@ -81,13 +81,21 @@ def test_client_credentials_with_either_authentication(sandbox: RunningSandbox, 
 
 @pytest.mark.parametrize("secret", ["cs_test_wrong", None])
 def test_client_credentials_refused_without_the_right_secret(sandbox: RunningSandbox, secret) -> None:
-    with OAuth2Client(sandbox.alpha.client_id, secret, base_url=sandbox.base_url, timeout=30,
-                      token_endpoint_auth_method="client_secret_post" if secret else "none") as client:
+    with OAuth2Client(
+        sandbox.alpha.client_id,
+        secret,
+        base_url=sandbox.base_url,
+        timeout=30,
+        token_endpoint_auth_method="client_secret_post" if secret else "none",
+    ) as client:
         with pytest.raises(OAuthError) as raised:
             client.fetch_token("/oauth/token", grant_type="client_credentials")
     assert raised.value.error == "invalid_client"
-    raw = httpx.post(f"{sandbox.base_url}/oauth/token", auth=(sandbox.alpha.client_id, "cs_test_wrong"),
-                     data={"grant_type": "client_credentials"})
+    raw = httpx.post(
+        f"{sandbox.base_url}/oauth/token",
+        auth=(sandbox.alpha.client_id, "cs_test_wrong"),
+        data={"grant_type": "client_credentials"},
+    )
     assert raw.status_code == 401 and raw.headers["www-authenticate"].startswith("Basic")
     assert raw.headers["cache-control"] == "no-store"
     assert _token_error(raw) == "invalid_client"
@@ -96,11 +104,14 @@ def test_client_credentials_refused_without_the_right_secret(sandbox: RunningSan
 def test_token_errors_are_rfc6749_bodies(sandbox: RunningSandbox) -> None:
     url = f"{sandbox.base_url}/oauth/token"
     auth = (sandbox.alpha.client_id, sandbox.alpha.client_secret)
-    assert _token_error(httpx.post(url, auth=auth, data={"grant_type": "password"})) == "unsupported_grant_type"
+    assert (
+        _token_error(httpx.post(url, auth=auth, data={"grant_type": "password"})) == "unsupported_grant_type"
+    )
     missing = httpx.post(url, auth=auth, data={"scope": "pain:read"})  # no grant_type: gateway validation
     assert missing.status_code == 400 and _token_error(missing) == "invalid_request"
-    bad_code = httpx.post(url, auth=auth, data={"grant_type": "authorization_code", "code": "ac_nope",
-                                                "redirect_uri": CALLBACK})
+    bad_code = httpx.post(
+        url, auth=auth, data={"grant_type": "authorization_code", "code": "ac_nope", "redirect_uri": CALLBACK}
+    )
     assert bad_code.status_code == 400 and _token_error(bad_code) == "invalid_grant"
     scope = httpx.post(url, auth=auth, data={"grant_type": "client_credentials", "scope": "nope:read"})
     assert _token_error(scope) == "invalid_scope"
@@ -125,9 +136,16 @@ def test_code_without_the_client_secret_is_refused(sandbox: RunningSandbox) -> N
     """Issue 12: a PKCE verifier is not client authentication for a confidential client."""
     with _client(sandbox, code_challenge_method="S256", redirect_uri=CALLBACK) as client:
         verifier, _, code = _code_flow(sandbox, client)
-    answer = httpx.post(f"{sandbox.base_url}/oauth/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
-        "code_verifier": verifier, "client_id": sandbox.alpha.client_id})
+    answer = httpx.post(
+        f"{sandbox.base_url}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "code_verifier": verifier,
+            "client_id": sandbox.alpha.client_id,
+        },
+    )
     assert answer.status_code == 401 and _token_error(answer) == "invalid_client"
 
 
@@ -148,7 +166,9 @@ def test_failed_exchange_uses_the_code_up(sandbox: RunningSandbox) -> None:
     with _client(sandbox, code_challenge_method="S256", redirect_uri=CALLBACK) as client:
         verifier, location, _ = _code_flow(sandbox, client)
         with pytest.raises(OAuthError) as wrong:
-            client.fetch_token("/oauth/token", authorization_response=location, code_verifier=generate_token(48))
+            client.fetch_token(
+                "/oauth/token", authorization_response=location, code_verifier=generate_token(48)
+            )
         assert wrong.value.error == "invalid_grant"
         with pytest.raises(OAuthError) as again:  # the right verifier comes too late
             client.fetch_token("/oauth/token", authorization_response=location, code_verifier=verifier)
@@ -179,9 +199,17 @@ def test_code_is_redeemed_once_under_concurrency(sandbox_factory, database_url: 
 
     def redeem() -> None:
         barrier.wait()
-        answer = httpx.post(f"{running.base_url}/oauth/token", auth=(running.alpha.client_id, running.alpha.client_secret),
-                            data={"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
-                                  "code_verifier": verifier}, timeout=60)
+        answer = httpx.post(
+            f"{running.base_url}/oauth/token",
+            auth=(running.alpha.client_id, running.alpha.client_secret),
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": CALLBACK,
+                "code_verifier": verifier,
+            },
+            timeout=60,
+        )
         statuses.append(answer.status_code)
 
     threads = [threading.Thread(target=redeem) for _ in range(8)]
@@ -195,21 +223,28 @@ def test_code_is_redeemed_once_under_concurrency(sandbox_factory, database_url: 
 # --- the authorization endpoint ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("redirect_uri", [
-    "http://localhost:1@evil.example/cb",
-    "http://127.0.0.1:53682@evil.example/callback",
-    "javascript://127.0.0.1/callback%0aalert(1)",
-    "https://evil.example/callback",
-    "http://127.0.0.1.evil.example/callback",
-    "http://127.0.0.1/other-path",
-    "http://127.0.0.1/callback#fragment",
-    "http://127.0.0.1\\@evil.example/callback",
-    "https://127.0.0.1/callback",
-])
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "http://localhost:1@evil.example/cb",
+        "http://127.0.0.1:53682@evil.example/callback",
+        "javascript://127.0.0.1/callback%0aalert(1)",
+        "https://evil.example/callback",
+        "http://127.0.0.1.evil.example/callback",
+        "http://127.0.0.1/other-path",
+        "http://127.0.0.1/callback#fragment",
+        "http://127.0.0.1\\@evil.example/callback",
+        "https://127.0.0.1/callback",
+    ],
+)
 @pytest.mark.parametrize("decision", ["approve", "deny", None])
 def test_bad_redirect_uris_never_redirect(sandbox: RunningSandbox, redirect_uri: str, decision) -> None:
-    params = {"response_type": "code", "client_id": sandbox.alpha.client_id, "redirect_uri": redirect_uri,
-              "state": "xyz"}
+    params = {
+        "response_type": "code",
+        "client_id": sandbox.alpha.client_id,
+        "redirect_uri": redirect_uri,
+        "state": "xyz",
+    }
     if decision is None:
         answer = httpx.get(f"{sandbox.base_url}/oauth/authorize", params=params)
     else:
@@ -220,32 +255,52 @@ def test_bad_redirect_uris_never_redirect(sandbox: RunningSandbox, redirect_uri:
 
 
 def test_unknown_client_on_deny_does_not_redirect(sandbox: RunningSandbox) -> None:
-    answer = httpx.post(f"{sandbox.base_url}/oauth/authorize", data={
-        "client_id": "cli_doesnotexist", "redirect_uri": "https://evil.example/phish", "decision": "deny"})
+    answer = httpx.post(
+        f"{sandbox.base_url}/oauth/authorize",
+        data={
+            "client_id": "cli_doesnotexist",
+            "redirect_uri": "https://evil.example/phish",
+            "decision": "deny",
+        },
+    )
     assert answer.status_code == 400 and "location" not in answer.headers
     assert _token_error(answer) == "invalid_client"
 
 
 def test_deny_redirects_with_access_denied(sandbox: RunningSandbox) -> None:
     with _client(sandbox, code_challenge_method="S256", redirect_uri=CALLBACK) as client:
-        url, state = client.create_authorization_url(f"{sandbox.base_url}/oauth/authorize",
-                                                     code_verifier=generate_token(48), scope="pain:read")
+        url, state = client.create_authorization_url(
+            f"{sandbox.base_url}/oauth/authorize", code_verifier=generate_token(48), scope="pain:read"
+        )
     answer = _approve(sandbox, url, decision="deny")
     assert answer.status_code == 302
     query = parse_qs(urlsplit(answer.headers["location"]).query)
     assert query["error"] == ["access_denied"] and query["state"] == [state]
 
 
-@pytest.mark.parametrize(("params", "error"), [
-    ({"scope": "pain:read nonsense:read"}, "invalid_scope"),
-    ({"response_type": "token"}, "unsupported_response_type"),
-    ({"code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "plain"},
-     "invalid_request"),
-    ({"code_challenge": "short"}, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"scope": "pain:read nonsense:read"}, "invalid_scope"),
+        ({"response_type": "token"}, "unsupported_response_type"),
+        (
+            {
+                "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                "code_challenge_method": "plain",
+            },
+            "invalid_request",
+        ),
+        ({"code_challenge": "short"}, "invalid_request"),
+    ],
+)
 def test_authorization_errors_redirect_with_state(sandbox: RunningSandbox, params: dict, error: str) -> None:
-    query = {"response_type": "code", "client_id": sandbox.alpha.client_id, "redirect_uri": CALLBACK,
-             "state": "s-42", **params}
+    query = {
+        "response_type": "code",
+        "client_id": sandbox.alpha.client_id,
+        "redirect_uri": CALLBACK,
+        "state": "s-42",
+        **params,
+    }
     answer = httpx.get(f"{sandbox.base_url}/oauth/authorize", params=query)
     assert answer.status_code == 302, answer.text
     location = answer.headers["location"]
@@ -255,11 +310,20 @@ def test_authorization_errors_redirect_with_state(sandbox: RunningSandbox, param
 
 
 def test_consent_page_names_the_workspace_and_describes_scopes(sandbox: RunningSandbox) -> None:
-    page = httpx.get(f"{sandbox.base_url}/oauth/authorize", params={
-        "response_type": "code", "client_id": sandbox.alpha.client_id, "redirect_uri": CALLBACK,
-        "scope": "pain:read vitals:read"})
+    page = httpx.get(
+        f"{sandbox.base_url}/oauth/authorize",
+        params={
+            "response_type": "code",
+            "client_id": sandbox.alpha.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "pain:read vitals:read",
+        },
+    )
     assert page.status_code == 200
-    assert sandbox.alpha.workspace.name in page.text and sandbox.alpha.client_id not in page.text.split("<form")[0]
+    assert (
+        sandbox.alpha.workspace.name in page.text
+        and sandbox.alpha.client_id not in page.text.split("<form")[0]
+    )
     assert "pain levels, body areas" in page.text and "heart rate" in page.text
     assert 'name="viewport"' in page.text
 
@@ -271,8 +335,15 @@ def test_public_client_uses_pkce_without_a_secret(sandbox: RunningSandbox) -> No
     repo = sandbox.services.extras["workspaces"]
     client_id, secret = repo.add_client(sandbox.alpha.workspace.id, public=True)
     assert secret is None
-    with OAuth2Client(client_id, None, token_endpoint_auth_method="none", base_url=sandbox.base_url,
-                      code_challenge_method="S256", redirect_uri=CALLBACK, timeout=30) as client:
+    with OAuth2Client(
+        client_id,
+        None,
+        token_endpoint_auth_method="none",
+        base_url=sandbox.base_url,
+        code_challenge_method="S256",
+        redirect_uri=CALLBACK,
+        timeout=30,
+    ) as client:
         verifier, location, _ = _code_flow(sandbox, client, scope="pain:read")
         token = client.fetch_token("/oauth/token", authorization_response=location, code_verifier=verifier)
         assert token["scope"] == "pain:read"
@@ -281,6 +352,13 @@ def test_public_client_uses_pkce_without_a_secret(sandbox: RunningSandbox) -> No
         with pytest.raises(OAuthError) as raised:
             client.fetch_token("/oauth/token", grant_type="client_credentials")
         assert raised.value.error == "unauthorized_client"
-    no_pkce = httpx.get(f"{sandbox.base_url}/oauth/authorize", params={
-        "response_type": "code", "client_id": client_id, "redirect_uri": CALLBACK, "state": secrets.token_hex(4)})
+    no_pkce = httpx.get(
+        f"{sandbox.base_url}/oauth/authorize",
+        params={
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": CALLBACK,
+            "state": secrets.token_hex(4),
+        },
+    )
     assert no_pkce.status_code == 302 and "error=invalid_request" in no_pkce.headers["location"]
