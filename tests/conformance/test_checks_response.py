@@ -123,8 +123,9 @@ def test_retry_after_on_429() -> None:
 
 
 def test_oauth_errors_judged_as_rfc6749_where_documented_so() -> None:
-    good = exchange(400, {"error": "invalid_grant", "error_description": "the code was already used"},
-                    path="/oauth/token")
+    good = exchange(
+        400, {"error": "invalid_grant", "error_description": "the code was already used"}, path="/oauth/token"
+    )
     assert error_envelope(good, rfc6749=True) is True
     challenged = exchange(401, {"error": "invalid_client"}, path="/oauth/token", www_authenticate="Basic")
     assert error_envelope(challenged, rfc6749=True) is True
@@ -136,7 +137,7 @@ def test_oauth_errors_judged_as_rfc6749_where_documented_so() -> None:
     ("status", "body", "fragment"),
     [
         (400, envelope("invalid_grant"), "with body"),  # the project envelope where RFC 6749 is documented
-        (400, {"error": "invalid\"grant"}, "error ="),
+        (400, {"error": 'invalid"grant'}, "error ="),
         (400, {"error": "invalid_grant", "error_description": "caf\u00e9"}, "error_description"),
         (401, {"error": "invalid_client"}, "WWW-Authenticate"),
     ],

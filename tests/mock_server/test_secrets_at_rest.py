@@ -22,23 +22,40 @@ CALLBACK = "http://127.0.0.1:8765/callback"
 
 
 def _code_tokens(sandbox: RunningSandbox, issued: list[str]) -> dict:
-    with OAuth2Client(sandbox.alpha.client_id, sandbox.alpha.client_secret, base_url=sandbox.base_url,
-                      code_challenge_method="S256", redirect_uri=CALLBACK, timeout=30) as client:
+    with OAuth2Client(
+        sandbox.alpha.client_id,
+        sandbox.alpha.client_secret,
+        base_url=sandbox.base_url,
+        code_challenge_method="S256",
+        redirect_uri=CALLBACK,
+        timeout=30,
+    ) as client:
         verifier = generate_token(48)
-        url, _ = client.create_authorization_url(f"{sandbox.base_url}/oauth/authorize", code_verifier=verifier,
-                                                 scope="patients:read pain:read")
+        url, _ = client.create_authorization_url(
+            f"{sandbox.base_url}/oauth/authorize", code_verifier=verifier, scope="patients:read pain:read"
+        )
         form = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()} | {"decision": "approve"}
         location = httpx.post(f"{sandbox.base_url}/oauth/authorize", data=form).headers["location"]
         issued.append(parse_qs(urlsplit(location).query)["code"][0])
         token = client.fetch_token("/oauth/token", authorization_response=location, code_verifier=verifier)
         refreshed = client.refresh_token("/oauth/token", refresh_token=token["refresh_token"])
-    issued += [token["access_token"], token["refresh_token"], refreshed["access_token"], refreshed["refresh_token"]]
+    issued += [
+        token["access_token"],
+        token["refresh_token"],
+        refreshed["access_token"],
+        refreshed["refresh_token"],
+    ]
     return refreshed
 
 
 def _scenario(sandbox: RunningSandbox) -> list[str]:
     repo = sandbox.services.extras["workspaces"]
-    issued = [sandbox.alpha.api_key, sandbox.beta.api_key, sandbox.alpha.client_secret, sandbox.beta.client_secret]
+    issued = [
+        sandbox.alpha.api_key,
+        sandbox.beta.api_key,
+        sandbox.alpha.client_secret,
+        sandbox.beta.client_secret,
+    ]
     issued.append(repo.add_api_key(sandbox.alpha.workspace.id, ("patients:read",)))
     _, public_none = repo.add_client(sandbox.alpha.workspace.id, public=True)
     assert public_none is None
@@ -101,7 +118,9 @@ def test_no_secret_is_stored_in_plaintext(sandbox_factory, database_url: str) ->
     stored = _every_stored_text(sandbox.services.storage)
     assert {"idempotency_keys", "webhook_endpoints", "oauth_grants", "api_keys"} <= set(stored)
     assert "hook-create" in stored["idempotency_keys"]  # the scan does see the replay rows
-    leaks = [(table, secret[:12] + "…") for secret in issued for table, text in stored.items() if secret in text]
+    leaks = [
+        (table, secret[:12] + "…") for secret in issued for table, text in stored.items() if secret in text
+    ]
     assert leaks == []
 
 
@@ -115,13 +134,18 @@ def test_sealed_webhook_secrets_still_sign_deliveries(sandbox_factory, database_
 
     sandbox = sandbox_factory(database_url=database_url)
     with running_receiver() as receiver, sandbox.client() as client:
-        created = client.post("/v1/webhooks", json={"url": receiver.url, "events": ["consent.granted"]}).json()
+        created = client.post(
+            "/v1/webhooks", json={"url": receiver.url, "events": ["consent.granted"]}
+        ).json()
         assert client.post(f"/v1/webhooks/{created['id']}/test").status_code == 202
         first = receiver.wait_for(1)[0]
         rotated = client.post(f"/v1/webhooks/{created['id']}/rotate-secret", json={}).json()
         assert client.post(f"/v1/webhooks/{created['id']}/test").status_code == 202
         second = receiver.wait_for(2)[1]
-    for delivery, secrets_ in ((first, [created["secret"]]), (second, [rotated["secret"], created["secret"]])):
+    for delivery, secrets_ in (
+        (first, [created["secret"]]),
+        (second, [rotated["secret"], created["secret"]]),
+    ):
         assert verify_p2c(secrets_[:1], delivery.body, delivery.headers["x-p2c-signature"])
         for secret in secrets_:
             Webhook(secret).verify(delivery.body, delivery.headers)
