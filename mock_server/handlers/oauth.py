@@ -84,7 +84,9 @@ def _grant(req: ApiRequest) -> dict[str, Any]:
 def _redirect(redirect_uri: str, values: dict[str, str], state: str | None) -> Reply:
     query = urlencode({**values, **({"state": state} if state else {})})
     separator = "&" if "?" in redirect_uri else "?"
-    return Reply(302, None, {"Location": f"{redirect_uri}{separator}{query}", **_NO_STORE})
+    # the Location of an approval carries the authorization code: never stored for an idempotent replay
+    location = {"Location": f"{redirect_uri}{separator}{query}", **_NO_STORE}
+    return Reply(302, None, location, replayable=False)
 
 
 def _error_redirect(redirect_uri: str, error: RedirectError, state: str | None) -> Reply:

@@ -35,7 +35,10 @@ def _code_tokens(sandbox: RunningSandbox, issued: list[str]) -> dict:
             f"{sandbox.base_url}/oauth/authorize", code_verifier=verifier, scope="patients:read pain:read"
         )
         form = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()} | {"decision": "approve"}
-        location = httpx.post(f"{sandbox.base_url}/oauth/authorize", data=form).headers["location"]
+        keyed = {"Idempotency-Key": "approve-once", "X-API-Key": sandbox.api_key}  # the code is a secret too
+        location = httpx.post(f"{sandbox.base_url}/oauth/authorize", data=form, headers=keyed).headers[
+            "location"
+        ]
         issued.append(parse_qs(urlsplit(location).query)["code"][0])
         token = client.fetch_token("/oauth/token", authorization_response=location, code_verifier=verifier)
         refreshed = client.refresh_token("/oauth/token", refresh_token=token["refresh_token"])
