@@ -78,8 +78,10 @@ def _adapter(check: ResponseCheck) -> Callable[..., bool | None]:
         exchange = _exchange(response, case)
         try:
             if check is error_envelope:
-                codes = _STATE.spec.error_codes_for(exchange.path) if _STATE.spec is not None else None
-                applied = error_envelope(exchange, codes)
+                spec = _STATE.spec
+                codes = spec.error_codes_for(exchange.path) if spec is not None else None
+                rfc6749 = spec is not None and exchange.path in spec.rfc6749_error_paths
+                applied = error_envelope(exchange, codes, rfc6749=rfc6749)
             else:
                 applied = check(exchange)
         except ConformanceFailure as failure:

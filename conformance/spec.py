@@ -183,6 +183,28 @@ class Spec:
         enums = self._envelope_enums
         return enums.get("Error") or next(iter(enums.values()), frozenset())
 
+    @cached_property
+    def rfc6749_error_paths(self) -> frozenset[str]:
+        """Paths whose documented JSON errors are RFC 6749 section 5.2 bodies (`{"error": "<code>"}`).
+
+        Found by the shape of the documented 4xx schemas (`error` a string, not an object), so the kit
+        names no path of its own: any OAuth endpoint a contract documents that way is judged that way.
+        """
+        found = set()
+        for path, item in (self.document.get("paths") or {}).items():
+            for operation in (self.resolve(item) or {}).values():
+                if not isinstance(operation, dict):
+                    continue
+                for status, response in (operation.get("responses") or {}).items():
+                    if not str(status).startswith("4"):
+                        continue
+                    content = (self.resolve(response) or {}).get("content") or {}
+                    schema = self.resolve((content.get("application/json") or {}).get("schema"))
+                    error = self.resolve(((schema or {}).get("properties") or {}).get("error"))
+                    if isinstance(error, dict) and error.get("type") == "string":
+                        found.add(path)
+        return frozenset(found)
+
     def error_codes_for(self, path: str) -> frozenset[str]:
         """Codes allowed on `path`: OAuth endpoints add the RFC 6749 codes of their own envelope."""
         if path.startswith("/oauth") or path.startswith("/.well-known"):

@@ -119,9 +119,13 @@ class Target:
         """Run the per-response checks (and openapi-core) on `exchange`, recording each outcome."""
         operation = exchange.operation
         codes = self.spec.error_codes_for(exchange.path)
+        rfc6749 = exchange.path in self.spec.rfc6749_error_paths
         for check in RESPONSE_CHECKS:
             try:
-                applied = error_envelope(exchange, codes) if check is error_envelope else check(exchange)
+                if check is error_envelope:
+                    applied = error_envelope(exchange, codes, rfc6749=rfc6749)
+                else:
+                    applied = check(exchange)
             except ConformanceFailure as failure:
                 self.collector.failed(operation, failure.check, failure.message)
             else:

@@ -39,6 +39,7 @@ from mock_server.gateway.idempotency import IdempotencyStore
 from mock_server.metrics import Metrics
 from mock_server.middleware.edge import EdgeMiddleware, allowed_methods_from, not_found_app
 from mock_server.middleware.rate_limit import build_limiter
+from mock_server.secretbox import SecretBox
 from mock_server.settings import Settings
 from mock_server.storage import Storage
 from mock_server.storage.workspaces import WorkspaceRepo
@@ -67,6 +68,7 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     services = Services(settings=settings, storage=storage, clock=WorkspaceClock(storage))
     services.extras["workspaces"] = WorkspaceRepo(storage)
     services.extras["oauth"] = OAuthService(storage, settings)
+    services.extras["secretbox"] = SecretBox.from_settings(settings.secrets_key, settings.secrets_key_file)
     services.extras["metrics"] = Metrics()
     return services
 

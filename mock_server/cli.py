@@ -71,6 +71,11 @@ def main() -> None:
 @click.option("--webhook-retry-schedule", default=None, help="Comma-separated retry delays in seconds.")
 @click.option("--no-dispatcher", is_flag=True, default=False, help="Do not deliver webhooks in this process.")
 @click.option("--no-demo", is_flag=True, default=False, help="Do not create the demo workspace.")
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="Proxies whose X-Forwarded-For is believed (comma-separated IPs/CIDRs, '*' any; default none).",
+)
 @_friendly
 def serve(
     host: str | None,
@@ -81,6 +86,7 @@ def serve(
     webhook_retry_schedule: str | None,
     no_dispatcher: bool,
     no_demo: bool,
+    forwarded_allow_ips: str | None,
 ) -> None:
     """Start the sandbox (creating the demo workspace on first start) and print a test API key.
 
@@ -97,6 +103,7 @@ def serve(
         webhook_retry_schedule=webhook_retry_schedule,
         dispatcher=False if no_dispatcher else None,
         demo=False if no_demo else None,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
     if settings.workers > 1 and settings.database_url.startswith("sqlite"):
         raise click.ClickException("--workers > 1 needs PostgreSQL (--database-url postgresql://…)")
@@ -117,12 +124,24 @@ def serve(
         "mock_server.asgi:app",
         host=settings.host,
         port=settings.port,
+        **uvicorn_proxy_options(settings),
         workers=settings.workers,
         factory=False,
         log_level="warning",
         loop="uvloop",
         http="httptools",
     )
+
+
+def uvicorn_proxy_options(settings: Settings) -> dict[str, Any]:
+    """Whom uvicorn believes about the client address.
+
+    uvicorn's own default trusts ``X-Forwarded-For`` from 127.0.0.1, so any local caller could claim
+    a fresh address per request and get a fresh rate-limit bucket. Headers are believed only from the
+    proxies configured in ``--forwarded-allow-ips``; with none, proxy headers are ignored altogether.
+    """
+    allowed = settings.forwarded_allow_ips.strip()
+    return {"proxy_headers": bool(allowed), "forwarded_allow_ips": allowed or ""}
 
 
 def _export(settings: Settings) -> None:
@@ -193,6 +212,33 @@ def workspace_create(
     click.echo(f"api_key={made.api_key}")
     click.echo(f"client_id={made.client_id}")
     click.echo(f"client_secret={made.client_secret}")
+
+
+@workspace.command("add-client")
+@click.argument("name")
+@click.option("--public", is_flag=True, default=False, help="A public client: no secret, PKCE required.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Registered redirect URI (repeatable).")
+@click.option("--scopes", default=None, help="Space- or comma-separated scopes (default: the workspace's).")
+@click.option("--database-url", default=None, help="Database of the sandbox.")
+@_friendly
+def workspace_add_client(
+    name: str, public: bool, redirect_uris: tuple[str, ...], scopes: str | None, database_url: str | None
+) -> None:
+    """Register another OAuth client for a workspace; print its id (and secret, once, if confidential).
+
+    Redirect URIs match exactly; loopback ones (127.0.0.1, [::1], localhost) on any port.
+
+    Example: care-sandbox workspace add-client acme-clinic --public --redirect-uri http://127.0.0.1/callback
+    """
+    settings = _settings(database_url=database_url)
+    repo = WorkspaceRepo(Storage.open(settings.database_url))
+    found = repo.by_name(name)
+    if found is None:
+        raise click.ClickException(f"no workspace named {name!r}")
+    chosen = tuple(s for s in (scopes or "").replace(",", " ").split() if s) or None
+    client_id, secret = repo.add_client(found.id, public=public, redirect_uris=redirect_uris, scopes=chosen)
+    click.echo(f"client_id={client_id}")
+    click.echo("client_type=public" if secret is None else f"client_secret={secret}")
 
 
 @workspace.command("list")

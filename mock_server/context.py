@@ -74,6 +74,10 @@ class Reply:
     body: Any = None  # JSON-able, RawJSON, bytes or str
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str | None = None  # default: application/json (application/fhir+json on /fhir)
+    # Secret-bearing replies (see gateway.idempotency): top-level body fields never stored for an
+    # idempotent replay (the replay omits them), or, with replayable=False, nothing stored at all
+    secret_fields: tuple[str, ...] = ()
+    replayable: bool = True
 
 
 def ok(body: Any, **headers: str) -> Reply:

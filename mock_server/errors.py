@@ -12,7 +12,8 @@ Every failure a client can see is an :class:`ApiError` by the time it is rendere
         logged with its traceback, never sent)
 
 :func:`render` turns one into ``{"error": {"code", "message", "details"?, "request_id"}}`` — or a FHIR
-OperationOutcome on ``/fhir`` paths — so the shape cannot drift between call sites.
+OperationOutcome on ``/fhir`` paths, or RFC 6749's ``{"error", "error_description"}`` on the OAuth
+endpoints — so the shape cannot drift between call sites.
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ import orjson
 from mock_server.fhir.outcome import operation_outcome as fhir_outcome
 
 FHIR_PREFIX = "/fhir/"
+OAUTH_PATHS = frozenset({"/oauth/token", "/oauth/authorize"})
+"""Endpoints that answer in RFC 6749's error shape, which OAuth client libraries parse, not the envelope."""
+
+_OAUTH_REQUEST_CODES = frozenset(
+    {"validation_error", "invalid_parameter", "invalid_json", "unsupported_media_type", "payload_too_large"}
+)
+"""The gateway's own refusals of a malformed request; RFC 6749 calls all of them ``invalid_request``."""
 
 _FHIR_ISSUE_CODES = {
     400: "invalid",
@@ -124,8 +132,23 @@ def operation_outcome(error: ApiError, request_id: str) -> dict[str, Any]:
     return outcome
 
 
+def rfc6749_text(text: str) -> str:
+    """``text`` in the characters RFC 6749 allows in ``error_description`` (printable ASCII but ``"``
+    and ``\\``), so strict client libraries accept it."""
+    text = text.replace("…", "...").replace('"', "'").replace("\\", "/")
+    return "".join(ch if 0x20 <= ord(ch) <= 0x7E else "?" for ch in text)
+
+
+def oauth_body(error: ApiError) -> dict[str, Any]:
+    """RFC 6749 section 5.2: ``{"error", "error_description"}``; the request id travels in X-Request-Id."""
+    code = "invalid_request" if error.code in _OAUTH_REQUEST_CODES else error.code
+    return {"error": code, "error_description": rfc6749_text(_clip(error.message, MAX_MESSAGE))}
+
+
 def render(error: ApiError, request_id: str, path: str) -> tuple[bytes, str]:
     """Serialize ``error`` for ``path``; returns (body, media type)."""
+    if path in OAUTH_PATHS:
+        return orjson.dumps(oauth_body(error)), "application/json"
     if path.startswith(FHIR_PREFIX):
         return orjson.dumps(operation_outcome(error, request_id)), "application/fhir+json"
     return orjson.dumps(envelope(error, request_id)), "application/json"

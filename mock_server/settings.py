@@ -65,6 +65,13 @@ class Settings:
     dispatcher: bool = True  # run the webhook dispatcher inside the server process
     dispatcher_poll_seconds: float = 0.5
     log_level: str = "info"
+    # key that encrypts webhook signing secrets at rest; empty: read (or create) secrets_key_file.
+    # Every process sharing one database needs the same key (set it on a hosted deployment).
+    secrets_key: str = ""
+    secrets_key_file: Path = Path("var/care_sandbox.key")
+    # proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes (comma-separated IPs or
+    # CIDRs, "*" for any); empty: none, so a caller cannot pick its own rate-limit bucket
+    forwarded_allow_ips: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -49,7 +49,8 @@ _ENTRIES = [
         "error_envelope",
         "custom",
         2,
-        'Every 4xx/5xx is {"error": {code, message, request_id}} (OperationOutcome on FHIR paths).',
+        'Every 4xx/5xx is {"error": {code, message, request_id}} (OperationOutcome on FHIR paths; '
+        'RFC 6749 {"error": code, "error_description"} where the contract documents OAuth errors so).',
     ),
     CheckInfo("request_id_header", "custom", 1, "Every response carries X-Request-Id."),
     CheckInfo("rate_limit_headers", "custom", 1, "Every response carries X-RateLimit-Limit/Remaining/Reset."),
@@ -62,6 +63,12 @@ _ENTRIES = [
     CheckInfo("scope_enforcement", "custom", 3, "A token without the scope gets 403 insufficient_scope."),
     CheckInfo("tenant_isolation", "custom", 3, "Nothing of one workspace is readable by another."),
     CheckInfo("idempotent_replay", "custom", 2, "Same Idempotency-Key + body replays; other body gets 409."),
+    CheckInfo(
+        "oauth_error_codes",
+        "custom",
+        2,
+        "Token endpoint: unknown grant, wrong secret, unknown code give RFC 6749 codes (401 + challenge).",
+    ),
     CheckInfo(
         "independent_response_validation",
         "custom",

@@ -30,8 +30,11 @@ def _snippet(body: bytes, limit: int = 160) -> str:
     return repr(text + ("…" if len(body) > limit else ""))
 
 
-def error_envelope(exchange: Exchange, codes: Collection[str] | None = None) -> bool:
-    """Every 4xx/5xx body is the documented error envelope (FHIR: an OperationOutcome).
+def error_envelope(
+    exchange: Exchange, codes: Collection[str] | None = None, *, rfc6749: bool = False
+) -> bool:
+    """Every 4xx/5xx body is the documented error envelope (FHIR: an OperationOutcome; the OAuth
+    endpoints the contract documents with RFC 6749 bodies, `rfc6749=True`: see `oauth_error_body`).
 
     `codes`, when given (from the spec's error-code enum), also pins `error.code` to the documented set,
     which response-schema validation cannot do for statuses the spec does not list.
@@ -41,6 +44,8 @@ def error_envelope(exchange: Exchange, codes: Collection[str] | None = None) -> 
     name = "error_envelope"
     where = exchange.describe()
     body = exchange.json()
+    if rfc6749:
+        return oauth_error_body(exchange)
     if is_fhir_path(exchange.path):
         _check_operation_outcome(exchange, body)
         return True
@@ -70,6 +75,46 @@ def error_envelope(exchange: Exchange, codes: Collection[str] | None = None) -> 
             name,
             f"{where}: error.request_id {error['request_id']!r} but X-Request-Id {header!r}",
             "error.request_id equal to the X-Request-Id header",
+            operation=where,
+        )
+    return True
+
+
+OAUTH_ERROR = '{"error": "<RFC 6749 code>", "error_description"?: str, "error_uri"?: str} (RFC 6749 §5.2)'
+
+
+def _rfc6749_chars(value: str) -> bool:
+    """RFC 6749 appendix A.7: printable ASCII except `"` and `\\`."""
+    return bool(value) and all(0x20 <= ord(ch) <= 0x7E and ch not in '"\\' for ch in value)
+
+
+def oauth_error_body(exchange: Exchange) -> bool:
+    """An OAuth endpoint's error is an RFC 6749 section 5.2 body, and a 401 names its challenge.
+
+    OAuth client libraries read `error` as a string; the API's own envelope there breaks them.
+    """
+    if exchange.status < 400 or exchange.method.upper() == "HEAD":
+        return False
+    name = "error_envelope"  # the envelope check's verdict, for endpoints documented with RFC 6749 bodies
+    where = exchange.describe()
+    body = exchange.json()
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        raise ConformanceFailure(
+            name, f"{where} with body {_snippet(exchange.body)}", OAUTH_ERROR, operation=where
+        )
+    if not _rfc6749_chars(body["error"]):
+        raise ConformanceFailure(name, f"{where}: error = {body['error']!r}", OAUTH_ERROR, operation=where)
+    for key in ("error_description", "error_uri"):
+        value = body.get(key)
+        if value is not None and not (isinstance(value, str) and _rfc6749_chars(value)):
+            raise ConformanceFailure(
+                name, f"{where}: {key} = {value!r}", f"{key} a string of RFC 6749 characters", operation=where
+            )
+    if exchange.status == 401 and not exchange.header("www-authenticate"):
+        raise ConformanceFailure(
+            name,
+            f"{where} without WWW-Authenticate",
+            "a 401 names its challenge (RFC 6749 §5.2)",
             operation=where,
         )
     return True

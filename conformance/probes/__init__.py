@@ -6,6 +6,7 @@ from conformance.context import Context
 from conformance.probes.access import scope_enforcement, tenant_isolation
 from conformance.probes.idempotency import idempotent_replay
 from conformance.probes.lists import date_filters, pagination
+from conformance.probes.oauth import oauth_error_codes
 
 
 def run_probes(ctx: Context) -> None:
@@ -15,3 +16,4 @@ def run_probes(ctx: Context) -> None:
     idempotent_replay(ctx)
     scope_enforcement(ctx)
     tenant_isolation(ctx)
+    oauth_error_codes(ctx)

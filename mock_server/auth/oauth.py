@@ -1,9 +1,23 @@
-"""OAuth 2.0 for partners: client_credentials, authorization_code with PKCE, refresh_token (seed 002).
+"""OAuth 2.0 for partners: client_credentials, authorization_code with PKCE, refresh_token (seed 002),
+held to RFC 6749, RFC 7636 (PKCE), RFC 8252 (loopback redirects) and RFC 9700 (current security BCP).
 
-Tokens are opaque random strings stored as hashes with their scopes and expiry; a refresh rotates
-the refresh token (the old one is revoked), as current OAuth security advice recommends. Scopes
-granted are always a subset of the client's, so a narrower token can be minted for tests of scope
-enforcement.
+Why each rule:
+
+- Confidential clients authenticate at the token endpoint on every grant (HTTP Basic or form
+  fields); a PKCE verifier is not client authentication. Only a client registered as *public*
+  sends no secret, and it must use PKCE.
+- The authorization endpoint checks the client and its redirect URI before anything else, and
+  nothing redirects until both are good (:mod:`mock_server.auth.redirects`); after that every error
+  is a redirect with ``error=…&state=…`` (:class:`RedirectError`), as clients expect.
+- Codes and refresh tokens are single-use under concurrency: redeeming is one conditional
+  ``UPDATE … WHERE used_at IS NULL`` whose row count decides, so two workers cannot both win. A
+  failed exchange still uses the code up, and the refusal commits (the handler returns it instead of
+  raising), so a stolen code cannot be retried with other guesses.
+- Every token descending from one authorization code shares a ``family_id``. Presenting a code or a
+  rotated refresh token a second time is a sign of theft: the whole family is revoked (RFC 6749
+  section 4.1.2, RFC 9700 section 4.14.2), the legitimate client included — it must re-authorize.
+
+Tokens are opaque random strings stored as SHA-256 hashes with their scopes and expiry.
 """
 
 from __future__ import annotations
@@ -11,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -19,9 +34,10 @@ import orjson
 from sqlalchemy import select, update
 
 from mock_server.auth.credentials import digest
+from mock_server.auth.redirects import RedirectRefused, check_redirect_uri
 from mock_server.context import Principal
 from mock_server.errors import ApiError
-from mock_server.scopes import TIERS
+from mock_server.scopes import ALL_SCOPES, TIERS
 from mock_server.settings import Settings
 from mock_server.storage import Storage, schema
 from mock_server.timeutil import iso, parse_iso, utcnow
@@ -29,11 +45,29 @@ from mock_server.timeutil import iso, parse_iso, utcnow
 G = schema.oauth_grants
 C = schema.oauth_clients
 CODE_TTL_SECONDS = 600
+_PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43,128}$")
+_PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 
 
 def oauth_error(code: str, message: str, status: int = 400) -> ApiError:
-    headers = {"WWW-Authenticate": "Basic"} if status == 401 else {}
+    """An RFC 6749 error; rendered as ``{"error", "error_description"}`` on the OAuth paths."""
+    headers = {"Cache-Control": "no-store"}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="care-sandbox", charset="UTF-8"'
     return ApiError(status, code, message, headers=headers)
+
+
+class RedirectError(Exception):
+    """An authorization error to send back to the (already validated) redirect URI (section 4.1.2.1)."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+def pkce_s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
 class OAuthService:
@@ -42,35 +76,109 @@ class OAuthService:
         self.settings = settings
 
     # --- clients -----------------------------------------------------------------------------
-    def client(self, client_id: str) -> Any:
+    def client(self, client_id: str | None) -> Any:
+        if not client_id:
+            return None
         with self.storage.connect() as conn:
             return conn.execute(select(C).where(C.c.client_id == client_id)).first()
 
-    def authenticate_client(
-        self, client_id: str | None, client_secret: str | None, *, allow_public: bool = False
-    ) -> Any:
+    def client_name(self, client_row: Any) -> str:
+        """What the consent page calls the client: its workspace's display name."""
+        W = schema.workspaces
+        with self.storage.connect() as conn:
+            name = conn.execute(select(W.c.name).where(W.c.id == client_row.workspace_id)).scalar()
+        return str(name or client_row.client_id)
+
+    def authenticate_client(self, client_id: str | None, client_secret: str | None) -> Any:
+        """The client, authenticated as its registration demands; 401 ``invalid_client`` otherwise."""
         if not client_id:
-            raise oauth_error("invalid_client", "client_id is required", 401)
+            raise oauth_error("invalid_client", "client authentication required: send client_id", 401)
         row = self.client(client_id)
         if row is None:
             raise oauth_error("invalid_client", "unknown client", 401)
-        if client_secret is None and allow_public:
+        if row.public:
+            if client_secret:
+                raise oauth_error("invalid_client", "a public client has no secret to send", 401)
             return row
-        if client_secret is None or not hmac.compare_digest(row.secret_hash, digest(client_secret)):
+        if not client_secret:
+            raise oauth_error(
+                "invalid_client",
+                "client authentication required: send client_secret (HTTP Basic or form field)",
+                401,
+            )
+        if not hmac.compare_digest(row.secret_hash, digest(client_secret)):
             raise oauth_error("invalid_client", "client authentication failed", 401)
         return row
 
-    def _scopes(self, client_row: Any, requested: str | None) -> list[str]:
+    @staticmethod
+    def _scopes(client_row: Any, requested: str | None) -> list[str]:
         allowed = orjson.loads(client_row.scopes)
         if not requested:
             return list(allowed)
         wanted = requested.split()
+        unknown = sorted(set(wanted) - set(ALL_SCOPES))
+        if unknown:
+            raise oauth_error("invalid_scope", f"unknown scope: {' '.join(unknown)}")
         extra = sorted(set(wanted) - set(allowed))
         if extra:
             raise oauth_error("invalid_scope", f"scope not allowed for this client: {' '.join(extra)}")
         return [s for s in allowed if s in wanted]
 
-    # --- grants ------------------------------------------------------------------------------
+    # --- authorization endpoint ----------------------------------------------------------------
+    def redirect_target(self, client_id: str | None, redirect_uri: str | None) -> Any:
+        """The client, once it exists and ``redirect_uri`` is registered for it; before any redirect."""
+        client_row = self.client(client_id)
+        if client_row is None:
+            raise oauth_error("invalid_client", "unknown client_id; nothing was redirected")
+        if not redirect_uri:
+            raise oauth_error("invalid_request", "redirect_uri is required")
+        try:
+            check_redirect_uri(redirect_uri, orjson.loads(client_row.redirect_uris))
+        except RedirectRefused as refused:
+            raise oauth_error("invalid_request", f"{refused}; nothing was redirected") from refused
+        return client_row
+
+    def authorization_request(
+        self,
+        client_row: Any,
+        response_type: str | None,
+        scope: str | None,
+        code_challenge: str | None,
+        code_challenge_method: str | None,
+    ) -> list[str]:
+        """The scopes to ask the patient for; :class:`RedirectError` for anything else wrong."""
+        if response_type != "code":
+            raise RedirectError("unsupported_response_type", "response_type must be code")
+        try:
+            scopes = self._scopes(client_row, scope)
+        except ApiError as error:
+            raise RedirectError(error.code, error.message) from error
+        if code_challenge is None:
+            if client_row.public:
+                raise RedirectError("invalid_request", "a public client must send a code_challenge (S256)")
+        elif (code_challenge_method or "plain") != "S256":
+            raise RedirectError("invalid_request", "code_challenge_method must be S256")
+        elif not _PKCE_CHALLENGE.fullmatch(code_challenge):
+            raise RedirectError("invalid_request", "code_challenge must be 43-128 of [A-Za-z0-9_-]")
+        return scopes
+
+    def create_code(
+        self, client_row: Any, redirect_uri: str, scopes: list[str], code_challenge: str | None
+    ) -> str:
+        with self.storage.begin() as conn:
+            code, _ = self._issue(
+                conn,
+                "code",
+                client_row,
+                scopes,
+                CODE_TTL_SECONDS,
+                family_id=f"fam_{secrets.token_hex(12)}",
+                redirect_uri=redirect_uri,
+                code_challenge=code_challenge,
+            )
+        return code
+
+    # --- token endpoint ------------------------------------------------------------------------
     def _issue(
         self, conn: Any, kind: str, client_row: Any, scopes: list[str], ttl: int, **extra: Any
     ) -> tuple[str, str]:
@@ -93,18 +201,26 @@ class OAuthService:
         )
         return token, expires
 
-    def _token_response(self, client_row: Any, scopes: list[str], *, with_refresh: bool) -> dict[str, Any]:
+    def _token_response(self, client_row: Any, scopes: list[str], *, family_id: str | None) -> dict[str, Any]:
+        """An access token, plus a refresh token of the same family when there is a family."""
         with self.storage.begin() as conn:
-            access, _ = self._issue(conn, "access", client_row, scopes, self.settings.token_ttl_seconds)
+            access, _ = self._issue(
+                conn, "access", client_row, scopes, self.settings.token_ttl_seconds, family_id=family_id
+            )
             body: dict[str, Any] = {
                 "access_token": access,
                 "token_type": "Bearer",
                 "expires_in": self.settings.token_ttl_seconds,
                 "scope": " ".join(scopes),
             }
-            if with_refresh:
+            if family_id is not None:
                 refresh, _ = self._issue(
-                    conn, "refresh", client_row, scopes, self.settings.refresh_token_ttl_seconds
+                    conn,
+                    "refresh",
+                    client_row,
+                    scopes,
+                    self.settings.refresh_token_ttl_seconds,
+                    family_id=family_id,
                 )
                 body["refresh_token"] = refresh
         return body
@@ -113,54 +229,40 @@ class OAuthService:
         self, client_id: str | None, secret: str | None, scope: str | None
     ) -> dict[str, Any]:
         client_row = self.authenticate_client(client_id, secret)
-        return self._token_response(client_row, self._scopes(client_row, scope), with_refresh=False)
+        if client_row.public:
+            raise oauth_error("unauthorized_client", "a public client cannot use client_credentials")
+        return self._token_response(client_row, self._scopes(client_row, scope), family_id=None)
 
-    def create_code(
-        self,
-        client_id: str,
-        redirect_uri: str,
-        scope: str | None,
-        code_challenge: str | None,
-        code_challenge_method: str | None,
-    ) -> str:
-        client_row = self.client(client_id)
-        if client_row is None:
-            raise oauth_error("invalid_client", "unknown client_id", 401)
-        self.check_redirect(client_row, redirect_uri)
-        if code_challenge is not None and (code_challenge_method or "plain") != "S256":
-            raise oauth_error("invalid_request", "code_challenge_method must be S256")
-        scopes = self._scopes(client_row, scope)
-        with self.storage.begin() as conn:
-            code, _ = self._issue(
-                conn,
-                "code",
-                client_row,
-                scopes,
-                CODE_TTL_SECONDS,
-                redirect_uri=redirect_uri,
-                code_challenge=code_challenge,
-            )
-        return code
+    def _redeem(self, token: str, kind: str) -> Any:
+        """Mark a code or refresh token used, exactly once; returns its row.
 
-    @staticmethod
-    def check_redirect(client_row: Any, redirect_uri: str) -> None:
-        """Loopback redirect URIs on any port are allowed (RFC 8252 §7.3), like the registered ones."""
-        registered = orjson.loads(client_row.redirect_uris)
-        base = redirect_uri.split("?", 1)[0]
-        host_part = base.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
-        if base in registered or host_part in {"localhost", "127.0.0.1", "[::1]"}:
-            return
-        raise oauth_error("invalid_request", "redirect_uri is not registered for this client")
-
-    def _consume(self, token: str, kind: str) -> Any:
-        with self.storage.begin() as conn:
-            row = conn.execute(select(G).where(G.c.token_hash == digest(token), G.c.kind == kind)).first()
-            if row is None or row.revoked or row.expires_at <= iso(utcnow()):
-                raise oauth_error(
+        The conditional UPDATE is the whole decision: of two concurrent redemptions one updates a row
+        and the other none (PostgreSQL re-checks ``used_at IS NULL`` after the first commits). A
+        second presentation revokes the token's family before it is refused.
+        """
+        name = "authorization code" if kind == "code" else "refresh token"
+        token_hash = digest(token)
+        refusal: ApiError | None = None
+        with self.storage.begin() as conn:  # left normally even when refusing: the writes must stick
+            row = conn.execute(select(G).where(G.c.token_hash == token_hash, G.c.kind == kind)).first()
+            if row is None:
+                raise oauth_error("invalid_grant", f"the {name} is invalid")
+            used = conn.execute(
+                update(G)
+                .where(G.c.token_hash == token_hash, G.c.used_at.is_(None))
+                .values(used_at=iso(utcnow()))
+            ).rowcount
+            if used != 1:
+                if row.family_id is not None:
+                    conn.execute(update(G).where(G.c.family_id == row.family_id).values(revoked=True))
+                refusal = oauth_error(
                     "invalid_grant",
-                    f"the {kind.replace('code', 'authorization code')} is invalid, expired or already used",
+                    f"the {name} was already used; every token issued from it has been revoked",
                 )
-            conn.execute(update(G).where(G.c.token_hash == row.token_hash).values(revoked=True))
+            elif row.revoked or row.expires_at <= iso(utcnow()):
+                refusal = oauth_error("invalid_grant", f"the {name} is expired or revoked")
+        if refusal is not None:
+            raise refusal
         return row
 
     def exchange_code(
@@ -171,38 +273,41 @@ class OAuthService:
         redirect_uri: str | None,
         verifier: str | None,
     ) -> dict[str, Any]:
+        client_row = self.authenticate_client(client_id, secret)
         if not code or not redirect_uri:
             raise oauth_error("invalid_request", "code and redirect_uri are required")
-        client_row = self.authenticate_client(client_id, secret, allow_public=verifier is not None)
-        row = self._consume(code, "code")
-        if row.client_id != client_row.client_id or row.redirect_uri != redirect_uri:
-            raise oauth_error("invalid_grant", "the code was issued to another client or redirect_uri")
+        row = self._redeem(code, "code")  # used up from here on, whatever follows
+        if row.client_id != client_row.client_id:
+            raise oauth_error("invalid_grant", "the code was issued to another client")
+        if row.redirect_uri != redirect_uri:
+            raise oauth_error("invalid_grant", "redirect_uri differs from the authorization request's")
         if row.code_challenge is not None:
-            if not verifier:
-                raise oauth_error("invalid_grant", "code_verifier is required (PKCE)")
-            computed = (
-                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-            )
-            if not hmac.compare_digest(computed, row.code_challenge):
+            if not verifier or not _PKCE_VERIFIER.fullmatch(verifier):
+                raise oauth_error("invalid_grant", "a code_verifier of 43-128 characters is required (PKCE)")
+            if not hmac.compare_digest(pkce_s256(verifier), row.code_challenge):
                 raise oauth_error("invalid_grant", "code_verifier does not match the code_challenge")
-        elif secret is None:
-            raise oauth_error("invalid_client", "client authentication failed", 401)
-        return self._token_response(client_row, orjson.loads(row.scopes), with_refresh=True)
+        elif verifier:
+            raise oauth_error("invalid_grant", "the authorization request carried no code_challenge")
+        return self._token_response(client_row, orjson.loads(row.scopes), family_id=row.family_id)
 
     def refresh(
         self, client_id: str | None, secret: str | None, refresh_token: str | None, scope: str | None
     ) -> dict[str, Any]:
+        client_row = self.authenticate_client(client_id, secret)
         if not refresh_token:
             raise oauth_error("invalid_request", "refresh_token is required")
-        client_row = self.authenticate_client(client_id, secret)
-        row = self._consume(refresh_token, "refresh")
-        if row.client_id != client_row.client_id:
+        with self.storage.connect() as conn:
+            owner = conn.execute(
+                select(G.c.client_id).where(G.c.token_hash == digest(refresh_token), G.c.kind == "refresh")
+            ).scalar()
+        if owner is not None and owner != client_row.client_id:
             raise oauth_error("invalid_grant", "the refresh token was issued to another client")
+        row = self._redeem(refresh_token, "refresh")
         granted = orjson.loads(row.scopes)
-        scopes = granted if not scope else [s for s in granted if s in scope.split()]
         if scope and set(scope.split()) - set(granted):
             raise oauth_error("invalid_scope", "a refresh cannot widen the granted scopes")
-        return self._token_response(client_row, scopes, with_refresh=True)
+        scopes = granted if not scope else [s for s in granted if s in scope.split()]
+        return self._token_response(client_row, scopes, family_id=row.family_id)
 
     # --- resource side -----------------------------------------------------------------------
     def principal_for_token(self, token: str) -> tuple[Principal, float] | None:

@@ -23,7 +23,13 @@ from mock_server.context import ApiRequest, RawJSON, Reply, Services
 from mock_server.errors import ApiError, render
 from mock_server.gateway import body as body_mod
 from mock_server.gateway import params as params_mod
-from mock_server.gateway.idempotency import IdempotencyStore, IdempotentRequest, StoredResponse, fingerprint
+from mock_server.gateway.idempotency import (
+    IdempotencyStore,
+    IdempotentRequest,
+    StoredResponse,
+    fingerprint,
+    without_fields,
+)
 from mock_server.gateway.plan import JSON_TYPES, OperationPlan, build_plan
 from mock_server.gateway.prefer import forced_reply, parse_prefer
 from mock_server.middleware.state import RequestState
@@ -143,7 +149,9 @@ class OperationRunner:
                     raise  # rolls the unit back: a refused request leaves no partial write
                 data, media = self._encode(reply)
                 headers = {**reply.headers, "Content-Type": media, **replayed_id}
-                self.idempotency.record(conn, keyed, StoredResponse(reply.status, headers, data))
+                if reply.replayable:  # secrets are never stored: see gateway.idempotency
+                    kept = without_fields(data, reply.secret_fields)
+                    self.idempotency.record(conn, keyed, StoredResponse(reply.status, headers, kept))
         except ApiError as error:
             if error is refused:  # remember the refusal, so a retry gets the same answer
                 body, body_media = render(error, state.request_id, scope["path"])

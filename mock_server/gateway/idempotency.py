@@ -17,6 +17,12 @@ the key (``pg_try_advisory_xact_lock``, across every worker process) and the oth
 instead of queueing behind it. On SQLite writes are serialized by the database and the server runs
 one process, so no second lock is needed. 5xx outcomes are never stored, so a retry after a server
 failure runs again.
+
+Secrets are never stored here, as Stripe shows a secret once: a reply marks the body fields that
+carry one (``Reply.secret_fields``: a webhook's ``secret`` on create and rotate-secret) and the
+stored copy, hence every replay, omits them — a client that lost the first response rotates the
+secret. A reply that *is* a secret (``Reply.replayable=False``: the OAuth token response) is not
+stored at all; the key has no effect there, as RFC 6749 forbids caching token responses.
 """
 
 from __future__ import annotations
@@ -42,6 +48,16 @@ def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def without_fields(body: bytes, fields: tuple[str, ...]) -> bytes:
+    """``body`` (a JSON object) without the top-level ``fields``: what may be stored for a replay."""
+    if not fields or not body:
+        return body
+    parsed = orjson.loads(body)
+    if not isinstance(parsed, dict):
+        return body
+    return orjson.dumps({k: v for k, v in parsed.items() if k not in fields})
 
 
 @dataclass(frozen=True)
@@ -76,9 +92,10 @@ class IdempotencyStore:
 
         Raises 409 when another request holds the key or the key was used for a different request.
         """
-        if conn.dialect.name == "postgresql" and not conn.execute(
-            _TRY_LOCK, {"lock": request.lock_id()}
-        ).scalar_one():
+        if (
+            conn.dialect.name == "postgresql"
+            and not conn.execute(_TRY_LOCK, {"lock": request.lock_id()}).scalar_one()
+        ):
             raise ApiError(
                 409,
                 "idempotency_conflict",

@@ -1,15 +1,25 @@
-"""OAuth 2.0 endpoints: token, the sandbox consent page, and RFC 8414 metadata."""
+"""OAuth 2.0 endpoints: token, the sandbox consent page, and RFC 8414 metadata.
+
+Errors on these paths are RFC 6749 bodies (``mock_server.errors.render``). The token endpoint returns
+its refusals instead of raising them, so what a refusal wrote — a code used up, a refresh-token family
+revoked — commits with the answer instead of rolling back.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import html
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import unquote, urlencode
 
-from mock_server.auth.oauth import OAuthService, oauth_error
-from mock_server.context import ApiRequest, Reply, ok
+from mock_server.auth.consent_page import render_consent_page
+from mock_server.auth.oauth import OAuthService, RedirectError, oauth_error
+from mock_server.context import ApiRequest, RawJSON, Reply, ok
+from mock_server.errors import ApiError, render, rfc6749_text
 from mock_server.scopes import ALL_SCOPES
+
+_NO_STORE = {"Cache-Control": "no-store"}
+_ECHOED = ("client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method")
 
 
 def _service(req: ApiRequest) -> OAuthService:
@@ -18,101 +28,114 @@ def _service(req: ApiRequest) -> OAuthService:
 
 
 def _client_auth(req: ApiRequest) -> tuple[str | None, str | None]:
-    """Client credentials from HTTP Basic (preferred by RFC 6749) or the form body."""
+    """Client credentials from HTTP Basic (client_secret_basic) or the form (client_secret_post).
+
+    RFC 6749 section 2.3.1: Basic credentials are form-urlencoded before encoding, hence the
+    unquoting; using both methods at once is an ``invalid_request``.
+    """
     header = req.headers.get("authorization", "")
+    form_id, form_secret = req.body.get("client_id"), req.body.get("client_secret")
     if header.lower().startswith("basic "):
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise oauth_error("invalid_client", "malformed Basic credentials", 401) from exc
-        client_id, _, secret = decoded.partition(":")
-        return client_id, secret
-    return req.body.get("client_id"), req.body.get("client_secret")
+        client_id, sep, secret = decoded.partition(":")
+        if not sep:
+            raise oauth_error("invalid_client", "malformed Basic credentials", 401)
+        if form_secret:
+            raise oauth_error("invalid_request", "authenticate with HTTP Basic or form fields, not both")
+        if form_id and form_id != unquote(client_id):
+            raise oauth_error("invalid_request", "client_id in the form differs from HTTP Basic")
+        return unquote(client_id), unquote(secret)
+    return form_id, form_secret
 
 
 def token(req: ApiRequest) -> Reply:
+    try:
+        body = _grant(req)
+    except ApiError as error:
+        if error.code == "invalid_grant":  # a family may just have been revoked: drop cached tokens
+            req.services.extras["principals"].forget()
+        data, media = render(error, req.request_id, req.path)
+        return Reply(error.status, RawJSON(data), {**error.headers, **_NO_STORE}, media, replayable=False)
+    return Reply(200, body, {**_NO_STORE, "Pragma": "no-cache"}, replayable=False)
+
+
+def _grant(req: ApiRequest) -> dict[str, Any]:
     form = req.body
     client_id, secret = _client_auth(req)
     grant = form.get("grant_type")
     service = _service(req)
     if grant == "client_credentials":
-        body = service.client_credentials(client_id, secret, form.get("scope"))
-    elif grant == "authorization_code":
-        body = service.exchange_code(
+        return service.client_credentials(client_id, secret, form.get("scope"))
+    if grant == "authorization_code":
+        return service.exchange_code(
             client_id, secret, form.get("code"), form.get("redirect_uri"), form.get("code_verifier")
         )
-    elif grant == "refresh_token":
-        body = service.refresh(client_id, secret, form.get("refresh_token"), form.get("scope"))
-    else:
-        raise oauth_error(
-            "unsupported_grant_type",
-            "grant_type must be client_credentials, authorization_code or refresh_token",
-        )
-    return Reply(200, body, {"Cache-Control": "no-store"})
+    if grant == "refresh_token":
+        return service.refresh(client_id, secret, form.get("refresh_token"), form.get("scope"))
+    raise oauth_error(
+        "unsupported_grant_type",
+        "grant_type must be client_credentials, authorization_code or refresh_token",
+    )
 
 
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>care-sandbox · authorize</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;color:#1d2330}}
-.card{{border:1px solid #d0d5dd;border-radius:12px;padding:1.5rem}}li{{margin:.2rem 0}}
-button{{font-size:1rem;padding:.5rem 1.2rem;margin-right:.5rem;border-radius:8px;border:1px solid #888}}
-.approve{{background:#1b6ef3;color:#fff;border-color:#1b6ef3}}</style></head><body><div class="card">
-<h1>Authorize {client}</h1><p>This sandbox application asks for:</p><ul>{scopes}</ul>
-<form method="post" action="/oauth/authorize">{hidden}
-<button class="approve" name="decision" value="approve">Approve</button>
-<button name="decision" value="deny">Deny</button></form>
-<p><small>care-sandbox consent page: no real account is involved.</small></p></div></body></html>"""
+def _redirect(redirect_uri: str, values: dict[str, str], state: str | None) -> Reply:
+    query = urlencode({**values, **({"state": state} if state else {})})
+    separator = "&" if "?" in redirect_uri else "?"
+    # the Location of an approval carries the authorization code: never stored for an idempotent replay
+    location = {"Location": f"{redirect_uri}{separator}{query}", **_NO_STORE}
+    return Reply(302, None, location, replayable=False)
+
+
+def _error_redirect(redirect_uri: str, error: RedirectError, state: str | None) -> Reply:
+    described = {"error": error.code, "error_description": rfc6749_text(error.description)}
+    return _redirect(redirect_uri, described, state)
 
 
 def authorize(req: ApiRequest) -> Reply:
     params = req.params
-    if params.get("response_type", "code") != "code":
-        raise oauth_error("unsupported_response_type", "response_type must be code")
     service = _service(req)
-    client = service.client(params["client_id"])
-    if client is None:
-        raise oauth_error("invalid_client", "unknown client_id", 401)
-    service.check_redirect(client, params["redirect_uri"])
-    fields = {
-        k: params[k]
-        for k in (
-            "client_id",
-            "redirect_uri",
-            "scope",
-            "state",
-            "code_challenge",
-            "code_challenge_method",
-            "response_type",
+    client = service.redirect_target(params.get("client_id"), params.get("redirect_uri"))
+    redirect_uri, state = params["redirect_uri"], params.get("state")
+    try:
+        scopes = service.authorization_request(
+            client,
+            params.get("response_type"),
+            params.get("scope"),
+            params.get("code_challenge"),
+            params.get("code_challenge_method"),
         )
-        if params.get(k)
-    }
-    hidden = "".join(
-        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(str(v))}">'
-        for k, v in fields.items()
-    )
-    scopes = "".join(
-        f"<li>{html.escape(s)}</li>" for s in (params.get("scope") or " ".join(ALL_SCOPES)).split()
-    )
-    page = _PAGE.format(client=html.escape(params["client_id"]), scopes=scopes, hidden=hidden)
-    return Reply(200, page, media_type="text/html; charset=utf-8")
+    except RedirectError as error:
+        return _error_redirect(redirect_uri, error, state)
+    hidden = {k: str(params[k]) for k in _ECHOED if params.get(k)}
+    hidden["response_type"] = "code"
+    page = render_consent_page(service.client_name(client), scopes, hidden)
+    return Reply(200, page, dict(_NO_STORE), media_type="text/html; charset=utf-8")
 
 
 def approve(req: ApiRequest) -> Reply:
     form = req.body
-    redirect = form["redirect_uri"]
-    extra: dict[str, str] = {"state": form["state"]} if form.get("state") else {}
+    service = _service(req)
+    client = service.redirect_target(form.get("client_id"), form.get("redirect_uri"))
+    redirect_uri, state = form["redirect_uri"], form.get("state")
     if form["decision"] != "approve":
-        query = urlencode({"error": "access_denied", **extra})
-    else:
-        code = _service(req).create_code(
-            form["client_id"],
-            redirect,
+        return _error_redirect(
+            redirect_uri, RedirectError("access_denied", "the patient denied the request"), state
+        )
+    try:
+        scopes = service.authorization_request(
+            client,
+            form.get("response_type", "code"),
             form.get("scope"),
             form.get("code_challenge"),
             form.get("code_challenge_method"),
         )
-        query = urlencode({"code": code, **extra})
-    separator = "&" if "?" in redirect else "?"
-    return Reply(302, None, {"Location": f"{redirect}{separator}{query}", "Cache-Control": "no-store"})
+    except RedirectError as error:
+        return _error_redirect(redirect_uri, error, state)
+    code = service.create_code(client, redirect_uri, scopes, form.get("code_challenge"))
+    return _redirect(redirect_uri, {"code": code}, state)
 
 
 def metadata(req: ApiRequest) -> Reply:

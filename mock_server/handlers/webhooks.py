@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_server.context import ApiRequest, Reply, accepted, created, no_content, ok
+from mock_server.context import ApiRequest, Reply, accepted, no_content, ok
 from mock_server.errors import ApiError, unprocessable
 from mock_server.timeutil import iso, utcnow
 from mock_server.webhooks import store
@@ -26,9 +26,15 @@ def create(req: ApiRequest) -> Reply:
     events = _events(body.get("events"))
     with req.services.storage.begin() as conn:
         view = store.create_endpoint(
-            conn, workspace_id=req.workspace_id, url=url, events=events, description=body.get("description")
+            conn,
+            workspace_id=req.workspace_id,
+            url=url,
+            events=events,
+            description=body.get("description"),
+            box=req.services.extras["secretbox"],
         )
-    return created(view)
+    # the secret is shown once: an idempotent replay of this response omits it (never stored)
+    return Reply(201, view, secret_fields=("secret",))
 
 
 def search(req: ApiRequest) -> Reply:
@@ -92,9 +98,13 @@ def rotate_secret(req: ApiRequest) -> Reply:
         grace = req.services.settings.webhook_secret_grace_seconds
     with req.services.storage.begin() as conn:
         rotated = store.rotate_secret(
-            conn, req.workspace_id, req.params["webhook_id"], grace_seconds=int(grace)
+            conn,
+            req.workspace_id,
+            req.params["webhook_id"],
+            grace_seconds=int(grace),
+            box=req.services.extras["secretbox"],
         )
-    return ok(rotated)
+    return Reply(200, rotated, secret_fields=("secret",))
 
 
 def list_deliveries(req: ApiRequest) -> Reply:

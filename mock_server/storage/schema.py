@@ -11,7 +11,8 @@ Why these choices:
 - Everything a partner can see is scoped by ``workspace_id``; patients' data by ``patient_ref`` (the
   internal sandbox patient id, never shown to partners, who only see per-workspace anonymized ids).
 - Secrets: API keys, OAuth client secrets and tokens are stored as SHA-256 hashes. Webhook signing
-  secrets are the exception: HMAC needs the secret itself, so they are stored as issued.
+  secrets cannot be hashed (HMAC needs the secret itself), so they are stored encrypted with the
+  server's key (``mock_server.secretbox``); no table holds any secret or token in plaintext.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -79,6 +81,9 @@ oauth_clients = Table(
     Column("redirect_uris", Text, nullable=False),  # JSON list
     Column("scopes", Text, nullable=False),  # JSON list
     Column("created_at", TS, nullable=False),
+    # a public client (RFC 6749 section 2.1) has no secret and must use PKCE; confidential clients
+    # authenticate at the token endpoint on every grant
+    Column("public", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 oauth_grants = Table(
@@ -95,7 +100,12 @@ oauth_grants = Table(
     Column("redirect_uri", Text, nullable=True),
     Column("code_challenge", String(128), nullable=True),
     Column("created_at", TS, nullable=False),
+    # codes and refresh tokens are single-use: set once by a conditional UPDATE (… WHERE used_at IS NULL)
+    Column("used_at", TS, nullable=True),
+    # every token descending from one authorization code shares it; reuse revokes the family (RFC 9700)
+    Column("family_id", String(64), nullable=True),
     Index("ix_oauth_grants_workspace", "workspace_id"),
+    Index("ix_oauth_grants_family", "family_id"),
 )
 
 sandbox_patients = Table(

@@ -13,6 +13,8 @@ import orjson
 from sqlalchemy import Connection, select, update
 
 from mock_server.auth.credentials import digest, display_prefix, new_api_key, new_secret
+from mock_server.auth.redirects import DEFAULT_REDIRECT_URIS, DEFAULT_REDIRECTS_JSON, RedirectRefused
+from mock_server.auth.redirects import check_redirect_uri as _check_redirect_uri
 from mock_server.context import Principal
 from mock_server.scopes import ALL_SCOPES, TIERS
 from mock_server.storage import Storage, schema
@@ -121,7 +123,7 @@ class WorkspaceRepo:
                     client_id=client_id,
                     workspace_id=workspace_id,
                     secret_hash=digest(client_secret),
-                    redirect_uris=orjson.dumps(["http://localhost", "http://127.0.0.1"]).decode(),
+                    redirect_uris=DEFAULT_REDIRECTS_JSON,
                     scopes=scopes_json,
                     created_at=now,
                 )
@@ -144,6 +146,49 @@ class WorkspaceRepo:
                 )
             )
         return key
+
+    def add_client(
+        self,
+        workspace_id: str,
+        *,
+        public: bool = False,
+        redirect_uris: tuple[str, ...] = (),
+        scopes: tuple[str, ...] | None = None,
+    ) -> tuple[str, str | None]:
+        """Register another OAuth client; returns (client_id, secret), the secret None for a public one.
+
+        A public client (a native or browser app that cannot keep a secret) authenticates with its
+        client_id alone and must use PKCE; a confidential one gets a secret, shown once.
+        """
+        workspace = self.get(workspace_id)
+        if workspace is None:
+            raise WorkspaceError(f"no workspace {workspace_id!r}")
+        chosen = tuple(scopes) if scopes else workspace.scopes
+        outside = sorted(set(chosen) - set(workspace.scopes))
+        if outside:
+            raise WorkspaceError(f"scope(s) {', '.join(outside)} not held by the workspace")
+        uris = list(redirect_uris) or list(DEFAULT_REDIRECT_URIS)
+        for uri in uris:
+            try:
+                _check_redirect_uri(uri, [uri])
+            except RedirectRefused as refused:
+                raise WorkspaceError(f"{uri}: {refused}") from refused
+        client_id = f"cli_{secrets.token_hex(10)}"
+        secret = None if public else new_secret("cs_test_")
+        with self.db.begin() as conn:
+            conn.execute(
+                schema.oauth_clients.insert().values(
+                    client_id=client_id,
+                    workspace_id=workspace_id,
+                    # a public client has no secret: the hash of a random value nobody holds
+                    secret_hash=digest(secret or secrets.token_urlsafe(32)),
+                    redirect_uris=orjson.dumps(uris).decode(),
+                    scopes=orjson.dumps(list(chosen)).decode(),
+                    created_at=iso(utcnow()),
+                    public=public,
+                )
+            )
+        return client_id, secret
 
     def get(self, workspace_id: str) -> Workspace | None:
         with self.db.connect() as conn:

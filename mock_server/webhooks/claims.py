@@ -18,6 +18,7 @@ resumes them, so disabling never loses events.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 
+from mock_server.secretbox import SecretBox, SecretBoxError
 from mock_server.storage import schema
 from mock_server.timeutil import iso
 from mock_server.webhooks.outbox import new_id, precise_iso
@@ -45,6 +47,8 @@ EV = schema.events
 A = schema.delivery_attempts
 
 SNIPPET_BYTES = 1024
+
+log = logging.getLogger("care_sandbox.webhooks")
 
 
 @dataclass(frozen=True)
@@ -113,9 +117,18 @@ def next_due(engine: Engine) -> str | None:
 
 
 def claim(
-    engine: Engine, *, worker_id: str, now: datetime, limit: int, lease_seconds: float, probe: bool = True
+    engine: Engine,
+    *,
+    box: SecretBox,
+    worker_id: str,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    probe: bool = True,
 ) -> list[Job]:
     """Lease up to ``limit`` due deliveries to ``worker_id``; returns them ready to send.
+
+    Endpoint secrets are stored encrypted; ``box`` decrypts them for signing, in memory only.
 
     ``probe=False`` skips the read-only check for work, when the caller knows some was just queued.
     """
@@ -167,6 +180,16 @@ def claim(
         if endpoint is None or payload is None:  # deleted since: its delivery went with it
             continue
         grace = endpoint.previous_secret_expires_at
+        try:
+            secret = box.open(endpoint.secret)
+            previous = (
+                box.open(endpoint.previous_secret)
+                if endpoint.previous_secret and grace and grace > current
+                else None
+            )
+        except SecretBoxError:  # another key sealed it: say so; the lease lapses and it is retried
+            log.exception("cannot decrypt the secret of webhook endpoint %s; not delivering", r.endpoint_id)
+            continue
         jobs.append(
             Job(
                 delivery_id=r.id,
@@ -175,10 +198,8 @@ def claim(
                 attempt=int(r.attempts) + 1,
                 payload=payload,
                 url=endpoint.url,
-                secret=endpoint.secret,
-                previous_secret=endpoint.previous_secret
-                if endpoint.previous_secret and grace and grace > current
-                else None,
+                secret=secret,
+                previous_secret=previous,
             )
         )
     return jobs

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
+from mock_server.secretbox import SecretBox
 from mock_server.settings import Settings
 from mock_server.storage import Storage
 from mock_server.timeutil import parse_iso
@@ -82,6 +83,7 @@ class Dispatcher:
         self.process = process if process is not None else transport is None and _shareable(storage)
         self._pipe: sidecar.Pipe | None = None
         self._engine = storage.engine
+        self._box = SecretBox.from_settings(settings.secrets_key, settings.secrets_key_file)
         self._rng = random.Random()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
@@ -214,6 +216,7 @@ class Dispatcher:
                     jobs = await self._db(
                         claims.claim,
                         self._engine,
+                        box=self._box,
                         worker_id=self.worker_id,
                         now=datetime.now(UTC),
                         limit=free,

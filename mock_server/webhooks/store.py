@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from mock_server.errors import ApiError, conflict, not_found
+from mock_server.secretbox import SecretBox
 from mock_server.storage import schema
 from mock_server.timeutil import iso, parse_iso, utcnow
 from mock_server.webhooks.outbox import new_id, now_precise, precise_iso
@@ -40,8 +41,8 @@ EV = schema.events
 DISABLED_BY_API = "disabled by partner"
 
 
-def endpoint_view(row: Row[Any], *, secret: bool = False) -> dict[str, Any]:
-    """The ``WebhookEndpoint`` shape; the secret only when just issued (create)."""
+def endpoint_view(row: Row[Any], *, secret: str | None = None) -> dict[str, Any]:
+    """The ``WebhookEndpoint`` shape; ``secret`` only when just issued (create): it is stored sealed."""
     view: dict[str, Any] = {
         "id": row.id,
         "url": row.url,
@@ -52,8 +53,8 @@ def endpoint_view(row: Row[Any], *, secret: bool = False) -> dict[str, Any]:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
-    if secret:
-        view["secret"] = row.secret
+    if secret is not None:
+        view["secret"] = secret
     return view
 
 
@@ -71,10 +72,12 @@ def create_endpoint(
     url: str,
     events: list[str],
     description: str | None,
+    box: SecretBox,
     enabled: bool = True,
 ) -> dict[str, Any]:
     now = iso(utcnow())
     endpoint_id = new_id("we")
+    secret = new_secret()
     conn.execute(
         E.insert().values(
             id=endpoint_id,
@@ -84,13 +87,13 @@ def create_endpoint(
             description=description,
             enabled=enabled,
             disabled_reason=None if enabled else DISABLED_BY_API,
-            secret=new_secret(),
+            secret=box.seal(secret),
             consecutive_failures=0,
             created_at=now,
             updated_at=now,
         )
     )
-    return endpoint_view(_row(conn, workspace_id, endpoint_id), secret=True)
+    return endpoint_view(_row(conn, workspace_id, endpoint_id), secret=secret)
 
 
 def get_endpoint(conn: Connection, workspace_id: str, endpoint_id: str) -> dict[str, Any]:
@@ -152,7 +155,7 @@ def delete_endpoint(conn: Connection, workspace_id: str, endpoint_id: str) -> No
 
 
 def rotate_secret(
-    conn: Connection, workspace_id: str, endpoint_id: str, *, grace_seconds: int
+    conn: Connection, workspace_id: str, endpoint_id: str, *, grace_seconds: int, box: SecretBox
 ) -> dict[str, Any]:
     """Issue a new secret; the old one keeps signing (second ``v1,`` signature) for the grace period."""
     row = _row(conn, workspace_id, endpoint_id)
@@ -163,8 +166,9 @@ def rotate_secret(
         E.update()
         .where(E.c.id == endpoint_id)
         .values(
-            secret=secret,
-            previous_secret=row.secret if grace_seconds > 0 else None,
+            secret=box.seal(secret),
+            # re-sealed: a secret stored in plaintext by an older version is encrypted from now on
+            previous_secret=box.seal(box.open(row.secret)) if grace_seconds > 0 else None,
             previous_secret_expires_at=expires if grace_seconds > 0 else None,
             updated_at=iso(now),
         )

@@ -117,3 +117,41 @@ def test_retry_after_on_429() -> None:
     for bad in ("", "soon"):
         with pytest.raises(ConformanceFailure, match="Retry-After"):
             retry_after_on_429(exchange(429, envelope(), retry_after=bad))
+
+
+# --- RFC 6749 section 5.2 bodies on the OAuth endpoints ------------------------------------------
+
+
+def test_oauth_errors_judged_as_rfc6749_where_documented_so() -> None:
+    good = exchange(
+        400, {"error": "invalid_grant", "error_description": "the code was already used"}, path="/oauth/token"
+    )
+    assert error_envelope(good, rfc6749=True) is True
+    challenged = exchange(401, {"error": "invalid_client"}, path="/oauth/token", www_authenticate="Basic")
+    assert error_envelope(challenged, rfc6749=True) is True
+    with pytest.raises(ConformanceFailure):  # the OAuth body is not the envelope elsewhere
+        error_envelope(good)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "fragment"),
+    [
+        (400, envelope("invalid_grant"), "with body"),  # the project envelope where RFC 6749 is documented
+        (400, {"error": 'invalid"grant'}, "error ="),
+        (400, {"error": "invalid_grant", "error_description": "caf\u00e9"}, "error_description"),
+        (401, {"error": "invalid_client"}, "WWW-Authenticate"),
+    ],
+)
+def test_oauth_error_body_fires(status: int, body: Any, fragment: str) -> None:
+    with pytest.raises(ConformanceFailure) as info:
+        error_envelope(exchange(status, body, path="/oauth/token"), rfc6749=True)
+    assert fragment in info.value.message and "RFC 6749" in info.value.message
+
+
+def test_spec_finds_the_rfc6749_paths_by_shape() -> None:
+    from pathlib import Path
+
+    from conformance.spec import Spec
+
+    paths = Spec.load(Path(__file__).resolve().parents[2] / "openapi.yaml").rfc6749_error_paths
+    assert paths == {"/oauth/token", "/oauth/authorize"}
