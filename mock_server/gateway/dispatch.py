@@ -23,6 +23,7 @@ from mock_server.context import ApiRequest, RawJSON, Reply, Services
 from mock_server.errors import ApiError, render
 from mock_server.gateway import body as body_mod
 from mock_server.gateway import params as params_mod
+from mock_server.gateway import temporal
 from mock_server.gateway.idempotency import IdempotencyStore, IdempotentRequest, StoredResponse, fingerprint
 from mock_server.gateway.plan import JSON_TYPES, OperationPlan, build_plan
 from mock_server.gateway.prefer import forced_reply, parse_prefer
@@ -101,6 +102,8 @@ class OperationRunner:
         if plan.method in _BODY_METHODS or plan.body_media_types:
             raw = await body_mod.read_body(receive, self.max_body, state.headers.get("content-length"))
         parsed = body_mod.decode_body(plan, raw, state.headers.get("content-type"))
+        temporal.check_query(plan.query_date_times, params)
+        temporal.check_body(plan.body_date_times, parsed)
         request = ApiRequest(
             operation_id=plan.operation_id,
             params=params,

@@ -14,6 +14,8 @@ from typing import Any
 
 import jsonschema_rs
 
+from mock_server.gateway.temporal import body_date_times, is_date_time
+
 JSON_TYPES = ("application/json", "application/fhir+json")
 
 
@@ -85,6 +87,8 @@ class OperationPlan:
     responses: dict[int, ResponsePlan]
     default_media_type: str
     idempotent_post: bool = False
+    query_date_times: tuple[str, ...] = ()  # query parameters with format: date-time (see temporal.py)
+    body_date_times: tuple[tuple[str, ...], ...] = ()  # JSON paths of body fields with format: date-time
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -144,6 +148,7 @@ def build_plan(
     body = operation.get("requestBody")
     body_validator = None
     body_media: tuple[str, ...] = ()
+    body_times: tuple[tuple[str, ...], ...] = ()
     if body:
         content = body.get("content", {})
         body_media = tuple(content)
@@ -151,6 +156,7 @@ def build_plan(
             schema = content[media_type].get("schema")
             if schema is not None:
                 body_validator = compile_schema(schema)
+                body_times = body_date_times(schema)
                 break
     default_media = "application/fhir+json" if path.startswith("/fhir/") else "application/json"
     return OperationPlan(
@@ -168,4 +174,6 @@ def build_plan(
         responses=_responses(operation),
         default_media_type=default_media,
         idempotent_post=method.upper() == "POST" and "idempotency-key" in by_location["header"],
+        query_date_times=tuple(n for n, p in by_location["query"].items() if is_date_time(p.schema)),
+        body_date_times=body_times,
     )
