@@ -62,6 +62,7 @@ class OperationRunner:
         self.validate_responses = services.settings.validate_responses
         self._valid_bodies: dict[tuple[int, str, bytes], None] = {}
         self.max_body = services.settings.max_body_bytes
+        self.max_depth = services.settings.max_body_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: RequestState = scope["care"]
@@ -101,7 +102,7 @@ class OperationRunner:
         raw = b""
         if plan.method in _BODY_METHODS or plan.body_media_types:
             raw = await body_mod.read_body(receive, self.max_body, state.headers.get("content-length"))
-        parsed = body_mod.decode_body(plan, raw, state.headers.get("content-type"))
+        parsed = body_mod.decode_body(plan, raw, state.headers.get("content-type"), self.max_depth)
         temporal.check_query(plan.query_date_times, params)
         temporal.check_body(plan.body_date_times, parsed)
         request = ApiRequest(
