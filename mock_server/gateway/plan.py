@@ -63,12 +63,43 @@ class ParamPlan:
         )
 
 
+# Headers the edge middleware puts on every response; the gateway neither forces nor checks them.
+EDGE_HEADERS = frozenset({"x-request-id", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"})
+
+
+@dataclass(frozen=True)
+class HeaderPlan:
+    """A header the contract requires on one response: forced replies send it, every reply is checked."""
+
+    name: str
+    kind: str  # the JSON type of its value, as for parameters
+    validator: jsonschema_rs.Draft202012Validator
+    example: Any
+
+    @classmethod
+    def build(cls, name: str, header: dict[str, Any]) -> HeaderPlan:
+        schema = header.get("schema", {"type": "string"})
+        example = header.get("example", schema.get("example", schema.get("default")))
+        if example is None and isinstance(schema.get("examples"), list) and schema["examples"]:
+            example = schema["examples"][0]
+        return cls(name, _primary_type(schema), compile_schema(schema), example)
+
+    def accepts(self, raw: str) -> bool:
+        value: Any = raw
+        if self.kind == "integer":
+            if not raw.strip().lstrip("-").isdigit():
+                return False
+            value = int(raw)
+        return bool(self.validator.is_valid(value))
+
+
 @dataclass
 class ResponsePlan:
     status: int
     validators: dict[str, jsonschema_rs.Draft202012Validator]  # media type -> body validator
     examples: dict[str, dict[str, Any]]  # media type -> {example name: value}
     media_types: tuple[str, ...]
+    required_headers: tuple[HeaderPlan, ...] = ()  # besides EDGE_HEADERS
 
 
 @dataclass
@@ -129,7 +160,14 @@ def _responses(operation: dict[str, Any]) -> dict[int, ResponsePlan]:
             if "example" in media:
                 named.setdefault("default", media["example"])
             examples[media_type] = named
-        plans[int(status_text)] = ResponsePlan(int(status_text), validators, examples, tuple(content))
+        required = tuple(
+            HeaderPlan.build(name, header)
+            for name, header in (response.get("headers") or {}).items()
+            if header.get("required") and name.lower() not in EDGE_HEADERS
+        )
+        plans[int(status_text)] = ResponsePlan(
+            int(status_text), validators, examples, tuple(content), required
+        )
     return plans
 
 

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mock_server.handlers._period import MAX_DAYS
 from tests.fixtures.sandbox import RunningSandbox, running_sandbox
 from tests.mock_server.contract_walk import Operation, TemporalField, operations, temporal_fields
 
@@ -232,3 +233,41 @@ def test_fhir_date_pattern_refuses_impossible_months() -> None:
         "2026-05-04T10:60:00Z",
     ):
         assert not pattern.fullmatch(impossible), impossible
+
+
+PERIOD_OPS = [op for op in operations() if "x-max-period-days" in op.spec]
+
+
+def test_the_contract_states_the_period_cap_the_server_enforces() -> None:
+    assert {op.operation_id for op in PERIOD_OPS} >= {
+        "analysis.get",
+        "reports.pdf",
+        "reports.create",
+        "analytics.population",
+    }
+    assert {op.spec["x-max-period-days"] for op in PERIOD_OPS} == {MAX_DAYS}
+    for op in PERIOD_OPS:
+        assert str(MAX_DAYS) in op.spec["description"], op.operation_id
+
+
+@pytest.mark.parametrize("op", PERIOD_OPS, ids=[op.operation_id for op in PERIOD_OPS])
+def test_the_documented_period_cap_holds_at_runtime(edges_sandbox: RunningSandbox, op: Operation) -> None:
+    cap = int(op.spec["x-max-period-days"])
+    with edges_sandbox.client() as client:
+        url = _url(op, _patient(client))
+        today = date.fromisoformat(client.get("/v1/sandbox/clock").json()["now"][:10])
+
+        def ask(first: date, last: date) -> httpx.Response:
+            period = {"from": first.isoformat(), "to": last.isoformat()}
+            if op.spec.get("requestBody"):
+                return client.request(op.method, url, json={**(op.body_example or {}), **period})
+            return client.request(op.method, url, params=period)
+
+        inside = ask(today - timedelta(days=cap - 1), today)
+        assert inside.status_code < 300, inside.text[:300]
+        over = ask(today - timedelta(days=cap), today)
+        assert over.status_code == 400 and over.json()["error"]["details"]["parameter"] == "from", over.text
+        future = ask(today, today + timedelta(days=2))
+        assert future.status_code == 400 and future.json()["error"]["details"]["parameter"] == "to", (
+            future.text
+        )
