@@ -10,6 +10,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
+# The earliest time a check-in or a device reading may be dated. Why a floor at all: analysis looks
+# days back from each record and converts it to the patient's zone, so a record near year 1 made every
+# later analysis of that patient overflow; no patient app or wearable produced data before 1970.
+EARLIEST_RECORDED = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def utcnow() -> datetime:
     """The real wall clock, timezone-aware UTC, whole seconds."""

@@ -18,7 +18,7 @@ from mock_server.seeding import advance_patients, clear_workspace, seed_workspac
 from mock_server.seeding import create_patient as seed_patient
 from mock_server.storage import records as records_mod
 from mock_server.storage.workspaces import Workspace, WorkspaceRepo
-from mock_server.timeutil import iso, parse_iso, shift
+from mock_server.timeutil import EARLIEST_RECORDED, iso, parse_iso, shift
 from mock_server.webhooks.outbox import emit_event
 from synthetic_data.vocab import LOCALES
 
@@ -113,7 +113,7 @@ _CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _checkin_time(req: ApiRequest, name: str) -> str:
-    """The check-in's own time, or the sandbox clock's now; a time in the future is a 422.
+    """The check-in's own time, or the sandbox clock's now; a future or pre-1970 time is a 422.
 
     Why: the contract says a check-in cannot come from the future, and a stored 9999-12-31 entry
     would sit at the top of every later listing of the patient.
@@ -125,6 +125,9 @@ def _checkin_time(req: ApiRequest, name: str) -> str:
     when = parse_iso(text)  # representable: the gateway refused times outside years 1-9999 in UTC
     if when > shift(moment, _CLOCK_SKEW):
         raise unprocessable(f"'{name}' is in the future", {name: [f"must not be after {iso(moment)}"]})
+    if when < EARLIEST_RECORDED:
+        earliest = iso(EARLIEST_RECORDED)
+        raise unprocessable(f"'{name}' is before {earliest}", {name: [f"must not be before {earliest}"]})
     return iso(when)
 
 

@@ -16,7 +16,7 @@ from mock_server.errors import unprocessable
 from mock_server.handlers._shared import consented, date_range, now, page_body, paging, records
 from mock_server.storage import records as records_mod
 from mock_server.storage.records import RecordFilter
-from mock_server.timeutil import iso, parse_iso, shift
+from mock_server.timeutil import EARLIEST_RECORDED, iso, parse_iso, shift
 from mock_server.webhooks.outbox import emit_event
 
 SOURCE_METRICS: dict[str, set[str]] = {
@@ -53,8 +53,13 @@ def _semantic_errors(source: str, readings: list[dict[str, Any]], moment: dateti
                 errors.setdefault(f"{where}.components", []).append("diastolic must be below systolic")
             if reading["value"] != parts["systolic"]:
                 errors.setdefault(f"{where}.value", []).append("value must equal components.systolic")
-        if parse_iso(reading["measured_at"]) > latest:
+        measured = parse_iso(reading["measured_at"])
+        if measured > latest:
             errors.setdefault(f"{where}.measured_at", []).append("must not be in the future")
+        elif measured < EARLIEST_RECORDED:
+            errors.setdefault(f"{where}.measured_at", []).append(
+                f"must not be before {iso(EARLIEST_RECORDED)}"
+            )
     return errors
 
 

@@ -271,3 +271,59 @@ def test_the_documented_period_cap_holds_at_runtime(edges_sandbox: RunningSandbo
         assert future.status_code == 400 and future.json()["error"]["details"]["parameter"] == "to", (
             future.text
         )
+
+
+RECORDING_OPS = [
+    op for op, fields in CASES if op.method == "POST" and any(f.kind == "date-time" for f in fields)
+]
+READ_OPS = [
+    op for op in operations() if op.method == "GET" and op.path.startswith("/v1/patients/{patient_id}/")
+]
+
+
+def test_records_at_the_earliest_and_latest_accepted_times_leave_every_read_working(
+    edges_sandbox: RunningSandbox,
+) -> None:
+    """A value accepted once must not break later reads: records dated at the edges the server accepts
+    (the earliest, and just now) are read back through every patient read operation, over periods that
+    contain them, with none answering 5xx."""
+    assert {op.operation_id for op in RECORDING_OPS} >= {
+        "vitals.create",
+        "sandbox.create_pain_entry",
+        "sandbox.create_wellbeing_checkin",
+    }
+    with edges_sandbox.client() as client:
+        patient_id = _patient(client)
+        now = client.get("/v1/sandbox/clock").json()["now"]
+        stored_days = set()
+        for op in RECORDING_OPS:
+            fields = [f for f in temporal_fields(op) if f.kind == "date-time"]
+            for moment in ("1969-12-31T23:59:59Z", "1970-01-01T00:00:00Z", "1970-01-01T00:30:00+01:00", now):
+                body = copy.deepcopy(op.body_example)
+                for field in fields:
+                    _set(body, field.path, moment)
+                response = client.post(_url(op, patient_id), json=body)
+                assert response.status_code < 500, response.text[:300]
+                if moment.startswith("1969") or moment.endswith("+01:00"):  # before the floor: refused
+                    assert response.status_code == 422, (op.operation_id, moment, response.text[:300])
+                    assert _names_a_sent_field(response.json(), {f.name for f in fields})
+                else:
+                    assert response.status_code in (200, 201, 202), (
+                        op.operation_id,
+                        moment,
+                        response.text[:300],
+                    )
+                    stored_days.add(moment[:10])
+        for day in sorted(stored_days):
+            for op in READ_OPS:
+                names = {p["name"] for p in op.parameters if p.get("in") == "query"}
+                span = {"from": day, "to": day} if "from" in names else {}
+                if "start_date" in names:
+                    span = {"start_date": day, "end_date": day}
+                response = client.get(_url(op, patient_id), params=span)
+                assert response.status_code < 500, (op.operation_id, day, response.text[:300])
+            fhir = client.get(
+                "/fhir/r4/Observation",
+                params=[("patient", patient_id.replace("_", "-")), ("date", f"le{day}")],
+            )
+            assert fhir.status_code == 200, fhir.text[:300]
