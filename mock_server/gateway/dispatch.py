@@ -26,7 +26,7 @@ from mock_server.gateway import params as params_mod
 from mock_server.gateway import temporal
 from mock_server.gateway.idempotency import IdempotencyStore, IdempotentRequest, StoredResponse, fingerprint
 from mock_server.gateway.plan import JSON_TYPES, OperationPlan, build_plan
-from mock_server.gateway.prefer import forced_reply, parse_prefer
+from mock_server.gateway.prefer import forced_reply, parse_prefer, retry_after_in
 from mock_server.middleware.state import RequestState
 
 log = logging.getLogger("care_sandbox.gateway")
@@ -198,6 +198,11 @@ class OperationRunner:
                     self._violation(f"{status} lacks the required header {header.name}", [])
                 elif not header.accepts(raw):
                     self._violation(f"{status} header {header.name}: {raw!r} does not match the contract", [])
+            wait = sent.get("retry-after")
+            if wait is not None and data and media.endswith("json"):
+                stated = retry_after_in(orjson.loads(data))
+                if stated is not None and str(stated) != wait:
+                    self._violation(f"{status} says Retry-After {wait} but its body says {stated}", [])
         if not data:
             if response.media_types:
                 self._violation(
