@@ -33,7 +33,7 @@ from mock_server.timeutil import shift
 
 _SECOND = timedelta(seconds=1)
 DEFAULT_COUNT = 50
-MAX_COUNT = 500
+MAX_COUNT = 100  # the contract's maximum of _count (the gateway enforces it first)
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
 UNSUPPORTED_PREFIXES = ("sa", "eb", "ap")
 SORTS = ("date", "-date")
