@@ -327,3 +327,26 @@ def test_records_at_the_earliest_and_latest_accepted_times_leave_every_read_work
                 params=[("patient", patient_id.replace("_", "-")), ("date", f"le{day}")],
             )
             assert fhir.status_code == 200, fhir.text[:300]
+
+
+FILTER_OPS = [
+    (op, [f.name for f in fields if f.kind == "date"])
+    for op, fields in CASES
+    if op.method == "GET"
+    and "x-max-period-days" not in op.spec
+    and sum(f.kind == "date" for f in fields) == 2
+]
+
+
+@pytest.mark.parametrize(("op", "names"), FILTER_OPS, ids=[op.operation_id for op, _ in FILTER_OPS])
+def test_the_widest_date_filter_means_no_filter(
+    edges_sandbox: RunningSandbox, op: Operation, names: list[str]
+) -> None:
+    """``from=0001-01-01&to=9999-12-31`` (the ends of ``format: date``) is how clients say "everything"."""
+    first, last = sorted(names, key=lambda n: n not in ("from", "start_date"))
+    with edges_sandbox.client() as client:
+        url = _url(op, _patient(client))
+        unfiltered = client.get(url)
+        widest = client.get(url, params={first: "0001-01-01", last: "9999-12-31"})
+        assert unfiltered.status_code == widest.status_code == 200, widest.text[:300]
+        assert widest.json()["pagination"]["total"] == unfiltered.json()["pagination"]["total"] > 0
