@@ -51,6 +51,7 @@ class Settings:
     demo_api_key: str = ""  # fixed demo key (else one is generated and printed once)
     validate_responses: bool = True
     max_body_bytes: int = 1_048_576
+    max_body_depth: int = 32  # nesting of JSON arrays/objects; the deepest body the contract takes is ~5
     default_rate_limit_per_hour: int = 1000
     rate_limit_backend: str = "auto"  # memory | database | auto (database when workers > 1)
     token_ttl_seconds: int = 3600

@@ -29,9 +29,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
+from mock_server.timeutil import shift
+
 _SECOND = timedelta(seconds=1)
 DEFAULT_COUNT = 50
-MAX_COUNT = 500
+MAX_COUNT = 100  # the contract's maximum of _count (the gateway enforces it first)
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
 UNSUPPORTED_PREFIXES = ("sa", "eb", "ap")
 SORTS = ("date", "-date")
@@ -218,7 +220,7 @@ def parse_date(text: str, name: str = "date") -> Period:
         except ValueError:
             pass
         else:
-            return Period(low, low + _SECOND)
+            return Period(low, shift(low, _SECOND))
     match = _DATE.match(text)
     if not match:
         raise FhirSearchError(f"{name} value {text!r} is not a FHIR date or dateTime", name)
@@ -228,27 +230,34 @@ def parse_date(text: str, name: str = "date") -> Period:
         year = int(parts["year"])
         if parts["month"] is None:
             low = datetime(year, 1, 1, tzinfo=zone)
-            return Period(low, datetime(year + 1, 1, 1, tzinfo=zone))
+            return Period(low, _month_start(year + 1, 1, zone))
         month = int(parts["month"])
         if parts["day"] is None:
             low = datetime(year, month, 1, tzinfo=zone)
-            high = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+            high = _month_start(year + month // 12, month % 12 + 1, zone)
             return Period(low, high)
         day = datetime(year, month, int(parts["day"]), tzinfo=zone)
         if parts["hour"] is None:
-            return Period(day, day + timedelta(days=1))
+            return Period(day, shift(day, timedelta(days=1)))
         low = day.replace(hour=int(parts["hour"]), minute=int(parts["minute"]))
         if parts["second"] is None:
-            return Period(low, low + timedelta(minutes=1))
+            return Period(low, shift(low, timedelta(minutes=1)))
         low = low.replace(second=int(parts["second"]))
         fraction = parts["fraction"]
         if fraction is None:
-            return Period(low, low + timedelta(seconds=1))
+            return Period(low, shift(low, timedelta(seconds=1)))
         digits = min(len(fraction), 6)
         low = low.replace(microsecond=int(fraction[:6].ljust(6, "0")))
-        return Period(low, low + timedelta(microseconds=10 ** (6 - digits)))
+        return Period(low, shift(low, timedelta(microseconds=10 ** (6 - digits))))
     except ValueError as exc:  # month 13, 30 February, hour 25 …
         raise FhirSearchError(f"{name} value {text!r} is not a valid date: {exc}", name) from None
+
+
+def _month_start(year: int, month: int, zone: timezone) -> datetime:
+    """The first instant of a month; past 9999-12 (the end of ``le9999``) the latest representable one."""
+    if year > 9999:
+        return datetime.max.replace(tzinfo=zone)
+    return datetime(year, month, 1, tzinfo=zone)
 
 
 def _zone(text: str) -> timezone:

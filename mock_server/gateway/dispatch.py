@@ -23,6 +23,7 @@ from mock_server.context import ApiRequest, RawJSON, Reply, Services
 from mock_server.errors import ApiError, render
 from mock_server.gateway import body as body_mod
 from mock_server.gateway import params as params_mod
+from mock_server.gateway import temporal
 from mock_server.gateway.idempotency import (
     IdempotencyStore,
     IdempotentRequest,
@@ -31,7 +32,7 @@ from mock_server.gateway.idempotency import (
     without_fields,
 )
 from mock_server.gateway.plan import JSON_TYPES, OperationPlan, build_plan
-from mock_server.gateway.prefer import forced_reply, parse_prefer
+from mock_server.gateway.prefer import forced_reply, parse_prefer, retry_after_in
 from mock_server.middleware.state import RequestState
 
 log = logging.getLogger("care_sandbox.gateway")
@@ -67,6 +68,7 @@ class OperationRunner:
         self.validate_responses = services.settings.validate_responses
         self._valid_bodies: dict[tuple[int, str, bytes], None] = {}
         self.max_body = services.settings.max_body_bytes
+        self.max_depth = services.settings.max_body_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: RequestState = scope["care"]
@@ -106,7 +108,9 @@ class OperationRunner:
         raw = b""
         if plan.method in _BODY_METHODS or plan.body_media_types:
             raw = await body_mod.read_body(receive, self.max_body, state.headers.get("content-length"))
-        parsed = body_mod.decode_body(plan, raw, state.headers.get("content-type"))
+        parsed = body_mod.decode_body(plan, raw, state.headers.get("content-type"), self.max_depth)
+        temporal.check_query(plan.query_date_times, params)
+        temporal.check_body(plan.body_date_times, parsed)
         request = ApiRequest(
             operation_id=plan.operation_id,
             params=params,
@@ -187,13 +191,39 @@ class OperationRunner:
             return body.encode(), media
         return orjson.dumps(body), media
 
-    def _check_contract(self, status: int, media: str, data: bytes) -> None:
+    def _check_contract(self, status: int, media: str, data: bytes, headers: dict[str, Any]) -> None:
+        """The reply keeps the contract: a documented status, its required headers with valid values,
+        a documented media type, and a body of that type (schema-valid JSON, a real PDF, UTF-8 text)."""
         response = self.plan.responses.get(status)
         if response is None:
             self._violation(f"status {status} is not documented", [])
             return
-        validator = response.validators.get(media)
-        if validator is None or not data:
+        if response.required_headers:
+            sent = {name.lower(): str(value) for name, value in headers.items()}
+            for header in response.required_headers:
+                raw = sent.get(header.name.lower())
+                if raw is None:
+                    self._violation(f"{status} lacks the required header {header.name}", [])
+                elif not header.accepts(raw):
+                    self._violation(f"{status} header {header.name}: {raw!r} does not match the contract", [])
+            wait = sent.get("retry-after")
+            if wait is not None and data and media.endswith("json"):
+                stated = retry_after_in(orjson.loads(data))
+                if stated is not None and str(stated) != wait:
+                    self._violation(f"{status} says Retry-After {wait} but its body says {stated}", [])
+        if not data:
+            if response.media_types:
+                self._violation(
+                    f"{status} has an empty body; documented: {', '.join(response.media_types)}", []
+                )
+            return
+        base = media.split(";", 1)[0].strip().lower()
+        if base not in response.media_types:
+            documented = ", ".join(response.media_types) or "no body"
+            self._violation(f"{status} is sent as {base}; documented: {documented}", [])
+        validator = response.validators.get(base)
+        if validator is None:
+            self._check_bytes(status, base, data)
             return
         # validation is a pure function of (status, media type, bytes): a body already found valid is
         # not parsed and validated again (polled pages repeat; a 16-byte digest costs ~1/10 of that)
@@ -211,6 +241,17 @@ class OperationRunner:
             del self._valid_bodies[next(iter(self._valid_bodies))]  # the oldest first
         self._valid_bodies[seen] = None
 
+    def _check_bytes(self, status: int, media: str, data: bytes) -> None:
+        """Non-JSON bodies: what a client opening them relies on (a PDF reader, a text decoder)."""
+        if media == "application/pdf":
+            if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-1024:]:
+                self._violation(f"{status} application/pdf body is not a PDF document", [])
+        elif media.startswith("text/"):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                self._violation(f"{status} {media} body is not UTF-8 text", [])
+
     def _violation(self, what: str, violations: list[dict[str, str]]) -> None:
         log.error("contract violation in %s: %s %s", self.plan.operation_id, what, violations)
         raise ApiError(
@@ -223,7 +264,7 @@ class OperationRunner:
     async def _send(self, reply: Reply, state: RequestState, send: Send) -> None:
         data, media = self._encode(reply)
         if self.validate_responses:
-            self._check_contract(reply.status, media, data)
+            self._check_contract(reply.status, media, data, reply.headers)
         headers = [(b"content-length", str(len(data)).encode())]
         if reply.body is not None:
             headers.append((b"content-type", media.encode("latin-1")))

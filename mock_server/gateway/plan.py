@@ -14,6 +14,8 @@ from typing import Any
 
 import jsonschema_rs
 
+from mock_server.gateway.temporal import body_date_times, is_date_time
+
 JSON_TYPES = ("application/json", "application/fhir+json")
 
 
@@ -61,12 +63,43 @@ class ParamPlan:
         )
 
 
+# Headers the edge middleware puts on every response; the gateway neither forces nor checks them.
+EDGE_HEADERS = frozenset({"x-request-id", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"})
+
+
+@dataclass(frozen=True)
+class HeaderPlan:
+    """A header the contract requires on one response: forced replies send it, every reply is checked."""
+
+    name: str
+    kind: str  # the JSON type of its value, as for parameters
+    validator: jsonschema_rs.Draft202012Validator
+    example: Any
+
+    @classmethod
+    def build(cls, name: str, header: dict[str, Any]) -> HeaderPlan:
+        schema = header.get("schema", {"type": "string"})
+        example = header.get("example", schema.get("example", schema.get("default")))
+        if example is None and isinstance(schema.get("examples"), list) and schema["examples"]:
+            example = schema["examples"][0]
+        return cls(name, _primary_type(schema), compile_schema(schema), example)
+
+    def accepts(self, raw: str) -> bool:
+        value: Any = raw
+        if self.kind == "integer":
+            if not raw.strip().lstrip("-").isdigit():
+                return False
+            value = int(raw)
+        return bool(self.validator.is_valid(value))
+
+
 @dataclass
 class ResponsePlan:
     status: int
     validators: dict[str, jsonschema_rs.Draft202012Validator]  # media type -> body validator
     examples: dict[str, dict[str, Any]]  # media type -> {example name: value}
     media_types: tuple[str, ...]
+    required_headers: tuple[HeaderPlan, ...] = ()  # besides EDGE_HEADERS
 
 
 @dataclass
@@ -85,6 +118,8 @@ class OperationPlan:
     responses: dict[int, ResponsePlan]
     default_media_type: str
     idempotent_post: bool = False
+    query_date_times: tuple[str, ...] = ()  # query parameters with format: date-time (see temporal.py)
+    body_date_times: tuple[tuple[str, ...], ...] = ()  # JSON paths of body fields with format: date-time
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -125,7 +160,14 @@ def _responses(operation: dict[str, Any]) -> dict[int, ResponsePlan]:
             if "example" in media:
                 named.setdefault("default", media["example"])
             examples[media_type] = named
-        plans[int(status_text)] = ResponsePlan(int(status_text), validators, examples, tuple(content))
+        required = tuple(
+            HeaderPlan.build(name, header)
+            for name, header in (response.get("headers") or {}).items()
+            if header.get("required") and name.lower() not in EDGE_HEADERS
+        )
+        plans[int(status_text)] = ResponsePlan(
+            int(status_text), validators, examples, tuple(content), required
+        )
     return plans
 
 
@@ -144,6 +186,7 @@ def build_plan(
     body = operation.get("requestBody")
     body_validator = None
     body_media: tuple[str, ...] = ()
+    body_times: tuple[tuple[str, ...], ...] = ()
     if body:
         content = body.get("content", {})
         body_media = tuple(content)
@@ -151,6 +194,7 @@ def build_plan(
             schema = content[media_type].get("schema")
             if schema is not None:
                 body_validator = compile_schema(schema)
+                body_times = body_date_times(schema)
                 break
     default_media = "application/fhir+json" if path.startswith("/fhir/") else "application/json"
     return OperationPlan(
@@ -168,4 +212,6 @@ def build_plan(
         responses=_responses(operation),
         default_media_type=default_media,
         idempotent_post=method.upper() == "POST" and "idempotency-key" in by_location["header"],
+        query_date_times=tuple(n for n, p in by_location["query"].items() if is_date_time(p.schema)),
+        body_date_times=body_times,
     )

@@ -8,11 +8,15 @@ real one. Only documented statuses can be forced; asking for another is a 400 th
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from mock_server.context import Reply
 from mock_server.errors import ApiError
-from mock_server.gateway.plan import OperationPlan
+from mock_server.gateway.plan import HeaderPlan, OperationPlan, ResponsePlan
+from mock_server.reports.sample import sample_pdf
+
+PDF = "application/pdf"
 
 
 def parse_prefer(header: str | None) -> dict[str, str]:
@@ -27,7 +31,12 @@ def parse_prefer(header: str | None) -> dict[str, str]:
 
 
 def forced_reply(plan: OperationPlan, prefs: dict[str, str], request_id: str) -> Reply | None:
-    """The forced response, or None when the request does not ask for one."""
+    """The forced response, or None when the request does not ask for one.
+
+    It carries every header the contract requires for that status (``Retry-After`` agreeing with the
+    body, ``Location``, ``Content-Disposition``, …) and a body of the documented media type: the
+    contract's example, or a real PDF for ``application/pdf``, which has no example in YAML.
+    """
     code_text = prefs.get("code")
     example_name = prefs.get("example")
     if code_text is None and example_name is None:
@@ -44,33 +53,72 @@ def forced_reply(plan: OperationPlan, prefs: dict[str, str], request_id: str) ->
     else:
         status = next((s for s in plan.documented_statuses if 200 <= s < 300), plan.documented_statuses[0])
     response = plan.responses[status]
-    media = next(iter(response.examples), None)
+    media, body = _forced_body(response, example_name, request_id)
     headers: dict[str, str] = {
         "Preference-Applied": ", ".join(f"{k}={v}" for k, v in prefs.items() if k in {"code", "example"})
     }
-    if status == 429:
-        headers["Retry-After"] = "60"
-    if media is None:
-        return Reply(status, None, headers)
-    examples = response.examples[media]
+    for header in response.required_headers:
+        headers[header.name] = _header_value(header, body)
+    return Reply(status, body, headers, media_type=media)
+
+
+def _forced_body(response: ResponsePlan, example_name: str | None, request_id: str) -> tuple[str | None, Any]:
+    """(media type, body) of a forced response: a named example, the first one, or a synthesized one."""
     if example_name is not None:
-        if example_name not in examples:
-            raise ApiError(
-                400,
-                "validation_error",
-                f"Prefer: example={example_name} is not an example of this response",
-                {"examples": sorted(examples)},
-            )
-        value = examples[example_name]
-    elif examples:
-        value = next(iter(examples.values()))
-    else:
-        return Reply(status, None, headers)
+        for media, named in response.examples.items():
+            if example_name in named:
+                return media, _prepared(media, named[example_name], request_id)
+        raise ApiError(
+            400,
+            "validation_error",
+            f"Prefer: example={example_name} is not an example of this response",
+            {"examples": sorted(name for named in response.examples.values() for name in named)},
+        )
+    if not response.media_types:
+        return None, None  # 204, 302: no body documented
+    for media in response.media_types:
+        named = response.examples.get(media) or {}
+        if named:
+            return media, _prepared(media, next(iter(named.values())), request_id)
+    media = response.media_types[0]
+    if media == PDF:
+        return media, sample_pdf()
+    return media, None  # nothing to send: the contract check reports the gap
+
+
+def _prepared(media: str, value: Any, request_id: str) -> Any:
     if media.endswith("json"):
-        body: Any = _with_request_id(copy.deepcopy(value), request_id)
-        return Reply(status, body, headers, media_type=media)
-    data = value.encode() if isinstance(value, str) else bytes(value or b"")
-    return Reply(status, data, headers, media_type=media)
+        return _with_request_id(copy.deepcopy(value), request_id)
+    return value.encode() if isinstance(value, str) else bytes(value or b"")
+
+
+_RETRY_IN_TEXT = re.compile(r"retry after (\d+) second", re.IGNORECASE)
+
+
+def retry_after_in(body: Any) -> int | None:
+    """The wait a body states: ``details.retry_after``, else "retry after N seconds" in its text."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, dict):
+        details = error.get("details")
+        if isinstance(details, dict) and isinstance(details.get("retry_after"), int):
+            return int(details["retry_after"])
+        text = str(error.get("message", ""))
+    else:
+        text = " ".join(str(i.get("diagnostics", "")) for i in body.get("issue", []) if isinstance(i, dict))
+    found = _RETRY_IN_TEXT.search(text)
+    return int(found.group(1)) if found else None
+
+
+def _header_value(header: HeaderPlan, body: Any) -> str:
+    if header.name.lower() == "retry-after":
+        stated = retry_after_in(body)
+        if stated is not None:  # the header and the body must not disagree
+            return str(stated)
+    if header.example is not None:
+        return str(header.example)
+    return "0" if header.kind in ("integer", "number") else "forced"
 
 
 def _with_request_id(value: Any, request_id: str) -> Any:

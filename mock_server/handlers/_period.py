@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from mock_server.context import ApiRequest
 from mock_server.errors import invalid_parameter
 from mock_server.handlers._shared import now
+from mock_server.timeutil import shift_date
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+MAX_DAYS_AHEAD = 1  # 'to' may be tomorrow (UTC): a partner east of UTC may already live in it
 
 
 def period(req: ApiRequest, values: dict[str, str | None] | None = None) -> tuple[date, date]:
@@ -17,9 +19,21 @@ def period(req: ApiRequest, values: dict[str, str | None] | None = None) -> tupl
     today = now(req).date()
     to_text, from_text = source.get("to"), source.get("from")
     last = date.fromisoformat(to_text) if to_text else today
-    first = date.fromisoformat(from_text) if from_text else last - timedelta(days=DEFAULT_DAYS - 1)
+    first = date.fromisoformat(from_text) if from_text else shift_date(last, -(DEFAULT_DAYS - 1))
     if last < first:
+        if not to_text:  # 'to' defaulted to today: the value the client sent is 'from'
+            raise invalid_parameter(
+                "from", first.isoformat(), f"'from' ({first}) is after 'to' (today, {last})"
+            )
         raise invalid_parameter("to", last.isoformat(), f"'to' ({last}) is before 'from' ({first})")
+    latest = shift_date(today, MAX_DAYS_AHEAD)
+    if last > latest:
+        # a report on days that have not happened has no data, and a period ending at 9999-12-31
+        # cannot even be drawn: refuse it here rather than accept a job that fails later ('to' was
+        # sent: without it the period ends today)
+        raise invalid_parameter(
+            "to", last.isoformat(), f"a period may end at most {MAX_DAYS_AHEAD} day after today ({today})"
+        )
     if (last - first).days + 1 > MAX_DAYS:
         raise invalid_parameter("from", first.isoformat(), f"a period may span at most {MAX_DAYS} days")
     return first, last

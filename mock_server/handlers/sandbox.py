@@ -18,7 +18,7 @@ from mock_server.seeding import advance_patients, clear_workspace, seed_workspac
 from mock_server.seeding import create_patient as seed_patient
 from mock_server.storage import records as records_mod
 from mock_server.storage.workspaces import Workspace, WorkspaceRepo
-from mock_server.timeutil import iso, parse_iso
+from mock_server.timeutil import EARLIEST_RECORDED, iso, parse_iso, shift
 from mock_server.webhooks.outbox import emit_event
 from synthetic_data.vocab import LOCALES
 
@@ -109,11 +109,33 @@ def _emit_if_consented(
         )
 
 
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _checkin_time(req: ApiRequest, name: str) -> str:
+    """The check-in's own time, or the sandbox clock's now; a future or pre-1970 time is a 422.
+
+    Why: the contract says a check-in cannot come from the future, and a stored 9999-12-31 entry
+    would sit at the top of every later listing of the patient.
+    """
+    moment = now(req)
+    text = req.body.get(name)
+    if not text:
+        return iso(moment)
+    when = parse_iso(text)  # representable: the gateway refused times outside years 1-9999 in UTC
+    if when > shift(moment, _CLOCK_SKEW):
+        raise unprocessable(f"'{name}' is in the future", {name: [f"must not be after {iso(moment)}"]})
+    if when < EARLIEST_RECORDED:
+        earliest = iso(EARLIEST_RECORDED)
+        raise unprocessable(f"'{name}' is before {earliest}", {name: [f"must not be before {earliest}"]})
+    return iso(when)
+
+
 def create_pain_entry(req: ApiRequest) -> Reply:
     """A check-in as the patient app sends it; fires ``pain_entry.created`` for a consenting partner."""
     row = _patient_for_checkin(req)
     body = req.body
-    logged = iso(parse_iso(body["logged_at"])) if body.get("logged_at") else iso(now(req))
+    logged = _checkin_time(req, "logged_at")
     entry = {
         "id": f"pe_{secrets.token_hex(8)}",
         "pain_level": body["pain_level"],
@@ -135,7 +157,7 @@ def create_wellbeing_checkin(req: ApiRequest) -> Reply:
     """A WHO-5 questionnaire as the patient app sends it; fires ``wellbeing.completed``."""
     row = _patient_for_checkin(req)
     dims = req.body["dimensions"]
-    completed = iso(parse_iso(req.body["completed_at"])) if req.body.get("completed_at") else iso(now(req))
+    completed = _checkin_time(req, "completed_at")
     raw = sum(int(dims[k]) for k in ("cheerful", "calm", "active", "rested", "interested"))
     checkin = {
         "id": f"wb_{secrets.token_hex(8)}",

@@ -8,7 +8,7 @@ never reports that metric — is checked here and answered with 422 and seed 003
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from mock_server.context import ApiRequest, Reply, created, ok
@@ -16,7 +16,7 @@ from mock_server.errors import unprocessable
 from mock_server.handlers._shared import consented, date_range, now, page_body, paging, records
 from mock_server.storage import records as records_mod
 from mock_server.storage.records import RecordFilter
-from mock_server.timeutil import iso, parse_iso
+from mock_server.timeutil import EARLIEST_RECORDED, iso, parse_iso, shift
 from mock_server.webhooks.outbox import emit_event
 
 SOURCE_METRICS: dict[str, set[str]] = {
@@ -40,8 +40,9 @@ def search(req: ApiRequest) -> Reply:
     return ok(page_body(result, page, per_page))
 
 
-def _semantic_errors(source: str, readings: list[dict[str, Any]], received: str) -> dict[str, list[str]]:
+def _semantic_errors(source: str, readings: list[dict[str, Any]], moment: datetime) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
+    latest = shift(moment, _CLOCK_SKEW)  # not measured_at - skew: that overflows on 0001-01-01
     for index, reading in enumerate(readings):
         where = f"readings[{index}]"
         if reading["metric"] not in SOURCE_METRICS[source]:
@@ -52,8 +53,13 @@ def _semantic_errors(source: str, readings: list[dict[str, Any]], received: str)
                 errors.setdefault(f"{where}.components", []).append("diastolic must be below systolic")
             if reading["value"] != parts["systolic"]:
                 errors.setdefault(f"{where}.value", []).append("value must equal components.systolic")
-        if iso(parse_iso(reading["measured_at"]) - _CLOCK_SKEW) > received:
+        measured = parse_iso(reading["measured_at"])
+        if measured > latest:
             errors.setdefault(f"{where}.measured_at", []).append("must not be in the future")
+        elif measured < EARLIEST_RECORDED:
+            errors.setdefault(f"{where}.measured_at", []).append(
+                f"must not be before {iso(EARLIEST_RECORDED)}"
+            )
     return errors
 
 
@@ -62,7 +68,7 @@ def create(req: ApiRequest) -> Reply:
     source = req.body["source"]
     moment = now(req)
     received = iso(moment)
-    errors = _semantic_errors(source, req.body["readings"], received)
+    errors = _semantic_errors(source, req.body["readings"], moment)
     if errors:
         raise unprocessable("some readings are not plausible", errors)
     stored = []

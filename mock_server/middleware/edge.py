@@ -76,6 +76,7 @@ def unavailable() -> ApiError:
         503,
         "service_unavailable",
         "the sandbox's database is unavailable; retry after 1 second",
+        {"retry_after": 1},
         headers={"Retry-After": "1"},
     )
 
@@ -205,13 +206,15 @@ class EdgeMiddleware:
 
         try:
             if not verdict.allowed:
+                # read once: retry_after counts down with the clock, and the header, the message and
+                # details.retry_after must state the same wait
+                wait = verdict.retry_after
                 raise ApiError(
                     429,
                     "rate_limit_exceeded",
-                    f"rate limit of {verdict.limit} requests per hour exceeded; "
-                    f"retry after {verdict.retry_after} seconds",
-                    {"limit": verdict.limit, "retry_after": verdict.retry_after},
-                    headers={"Retry-After": str(verdict.retry_after)},
+                    f"rate limit of {verdict.limit} requests per hour exceeded; retry after {wait} seconds",
+                    {"limit": verdict.limit, "retry_after": wait},
+                    headers={"Retry-After": str(wait)},
                 )
             await self.app(scope, receive, send_with_headers)
         except Exception as exc:  # the one place exceptions become responses

@@ -8,14 +8,14 @@ more than the partner could read directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from mock_server.consent import ActiveConsent
 from mock_server.context import Services
 from mock_server.storage.patients import PatientRepo
 from mock_server.storage.records import RecordFilter, RecordRepo
-from mock_server.timeutil import day_end_iso, day_start, iso
+from mock_server.timeutil import day_end_iso, day_start, iso, shift_date
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class PatientInputs:
 def patient_inputs(services: Services, consent: ActiveConsent, first: date, last: date) -> PatientInputs:
     repo = RecordRepo(services.storage)
     # one day of margin each side: the patient's local days may straddle UTC midnight
-    start, end = iso(day_start(first - timedelta(days=1))), day_end_iso(last + timedelta(days=1))
+    start, end = iso(day_start(shift_date(first, -1))), day_end_iso(shift_date(last, 1))
 
     def read(series: str, scope: str) -> list[dict[str, Any]]:
         if scope not in consent.scopes:
