@@ -36,7 +36,7 @@ class Block:
         """Move `files` into `directory/<tag>.<name>` files (called in the worker)."""
         for name, data in self.files.items():
             if data:
-                path = directory / f"{tag}.{name}"
+                path = directory / f"{tag}.{name.replace('/', '~')}"  # parts live in folders
                 path.write_bytes(data)
                 self.spilled[name] = str(path)
         self.files = {}

@@ -1,0 +1,297 @@
+"""Parquet: one dataset (a directory of part files) per series, typed, zstd-compressed.
+
+Layout (README "care-synth Parquet schema" documents the columns):
+
+    <out>/<series>/part-<first patient index, 9 digits>.parquet
+
+A part holds the patients [k·PART_PATIENTS, (k+1)·PART_PATIENTS) of the run (clipped to the shard), so
+a million patients are a thousand files per series, each small enough to read alone, and part files
+sort by name in patient order: `read_parquet('out/pain_entries/*.parquet')` in DuckDB or
+`pandas.read_parquet('out/pain_entries')` read a series directly. The part boundaries depend only on
+patient indices, never on workers, blocks or a Dask cluster's size, which is what keeps the bytes
+identical for any `--workers` or `--scheduler`: a part is generated and encoded whole by one task.
+
+Types: timestamps are `timestamp[s, UTC]`, dates `date32`, closed vocabularies (metric, source, unit,
+gauge type, condition, …) dictionary-encoded strings, a pain entry's body areas a list of
+`struct<area, max_intensity>` and its qualities a list of strings, `patients.sources`/`devices` lists.
+Rows are the NDJSON records flattened the way CSV and SQLite flatten them (same column names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthetic_data.exporters.base import Block
+from synthetic_data.exporters.csvfiles import rows as flat_rows
+from synthetic_data.generate import PatientSeries
+from synthetic_data.patient_records import patient_record
+from synthetic_data.patients import PatientProfile
+from synthetic_data.vocab import SERIES
+
+PART_PATIENTS = 1_000
+COMPRESSION = "zstd"
+CHUNK_PATIENTS = 25  # patients per Arrow chunk while a part is built (bounds Python objects alive)
+
+TS = pa.timestamp("s", tz="UTC")
+ENUM = pa.dictionary(pa.int32(), pa.string())
+AREA = pa.struct([("area", pa.string()), ("max_intensity", pa.int8())])
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "patients": pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("patient_key", pa.string()),
+            ("index", pa.int64()),
+            ("display_name", pa.string()),
+            ("given_name", pa.string()),
+            ("family_name", pa.string()),
+            ("email", pa.string()),
+            ("locale", ENUM),
+            ("sex", ENUM),
+            ("birth_year", pa.int16()),
+            ("timezone", ENUM),
+            ("condition", ENUM),
+            ("baseline_severity", ENUM),
+            ("sources", pa.list_(pa.string())),
+            ("devices", pa.list_(pa.string())),
+            ("pain_baseline", pa.float64()),
+            ("pain_sd", pa.float64()),
+            ("pain_ar1", pa.float64()),
+            ("flares_per_6_weeks", pa.float64()),
+            ("flare_magnitude", pa.float64()),
+            ("resting_hr", pa.float64()),
+            ("hrv_rmssd", pa.float64()),
+            ("sleep_hours", pa.float64()),
+            ("steps", pa.int32()),
+            ("diabetic", pa.bool_()),
+            ("who5_baseline", pa.float64()),
+        ]
+    ),
+    "pain_entries": pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("id", pa.string()),
+            ("logged_at", TS),
+            ("pain_level", pa.int8()),
+            ("areas", pa.list_(AREA)),
+            ("qualities", pa.list_(pa.string())),
+            ("overall_wellbeing", pa.float64()),
+            ("vitals_source", ENUM),
+            ("vitals_hrv", pa.float64()),
+            ("vitals_sleep_duration", pa.float64()),
+            ("vitals_resting_heart_rate", pa.float64()),
+            ("vitals_steps", pa.int32()),
+            ("notes", pa.string()),
+        ]
+    ),
+    "wellbeing": pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("id", pa.string()),
+            ("date", pa.date32()),
+            ("completed_at", TS),
+            ("raw_score", pa.int8()),
+            ("composite_score", pa.int8()),
+            ("cheerful", pa.int8()),
+            ("calm", pa.int8()),
+            ("active", pa.int8()),
+            ("rested", pa.int8()),
+            ("interested", pa.int8()),
+        ]
+    ),
+    "gauges": pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("id", pa.string()),
+            ("gauge_type", ENUM),
+            ("value", pa.int16()),
+            ("scale_min", pa.int16()),
+            ("scale_max", pa.int16()),
+            ("recorded_at", TS),
+            ("created_at", TS),
+            ("notes", pa.string()),
+        ]
+    ),
+    "vitals": pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("id", pa.string()),
+            ("source", ENUM),
+            ("metric", ENUM),
+            ("value", pa.float64()),
+            ("unit", ENUM),
+            ("systolic", pa.int16()),
+            ("diastolic", pa.int16()),
+            ("measured_at", TS),
+            ("received_at", TS),
+            ("device", ENUM),
+        ]
+    ),
+    "flares": pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("id", pa.string()),
+            ("start", TS),
+            ("end", TS),
+            ("duration_hours", pa.float64()),
+            ("peak_delta", pa.float64()),
+        ]
+    ),
+}
+
+
+def part_name(series: str, first_index: int) -> str:
+    return f"{series}/part-{first_index:09d}.parquet"
+
+
+def part_bounds(indices: range) -> list[tuple[int, int]]:
+    """The parts of a shard: [lo, hi) ranges cut at multiples of PART_PATIENTS."""
+    bounds = []
+    lo = indices.start
+    while lo < indices.stop:
+        hi = min((lo // PART_PATIENTS + 1) * PART_PATIENTS, indices.stop)
+        bounds.append((lo, hi))
+        lo = hi
+    return bounds
+
+
+def _plain(schema: pa.Schema) -> pa.Schema:
+    """`schema` with dictionary columns as plain strings and timestamps as text (how chunks are built:
+    dictionaries are computed once per part, timestamps parsed once per column)."""
+    fields = []
+    for f in schema:
+        if pa.types.is_dictionary(f.type) or f.type == TS or f.type == pa.date32():
+            fields.append(pa.field(f.name, pa.string()))
+        else:
+            fields.append(f)
+    return pa.schema(fields)
+
+
+PLAIN = {name: _plain(schema) for name, schema in SCHEMAS.items()}
+
+
+def _patient_rows(profile: PatientProfile, flat: tuple[Any, ...]) -> tuple[Any, ...]:
+    record = patient_record(profile)
+    return (*flat[:13], record["sources"], record["devices"], *flat[15:24], bool(flat[24]), flat[25])
+
+
+def _pain_row(flat: tuple[Any, ...], entry: dict[str, Any]) -> tuple[Any, ...]:
+    areas = [{"area": a["id"], "max_intensity": a["max_intensity"]} for a in entry["areas"]]
+    return (*flat[:4], areas, list(entry["qualities"]), *flat[6:])
+
+
+def _finish(name: str, chunks: list[pa.Table]) -> pa.Table:
+    """One part's table of a series: chunks joined, then typed (timestamps, dictionaries)."""
+    schema = SCHEMAS[name]
+    table = pa.concat_tables(chunks) if chunks else PLAIN[name].empty_table()
+    table = table.combine_chunks()  # page layout must not depend on how the part was chunked
+    columns = []
+    for field in schema:
+        column = table.column(field.name)
+        if field.type == TS:
+            column = column.cast(TS)
+        elif field.type == pa.date32():
+            column = column.cast(pa.date32())
+        elif pa.types.is_dictionary(field.type):
+            column = column.dictionary_encode().cast(field.type)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        table, sink, compression=COMPRESSION, row_group_size=1 << 20, write_statistics=True
+    )
+    return bytes(sink.getvalue().to_pybytes())
+
+
+class ParquetEncoder:
+    """Encodes one whole part (the runner's blocks are part-aligned in this format) into files."""
+
+    def encode(self, patients: Iterable[tuple[PatientProfile, PatientSeries]], out_dir: Path) -> Block:
+        block = Block()
+        chunks: dict[str, list[pa.Table]] = {name: [] for name in SERIES}
+        pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in SERIES}
+        first: int | None = None
+        waiting = 0
+
+        def flush() -> None:
+            for name, rows in pending.items():
+                if rows:
+                    columns = list(zip(*rows, strict=True))
+                    chunks[name].append(pa.Table.from_arrays(
+                        [pa.array(col, type=f.type) for col, f in zip(columns, PLAIN[name], strict=True)],
+                        schema=PLAIN[name],
+                    ))
+                    rows.clear()
+
+        for profile, series in patients:
+            if first is None:
+                first = profile.index
+            block.count(series)
+            flat = flat_rows(profile, series)
+            pending["patients"].append(_patient_rows(profile, flat["patients"][0]))
+            pending["pain_entries"] += [
+                _pain_row(row, entry) for row, entry in zip(flat["pain_entries"], series.pain_entries, strict=True)
+            ]
+            for name in ("wellbeing", "gauges", "vitals", "flares"):
+                pending[name] += flat[name]
+            waiting += 1
+            if waiting >= CHUNK_PATIENTS:
+                flush()
+                waiting = 0
+        flush()
+        if first is not None:
+            block.files = {part_name(name, first): parquet_bytes(_finish(name, chunks[name])) for name in SERIES}
+        return block
+
+
+class ParquetSink:
+    """Writes each block's part files under their names (a block is a whole part here).
+
+    Part files of this shard's patient range left by an earlier run are removed first, as the other
+    formats truncate their files: a smaller re-run must not leave stale parts behind.
+    """
+
+    def __init__(self, out_dir: Path, indices: range) -> None:
+        for name in SERIES:
+            folder = out_dir / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.glob("part-*.parquet"):
+                first = old.stem.removeprefix("part-")
+                if first.isdigit() and int(first) in indices:
+                    old.unlink()
+        self._out = out_dir
+        self._sizes: dict[str, int] = {}
+
+    def write(self, block: Block) -> None:
+        for name, data in block.files.items():
+            path = self._out / name
+            path.write_bytes(data)
+            self._sizes[name] = len(data)
+        for name, spilled in block.spilled.items():
+            path = self._out / name
+            _move(Path(spilled), path)
+            self._sizes[name] = path.stat().st_size
+
+    def close(self) -> dict[str, int]:
+        return dict(sorted(self._sizes.items()))
+
+
+def _move(source: Path, target: Path) -> None:
+    """Rename when on one file system, else copy (spilled parts usually sit in /dev/shm)."""
+    try:
+        source.replace(target)
+    except OSError:
+        target.write_bytes(source.read_bytes())
+        source.unlink()
+
+
+def parquet_sink(out_dir: Path, indices: range) -> ParquetSink:
+    return ParquetSink(out_dir, indices)
