@@ -113,7 +113,7 @@ def _sink(spec: RunSpec) -> Sink:
     if spec.format == "fhir":
         return fhir_sink(spec.out_dir, first_shard=first)
     if spec.format == "parquet":
-        return parquet_sink(spec.out_dir, spec.indices())
+        return parquet_sink(spec.out_dir, spec.indices(), last_shard=spec.shard[0] == spec.shard[1])
     return sqlite_sink(spec.out_dir, first_shard=first, metadata=manifest(spec))
 
 

@@ -11,15 +11,17 @@ sort by name in patient order: `read_parquet('out/pain_entries/*.parquet')` in D
 patient indices, never on workers, blocks or a Dask cluster's size, which is what keeps the bytes
 identical for any `--workers` or `--scheduler`: a part is generated and encoded whole by one task.
 
-Types: timestamps are `timestamp[s, UTC]`, dates `date32`, closed vocabularies (metric, source, unit,
-gauge type, condition, …) dictionary-encoded strings, a pain entry's body areas a list of
+Types: timestamps are `timestamp[ms, UTC]` (whole seconds), dates `date32`, closed vocabularies
+(metric, source, unit, gauge type, condition, …) dictionary-encoded strings, a pain entry's body
+areas a list of
 `struct<area, max_intensity>` and its qualities a list of strings, `patients.sources`/`devices` lists.
 Rows are the NDJSON records flattened the way CSV and SQLite flatten them (same column names).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ PART_PATIENTS = 1_000
 COMPRESSION = "zstd"
 CHUNK_PATIENTS = 25  # patients per Arrow chunk while a part is built (bounds Python objects alive)
 
-TS = pa.timestamp("s", tz="UTC")
+TS = pa.timestamp("ms", tz="UTC")  # Parquet has no seconds unit; ms is what reads back
 ENUM = pa.dictionary(pa.int32(), pa.string())
 AREA = pa.struct([("area", pa.string()), ("max_intensity", pa.int8())])
 
@@ -82,9 +84,9 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("qualities", pa.list_(pa.string())),
             ("overall_wellbeing", pa.float64()),
             ("vitals_source", ENUM),
-            ("vitals_hrv", pa.float64()),
+            ("vitals_hrv", pa.int16()),
             ("vitals_sleep_duration", pa.float64()),
-            ("vitals_resting_heart_rate", pa.float64()),
+            ("vitals_resting_heart_rate", pa.int16()),
             ("vitals_steps", pa.int32()),
             ("notes", pa.string()),
         ]
@@ -205,9 +207,7 @@ def _finish(name: str, chunks: list[pa.Table]) -> pa.Table:
 
 def parquet_bytes(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
-    pq.write_table(
-        table, sink, compression=COMPRESSION, row_group_size=1 << 20, write_statistics=True
-    )
+    pq.write_table(table, sink, compression=COMPRESSION, row_group_size=1 << 20, write_statistics=True)
     return bytes(sink.getvalue().to_pybytes())
 
 
@@ -225,10 +225,12 @@ class ParquetEncoder:
             for name, rows in pending.items():
                 if rows:
                     columns = list(zip(*rows, strict=True))
-                    chunks[name].append(pa.Table.from_arrays(
-                        [pa.array(col, type=f.type) for col, f in zip(columns, PLAIN[name], strict=True)],
-                        schema=PLAIN[name],
-                    ))
+                    chunks[name].append(
+                        pa.Table.from_arrays(
+                            [pa.array(col, type=f.type) for col, f in zip(columns, PLAIN[name], strict=True)],
+                            schema=PLAIN[name],
+                        )
+                    )
                     rows.clear()
 
         for profile, series in patients:
@@ -238,7 +240,8 @@ class ParquetEncoder:
             flat = flat_rows(profile, series)
             pending["patients"].append(_patient_rows(profile, flat["patients"][0]))
             pending["pain_entries"] += [
-                _pain_row(row, entry) for row, entry in zip(flat["pain_entries"], series.pain_entries, strict=True)
+                _pain_row(row, entry)
+                for row, entry in zip(flat["pain_entries"], series.pain_entries, strict=True)
             ]
             for name in ("wellbeing", "gauges", "vitals", "flares"):
                 pending[name] += flat[name]
@@ -248,24 +251,29 @@ class ParquetEncoder:
                 waiting = 0
         flush()
         if first is not None:
-            block.files = {part_name(name, first): parquet_bytes(_finish(name, chunks[name])) for name in SERIES}
+            block.files = {
+                part_name(name, first): parquet_bytes(_finish(name, chunks[name])) for name in SERIES
+            }
         return block
 
 
 class ParquetSink:
     """Writes each block's part files under their names (a block is a whole part here).
 
-    Part files of this shard's patient range left by an earlier run are removed first, as the other
-    formats truncate their files: a smaller re-run must not leave stale parts behind.
+    Part files of this shard's patient range (and, for the last shard, every later one) left by an
+    earlier run are removed first, as the other formats truncate their files: a smaller re-run must
+    not leave stale parts behind.
     """
 
-    def __init__(self, out_dir: Path, indices: range) -> None:
+    def __init__(self, out_dir: Path, indices: range, *, last_shard: bool = True) -> None:
         for name in SERIES:
             folder = out_dir / name
             folder.mkdir(parents=True, exist_ok=True)
             for old in folder.glob("part-*.parquet"):
                 first = old.stem.removeprefix("part-")
-                if first.isdigit() and int(first) in indices:
+                if first.isdigit() and (
+                    int(first) in indices or (last_shard and int(first) >= indices.start)
+                ):
                     old.unlink()
         self._out = out_dir
         self._sizes: dict[str, int] = {}
@@ -293,5 +301,109 @@ def _move(source: Path, target: Path) -> None:
         source.unlink()
 
 
-def parquet_sink(out_dir: Path, indices: range) -> ParquetSink:
-    return ParquetSink(out_dir, indices)
+def parquet_sink(out_dir: Path, indices: range, *, last_shard: bool) -> ParquetSink:
+    return ParquetSink(out_dir, indices, last_shard=last_shard)
+
+
+# Reading back: rows of the part files as the API records NDJSON holds (for `describe`, `plot` and
+# loading a dataset into the sandbox).
+
+
+def part_files(directory: Path, series: str) -> list[Path]:
+    """The part files of `series`, in patient order (names sort that way)."""
+    return sorted((directory / series).glob("part-*.parquet"))
+
+
+def iter_rows(
+    directory: Path, series: str, batch_rows: int = 8_192
+) -> Iterator[tuple[Path, int, dict[str, Any]]]:
+    """(file, row number in the file, row) of a series, streamed in batches (bounded memory)."""
+    for path in part_files(directory, series):
+        row_number = 0
+        with pq.ParquetFile(path) as handle:
+            for batch in handle.iter_batches(batch_size=batch_rows):
+                for row in batch.to_pylist():
+                    yield path, row_number, row
+                    row_number += 1
+
+
+def _ts(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+def _number(value: Any) -> Any:
+    """Vitals values are float64 in Parquet; integral ones were ints in the API record."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def api_record(series: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The NDJSON record (API shape plus `patient_id`) a Parquet row was flattened from."""
+    if series == "patients":
+        return row
+    if series == "pain_entries":
+        metrics = {
+            name: row[f"vitals_{name}"]
+            for name in ("hrv", "sleep_duration", "resting_heart_rate", "steps")
+            if row[f"vitals_{name}"] is not None
+        }
+        return {
+            "patient_id": row["patient_id"],
+            "id": row["id"],
+            "pain_level": row["pain_level"],
+            "areas": [{"id": a["area"], "max_intensity": a["max_intensity"]} for a in row["areas"]],
+            "qualities": row["qualities"],
+            "overall_wellbeing": row["overall_wellbeing"],
+            "vitals": {"source": row["vitals_source"], "metrics": metrics} if row["vitals_source"] else None,
+            "notes": row["notes"],
+            "logged_at": _ts(row["logged_at"]),
+        }
+    if series == "wellbeing":
+        day = row["date"]
+        return {
+            "patient_id": row["patient_id"],
+            "id": row["id"],
+            "date": day.isoformat() if isinstance(day, date) else day,
+            "completed_at": _ts(row["completed_at"]),
+            "raw_score": row["raw_score"],
+            "composite_score": row["composite_score"],
+            "dimensions": {d: row[d] for d in ("cheerful", "calm", "active", "rested", "interested")},
+        }
+    if series == "gauges":
+        return {
+            "id": row["id"],
+            "patient_id": row["patient_id"],
+            "gauge_type": row["gauge_type"],
+            "value": row["value"],
+            "scale_min": row["scale_min"],
+            "scale_max": row["scale_max"],
+            "recorded_at": _ts(row["recorded_at"]),
+            "notes": row["notes"],
+            "created_at": _ts(row["created_at"]),
+        }
+    if series == "vitals":
+        record = {
+            "patient_id": row["patient_id"],
+            "id": row["id"],
+            "source": row["source"],
+            "metric": row["metric"],
+            "value": _number(row["value"]),
+            "unit": row["unit"],
+            "measured_at": _ts(row["measured_at"]),
+            "received_at": _ts(row["received_at"]),
+            "device": row["device"],
+        }
+        if row["systolic"] is not None:
+            record["components"] = {"systolic": row["systolic"], "diastolic": row["diastolic"]}
+        return record
+    return {  # flares
+        "id": row["id"],
+        "patient_id": row["patient_id"],
+        "start": _ts(row["start"]),
+        "end": _ts(row["end"]),
+        "duration_hours": row["duration_hours"],
+        "peak_delta": row["peak_delta"],
+    }
