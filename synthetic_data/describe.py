@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -82,12 +83,24 @@ def condition_label(name: str) -> str:
     return name.replace("_", " ")
 
 
+def _g(value: float | None) -> str:
+    """A measurement in at most ~6 characters: whole numbers from 100 up, fewer decimals as it grows."""
+    if value is None:
+        return "-"
+    size = abs(value)
+    return f"{value:,.0f}" if size >= 100 else f"{value:.1f}" if size >= 10 else f"{value:.2f}"
+
+
 def _table(title: str, columns: tuple[str, ...], first: str = "condition") -> Table:
-    """A table whose first (name) column wraps on words and is never cut; numbers align right."""
-    table = Table(title=title)
+    """A table whose first (name) column wraps on words and is never cut; numbers align right.
+
+    Headers carry their own line breaks and the box has no inner rules, so every table fits in 80
+    columns with the longest condition name (`knee osteoarthritis`) on two lines.
+    """
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     for col in columns:
         if col == first:
-            table.add_column(col, justify="left", overflow="fold", min_width=10)
+            table.add_column(col, justify="left", overflow="fold", min_width=14)
         elif col == "unit":
             table.add_column(col, justify="left", overflow="fold")
         else:
@@ -114,7 +127,7 @@ def render(description: Description, console: Console) -> None:
     groups = [*cohort.conditions, cohort.overall]
     pain = _table(
         "Pain (daily mean NRS, per patient, averaged)",
-        ("condition", "patients", "mean", "SD between", "SD within", "lag-1 AC", "documented band"),
+        ("condition", "patients", "mean", "SD\nbetween", "SD\nwithin", "lag-1\nAC", "literature\nband"),
     )
     for g in groups:
         spec = CATALOGUE.get(g.name)
@@ -131,7 +144,7 @@ def render(description: Description, console: Console) -> None:
 
     flares = _table(
         "Flares per 6 weeks",
-        ("condition", "found", "true (simulated)", "expected", "true ones found"),
+        ("condition", "found", "true\n(simulated)", "expected", "true ones\nfound"),
     )
     for g in groups:
         spec = CATALOGUE.get(g.name)
@@ -148,13 +161,13 @@ def render(description: Description, console: Console) -> None:
         "Wellbeing and couplings (within-person, averaged)",
         (
             "condition",
-            "WHO-5 mean",
-            "WHO-5 SD",
-            "WHO-5 lag-1",
-            "r(sleep, pain)",
-            "r(HRV, pain)",
-            "WHO-5 flare-day Δ",
-            "steps weekend/ weekday",
+            "WHO-5\nmean",
+            "WHO-5\nSD",
+            "WHO-5\nlag-1",
+            "r(sleep,\npain)",
+            "r(HRV,\npain)",
+            "WHO-5\nflare Δ",
+            "steps\nweekend/\nweekday",
         ),
     )
     for g in groups:
@@ -172,25 +185,39 @@ def render(description: Description, console: Console) -> None:
 
     vitals = _table(
         "Vitals",
-        ("metric", "unit", "readings", "mean", "SD", "min", "max", "lag-1 AC", "out of range"),
-        first="metric",
+        ("metric (unit)", "readings", "mean", "SD", "min", "max", "lag-1\nAC", "out of\nrange"),
+        first="metric (unit)",
     )
     for (metric, unit), v in cohort.vitals.items():
         m = v.moments
         ac = sum(v.ac1) / len(v.ac1) if v.ac1 else None
         vitals.add_row(
-            metric, unit, f"{m.n:,}", _f(m.mean), _f(m.sd), _f(m.low), _f(m.high), _f(ac), str(v.out_of_range)
+            f"{condition_label(metric)} ({unit})",
+            f"{m.n:,}",
+            _g(m.mean),
+            _g(m.sd),
+            _g(m.low),
+            _g(m.high),
+            _f(ac),
+            str(v.out_of_range),
         )
     console.print(vitals)
 
     gauges = _table(
-        "Gauges", ("gauge", "values", "mean", "SD", "min", "max", "lag-1 AC", "out of scale"), first="gauge"
+        "Gauges", ("gauge", "values", "mean", "SD", "min", "max", "lag-1\nAC", "out of\nscale"), first="gauge"
     )
     for kind, v in cohort.gauges.items():
         m = v.moments
         ac = sum(v.ac1) / len(v.ac1) if v.ac1 else None
         gauges.add_row(
-            kind, f"{m.n:,}", _f(m.mean), _f(m.sd), _f(m.low, 0), _f(m.high, 0), _f(ac), str(v.out_of_range)
+            condition_label(kind),
+            f"{m.n:,}",
+            _f(m.mean),
+            _f(m.sd),
+            _f(m.low, 0),
+            _f(m.high, 0),
+            _f(ac),
+            str(v.out_of_range),
         )
     console.print(gauges)
 
@@ -198,12 +225,12 @@ def render(description: Description, console: Console) -> None:
         "Missingness and mess",
         (
             "condition",
-            "pain days missing",
-            "WHO-5 days missing",
-            "gauge days missing",
-            "device days missing",
-            "late back-fills",
-            "duplicate uploads",
+            "pain\ndays\nmissing",
+            "WHO-5\ndays\nmissing",
+            "gauge\ndays\nmissing",
+            "device\ndays\nmissing",
+            "late\nback-\nfills",
+            "dupli-\ncate\nuploads",
         ),
     )
     for g in groups:
