@@ -202,7 +202,7 @@ def generate(
         )
     out_dir = Path(out)
     if not is_url and out_dir.exists() and not out_dir.is_dir():
-        raise click.BadParameter(f"{out} exists and is not a directory", param_hint="--out")
+        raise click.BadParameter(f"{out} is a file, not a directory", param_hint="--out")
     spec = RunSpec(
         patients=patients,
         days=days,

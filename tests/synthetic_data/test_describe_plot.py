@@ -35,6 +35,7 @@ def test_describe_fits_80_columns_without_cutting_names(dataset: Path) -> None:
     text, wide = _rendered(dataset, 80), _rendered(dataset, 200)
     assert all(len(line) <= 80 for line in text.splitlines())
     assert "…" not in text
+
     # Nothing is cut or cropped at 80 columns: the same words as on a wide terminal, only wrapped.
     def words(t: str) -> Counter[str]:
         return Counter(w for w in t.split() if set(w) - set("─━│┃"))  # rules differ in length only
