@@ -65,6 +65,13 @@ def insert_many(conn: Connection, patient_ref: str, series: str, records: Iterab
     return len(values)
 
 
+def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert prepared ``row_values`` in one executemany (bulk loads: one statement per chunk)."""
+    if rows:
+        conn.execute(R.insert(), rows)
+    return len(rows)
+
+
 def _where(f: RecordFilter) -> list[Any]:
     clauses: list[Any] = [R.c.patient_ref == f.patient_ref]
     clauses.append(R.c.series == f.series[0] if len(f.series) == 1 else R.c.series.in_(f.series))
