@@ -231,12 +231,15 @@ def workspace_create(
     from mock_server.datasets import validate_dataset
 
     with _local_dataset(dataset) as directory:
-        plan = validate_dataset(directory, settings.spec_path)  # before anything exists
-        made = create_workspace(
-            settings, storage, name, tier=tier, scopes=chosen, rate_limit=rate_limit, seed_patients=False
-        )
+        plan = validate_dataset(directory, settings.spec_path)  # manifest and patients, before anything
+        # The workspace and its dataset commit together: a bad record found while loading leaves no
+        # half-made workspace behind.
+        with storage.unit_of_work():
+            made = create_workspace(
+                settings, storage, name, tier=tier, scopes=chosen, rate_limit=rate_limit, seed_patients=False
+            )
+            _load(settings, storage, made.workspace, directory, consent, consent_scopes, plan)
         _print_secrets(made)
-        _load(settings, storage, made.workspace, directory, consent, consent_scopes, plan)
 
 
 def _print_secrets(made: Any) -> None:
