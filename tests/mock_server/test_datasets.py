@@ -226,3 +226,25 @@ def test_cli_create_with_dataset_and_load(tmp_path: Path, datasets: dict[str, Pa
         ["workspace", "load", "qa", str(datasets["ndjson"]), "--consent", "none", "--database-url", url],
     )
     assert loaded.exit_code == 1 and "already a patient" in loaded.stderr  # same people as the SQLite one
+
+
+def test_load_on_each_backend(database_url: str, datasets: dict[str, Path]) -> None:
+    """The bulk insert speaks each driver's parameter style (SQLite `?`, psycopg `%s`)."""
+    from mock_server.app import build_services
+    from mock_server.settings import Settings
+    from mock_server.storage.records import RecordFilter, RecordRepo
+
+    settings = Settings(database_url=database_url, demo=False)
+    services = build_services(settings)
+    try:
+        made = create_workspace(settings, services.storage, "backend", seed_patients=False)
+        report = load_dataset(services, made.workspace, datasets["parquet"], consent="none")
+        expected = _expected_counts(datasets["ndjson"])
+        rows = {r.anon_id: r for r in PatientRepo(services.storage).all(made.workspace.id)}
+        assert len(rows) == PATIENTS
+        repo = RecordRepo(services.storage)
+        for dataset_id, anon in report.patient_ids.items():
+            page = repo.page(RecordFilter(rows[anon].id, ("vital",)), 1, 1)
+            assert page.total == expected["vitals"][dataset_id]
+    finally:
+        services.storage.close()
