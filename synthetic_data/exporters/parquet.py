@@ -37,7 +37,7 @@ from synthetic_data.vocab import SERIES
 
 PART_PATIENTS = 1_000
 COMPRESSION = "zstd"
-CHUNK_PATIENTS = 25  # patients per Arrow chunk while a part is built (bounds Python objects alive)
+ROW_GROUP_PATIENTS = 50  # patients per row group (~80k vitals rows a year): bounds a worker's memory
 
 TS = pa.timestamp("ms", tz="UTC")  # Parquet has no seconds unit; ms is what reads back
 ENUM = pa.dictionary(pa.int32(), pa.string())
@@ -187,51 +187,64 @@ def _pain_row(flat: tuple[Any, ...], entry: dict[str, Any]) -> tuple[Any, ...]:
     return (*flat[:4], areas, list(entry["qualities"]), *flat[6:])
 
 
-def _finish(name: str, chunks: list[pa.Table]) -> pa.Table:
-    """One part's table of a series: chunks joined, then typed (timestamps, dictionaries)."""
-    schema = SCHEMAS[name]
-    table = pa.concat_tables(chunks) if chunks else PLAIN[name].empty_table()
-    table = table.combine_chunks()  # page layout must not depend on how the part was chunked
-    columns = []
-    for field in schema:
-        column = table.column(field.name)
-        if field.type == TS:
-            column = column.cast(TS)
-        elif field.type == pa.date32():
-            column = column.cast(pa.date32())
-        elif pa.types.is_dictionary(field.type):
-            column = column.dictionary_encode().cast(field.type)
-        columns.append(column)
-    return pa.Table.from_arrays(columns, schema=schema)
+def _typed(name: str, rows: list[tuple[Any, ...]]) -> pa.Table:
+    """Rows of one series as a typed table (timestamps parsed, enums dictionary-encoded)."""
+    schema, plain = SCHEMAS[name], PLAIN[name]
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in plain]
+    arrays = []
+    for values, target, field in zip(columns, schema, plain, strict=True):
+        array = pa.array(values, type=field.type)
+        if target.type == TS or target.type == pa.date32():
+            array = array.cast(target.type)
+        elif pa.types.is_dictionary(target.type):
+            array = array.dictionary_encode().cast(target.type)
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression=COMPRESSION, row_group_size=1 << 20, write_statistics=True)
-    return bytes(sink.getvalue().to_pybytes())
+class _PartWriter:
+    """One series' part file, written a row group at a time into memory (the bytes are small:
+    zstd-compressed columns), so a part's rows never need to be held whole."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._sink = pa.BufferOutputStream()
+        self._writer = pq.ParquetWriter(
+            self._sink, SCHEMAS[name], compression=COMPRESSION, write_statistics=True
+        )
+        self._empty = True
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            self._writer.write_table(_typed(self.name, rows), row_group_size=1 << 30)
+            self._empty = False
+
+    def close(self) -> bytes:
+        if self._empty:  # a file with the schema and no rows (readers still see the columns)
+            self._writer.write_table(_typed(self.name, []))
+        self._writer.close()
+        return bytes(self._sink.getvalue().to_pybytes())
 
 
 class ParquetEncoder:
-    """Encodes one whole part (the runner's blocks are part-aligned in this format) into files."""
+    """Encodes one whole part (the runner's blocks are part-aligned in this format) into files.
+
+    A row group holds ROW_GROUP_PATIENTS consecutive patients of the part, counted from its first
+    patient: the layout depends only on patient indices (same bytes for any workers), and memory
+    is bounded by one row group's rows whatever the part size.
+    """
 
     def encode(self, patients: Iterable[tuple[PatientProfile, PatientSeries]], out_dir: Path) -> Block:
         block = Block()
-        chunks: dict[str, list[pa.Table]] = {name: [] for name in SERIES}
+        writers = {name: _PartWriter(name) for name in SERIES}
         pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in SERIES}
         first: int | None = None
         waiting = 0
 
         def flush() -> None:
             for name, rows in pending.items():
-                if rows:
-                    columns = list(zip(*rows, strict=True))
-                    chunks[name].append(
-                        pa.Table.from_arrays(
-                            [pa.array(col, type=f.type) for col, f in zip(columns, PLAIN[name], strict=True)],
-                            schema=PLAIN[name],
-                        )
-                    )
-                    rows.clear()
+                writers[name].write(rows)
+                rows.clear()
 
         for profile, series in patients:
             if first is None:
@@ -246,14 +259,13 @@ class ParquetEncoder:
             for name in ("wellbeing", "gauges", "vitals", "flares"):
                 pending[name] += flat[name]
             waiting += 1
-            if waiting >= CHUNK_PATIENTS:
+            if waiting >= ROW_GROUP_PATIENTS:
                 flush()
                 waiting = 0
         flush()
+        files = {name: writer.close() for name, writer in writers.items()}
         if first is not None:
-            block.files = {
-                part_name(name, first): parquet_bytes(_finish(name, chunks[name])) for name in SERIES
-            }
+            block.files = {part_name(name, first): data for name, data in files.items()}
         return block
 
 
