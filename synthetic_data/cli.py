@@ -239,6 +239,7 @@ def generate(
                     retries=retries,
                     on_start=progress.start,
                     on_progress=lambda n: progress.advance(task, n),
+                    on_retry=lambda message: console.print(f"[yellow]retry:[/] {message}"),
                 )
             except ClusterError as exc:
                 raise click.ClickException(str(exc)) from None

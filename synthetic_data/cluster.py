@@ -32,6 +32,7 @@ from synthetic_data.runner import MANIFEST, RunResult, RunSpec, manifest, plan_b
 from synthetic_data.vocab import SERIES
 
 CLUSTER_FORMATS = ("ndjson", "csv", "parquet")
+EVENT_TOPIC = "care-synth-task-started"
 DEFAULT_RETRIES = 3
 IN_FLIGHT_PER_WORKER = 4
 
@@ -55,6 +56,7 @@ def _join(url: str, name: str) -> str:
 def remote_block(spec: RunSpec, lo: int, hi: int, out_url: str) -> Block:
     """The task: generate patients [lo, hi); Parquet parts go straight to `out_url`, line formats
     return their bytes (the client appends them in order). Returns counts (and sizes of parts)."""
+    _announce(lo, hi)
     block = run_block((spec, lo, hi))
     if spec.format == "parquet":
         fs, root = _fsspec().core.url_to_fs(out_url)
@@ -69,6 +71,18 @@ def remote_block(spec: RunSpec, lo: int, hi: int, out_url: str) -> Block:
         block.spilled = {}
         block.written = sizes
     return block
+
+
+def _announce(lo: int, hi: int) -> None:
+    """Tell the client a task (re)started and where: a second start of a block is a retry, which the
+    CLI reports instead of letting it pass unseen."""
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:  # not on a worker (called directly)
+        return
+    worker.log_event(EVENT_TOPIC, {"lo": lo, "hi": hi, "worker": str(worker.address)})
 
 
 class _UrlSink:
@@ -123,9 +137,12 @@ def run_on_cluster(
     retries: int = DEFAULT_RETRIES,
     on_start: Callable[[], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_retry: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Generate `spec` on the Dask cluster at `scheduler` (an address, or a cluster object) into
-    `out_url`; the same files, byte for byte, as `runner.run` writes locally."""
+    `out_url`; the same files, byte for byte, as `runner.run` writes locally.
+
+    `on_retry(message)` is called when a block starts again (after an error or a lost worker)."""
     if spec.format not in CLUSTER_FORMATS:
         raise ClusterError(
             f"--scheduler writes {', '.join(CLUSTER_FORMATS)}; {spec.format} is built by one process"
@@ -141,6 +158,18 @@ def run_on_cluster(
     except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     with client:
+        starts: dict[int, int] = {}
+
+        def started_task(event: tuple[float, dict[str, Any]]) -> None:
+            msg = event[1]
+            starts[msg["lo"]] = starts.get(msg["lo"], 0) + 1
+            if starts[msg["lo"]] > 1 and on_retry is not None:
+                on_retry(
+                    f"task for patients [{msg['lo']}, {msg['hi']}) started again "
+                    f"(attempt {starts[msg['lo']]}, on {msg['worker']})"
+                )
+
+        client.subscribe_topic(EVENT_TOPIC, started_task)  # type: ignore[no-untyped-call]
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         blocks = plan_blocks(spec.indices(), workers, spec.format)
         sink = _UrlSink(spec, out_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -91,9 +92,17 @@ def test_a_failed_task_is_retried(
 
     monkeypatch.setattr(cluster_mod, "run_block", flaky)
     url = "memory://care-synth-retried"
-    run_on_cluster(_spec("ndjson"), threads_cluster.scheduler_address, url, retries=1)
+    retried: list[str] = []
+    run_on_cluster(
+        _spec("ndjson"), threads_cluster.scheduler_address, url, retries=1, on_retry=retried.append
+    )
     assert len(failed) > 1
     assert _files(url) == _local(tmp_path, "ndjson")
+    deadline = time.monotonic() + 10  # events travel through the scheduler, a moment behind results
+    while len(retried) < len(failed) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(retried) == len(failed)  # every retry was reported
+    assert all("started again (attempt 2" in message for message in retried)
 
 
 def test_a_task_that_keeps_failing_stops_the_run_naming_it(
