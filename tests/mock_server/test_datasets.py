@@ -93,6 +93,11 @@ def test_the_api_serves_the_loaded_dataset(sandbox_factory: Any, datasets: dict[
             "/fhir/r4/Observation", params={"patient": next(iter(report.patient_ids.values())), "_count": 5}
         )
         assert fhir.status_code == 200 and fhir.json()["resourceType"] == "Bundle"
+        assert fhir.json()["total"] > 0
+        analysis = client.get(f"/v1/patients/{api_id}/analysis")  # the reports' pattern analysis
+        assert analysis.status_code == 200, analysis.text
+        timeline = client.get(f"/v1/patients/{api_id}/timeline", params={"per_page": 5})
+        assert timeline.status_code == 200 and timeline.json()["pagination"]["total"] > 0
         advanced = client.post("/v1/sandbox/clock/advance", json={"days": 1})
         assert advanced.status_code == 200, advanced.text
         assert advanced.json()["generated"]["pain_entries"] > 0  # the series go on from the generator
