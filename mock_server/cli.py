@@ -6,11 +6,15 @@ domain errors into a one-line message and a non-zero exit — users never see a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import sys
-from collections.abc import Callable
+import tempfile
+import time
+from collections.abc import Callable, Iterator
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -192,9 +196,35 @@ def workspace() -> None:
 @click.option("--rate-limit", type=int, default=None, help="Requests per hour (overrides the tier).")
 @click.option("--database-url", default=None, help="Database of the sandbox.")
 @click.option("--no-seed", is_flag=True, default=False, help="Create it without sandbox patients.")
+@click.option(
+    "--dataset",
+    metavar="DIR_OR_URL",
+    default=None,
+    help="Load this care-synth dataset (ndjson, parquet or sqlite) instead of seeding patients.",
+)
+@click.option(
+    "--consent",
+    type=click.Choice(["granted", "pending", "none"]),
+    default="granted",
+    show_default=True,
+    help="With --dataset: the patients consent at once, get a pending link request, or neither.",
+)
+@click.option(
+    "--consent-scopes",
+    default=None,
+    help="With --dataset: scopes the patients grant (default: all data scopes).",
+)
 @_friendly
 def workspace_create(
-    name: str, scopes: str | None, tier: str, rate_limit: int | None, database_url: str | None, no_seed: bool
+    name: str,
+    scopes: str | None,
+    tier: str,
+    rate_limit: int | None,
+    database_url: str | None,
+    no_seed: bool,
+    dataset: str | None,
+    consent: str,
+    consent_scopes: str | None,
 ) -> None:
     """Create a workspace with sandbox patients; print its test API key and OAuth client once.
 
@@ -205,9 +235,33 @@ def workspace_create(
     settings = _settings(database_url=database_url)
     storage = Storage.open(settings.database_url)
     chosen = tuple(s for s in (scopes or "").replace(",", " ").split() if s) or None
-    made = create_workspace(
-        settings, storage, name, tier=tier, scopes=chosen, rate_limit=rate_limit, seed_patients=not no_seed
-    )
+    if dataset is None:
+        made = create_workspace(
+            settings,
+            storage,
+            name,
+            tier=tier,
+            scopes=chosen,
+            rate_limit=rate_limit,
+            seed_patients=not no_seed,
+        )
+        _print_secrets(made)
+        return
+    from mock_server.datasets import validate_dataset
+
+    with _local_dataset(dataset) as directory:
+        plan = validate_dataset(directory, settings.spec_path)  # manifest and patients, before anything
+        # The workspace and its dataset commit together: a bad record found while loading leaves no
+        # half-made workspace behind.
+        with storage.unit_of_work():
+            made = create_workspace(
+                settings, storage, name, tier=tier, scopes=chosen, rate_limit=rate_limit, seed_patients=False
+            )
+            _load(settings, storage, made.workspace, directory, consent, consent_scopes, plan)
+        _print_secrets(made)
+
+
+def _print_secrets(made: Any) -> None:
     click.echo(f"workspace_id={made.workspace.id}")
     click.echo(f"api_key={made.api_key}")
     click.echo(f"client_id={made.client_id}")
@@ -239,6 +293,84 @@ def workspace_add_client(
     client_id, secret = repo.add_client(found.id, public=public, redirect_uris=redirect_uris, scopes=chosen)
     click.echo(f"client_id={client_id}")
     click.echo("client_type=public" if secret is None else f"client_secret={secret}")
+
+
+@contextlib.contextmanager
+def _local_dataset(location: str) -> Iterator[Path]:
+    """A dataset directory, or a URL (`s3://…`, `file://…`) copied to a temporary directory first."""
+    if "://" not in location:
+        yield Path(location)
+        return
+    if location.startswith("file://"):
+        yield Path(location.removeprefix("file://"))
+        return
+    try:
+        import fsspec
+    except ImportError:
+        raise click.ClickException("a dataset URL needs fsspec: pip install 'care-sandbox[dask]'") from None
+    with tempfile.TemporaryDirectory(prefix="care-dataset-") as tmp:
+        fs, root = fsspec.core.url_to_fs(location)
+        fs.get(root.rstrip("/") + "/", tmp + "/", recursive=True)
+        yield Path(tmp)
+
+
+def _load(
+    settings: Settings,
+    storage: Storage,
+    workspace: Any,
+    directory: Path,
+    consent: str,
+    consent_scopes: str | None,
+    plan: Any = None,
+) -> None:
+    from mock_server.app import build_services
+    from mock_server.datasets import load_dataset
+
+    scopes = [s for s in (consent_scopes or "").replace(",", " ").split() if s] or None
+    started = time.perf_counter()
+    with console.status(f"loading {directory} into {workspace.name}…"):
+        report = load_dataset(
+            build_services(settings, storage), workspace, directory, consent=consent, scopes=scopes, plan=plan
+        )
+    records = sum(report.counts.values())
+    per_series = ", ".join(f"{k} {v:,}" for k, v in report.counts.items())
+    console.print(
+        f"loaded {report.patients:,} patients and {records:,} records ({per_series}) "
+        f"in {time.perf_counter() - started:.1f} s; "
+        f"consent: {report.consent}; test clock at {report.clock}"
+    )
+
+
+@workspace.command("load")
+@click.argument("name")
+@click.argument("dataset", metavar="DIR_OR_URL")
+@click.option(
+    "--consent",
+    type=click.Choice(["granted", "pending", "none"]),
+    default="granted",
+    show_default=True,
+    help="The patients consent at once, get a pending link request, or neither.",
+)
+@click.option("--consent-scopes", default=None, help="Scopes the patients grant (default: all data scopes).")
+@click.option("--database-url", default=None, help="Database of the sandbox.")
+@_friendly
+def workspace_load(
+    name: str, dataset: str, consent: str, consent_scopes: str | None, database_url: str | None
+) -> None:
+    """Load a care-synth dataset (ndjson, parquet or sqlite) into an existing workspace.
+
+    The dataset is validated first (a bad row is named with its file); then everything is written in
+    one transaction, and the workspace's test clock moves to the dataset's end.
+
+    Example: care-sandbox workspace load acme-clinic data/ --consent pending
+    """
+    settings = _settings(database_url=database_url)
+    storage = Storage.open(settings.database_url)
+    found = WorkspaceRepo(storage).by_name(name)
+    if found is None:
+        raise click.ClickException(f"no workspace named {name!r} (care-sandbox workspace list)")
+    with _local_dataset(dataset) as directory:
+        _load(settings, storage, found, directory, consent, consent_scopes)
 
 
 @workspace.command("list")

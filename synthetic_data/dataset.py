@@ -1,8 +1,9 @@
-"""Read a generated dataset back, one patient at a time, whatever its format (NDJSON, CSV, SQLite).
+"""Read a generated dataset back, one patient at a time, whatever its format (NDJSON, CSV, SQLite, Parquet).
 
 `describe` and `plot` stream through datasets far larger than memory: series files are written in
 patient order, so reading them in lockstep yields one patient's records at a time. CSV rows are turned
-back into the fields the statistics need; SQLite is queried per patient. FHIR bundles are for loading
+back into the fields the statistics need; SQLite is queried per patient; Parquet rows are turned back
+into the exact NDJSON records (exporters/parquet.py `api_record`). FHIR bundles are for loading
 into FHIR servers and are not read back here.
 """
 
@@ -18,6 +19,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from synthetic_data.exporters import parquet
 from synthetic_data.exporters.csvfiles import COLUMNS
 from synthetic_data.exporters.sqlite import FILE_NAME as SQLITE_FILE
 from synthetic_data.runner import MANIFEST
@@ -52,7 +54,7 @@ def detect_format(directory: Path) -> str:
     if not directory.is_dir():
         raise DatasetError(f"{directory} is not a directory")
     manifest = read_manifest(directory)
-    if manifest and manifest.get("format") in ("ndjson", "csv", "sqlite", "fhir"):
+    if manifest and manifest.get("format") in ("ndjson", "csv", "sqlite", "fhir", "parquet"):
         fmt = str(manifest["format"])
     elif (directory / "patients.ndjson").is_file():
         fmt = "ndjson"
@@ -60,11 +62,13 @@ def detect_format(directory: Path) -> str:
         fmt = "csv"
     elif (directory / SQLITE_FILE).is_file():
         fmt = "sqlite"
+    elif parquet.part_files(directory, "patients"):
+        fmt = "parquet"
     else:
         raise DatasetError(f"{directory} holds no care-synth dataset (no manifest.json or patients file)")
     if fmt == "fhir":
         raise DatasetError(
-            "FHIR bundles are not read back; generate ndjson, csv or sqlite to describe or plot"
+            "FHIR bundles are not read back; generate ndjson, csv, sqlite or parquet to describe or plot"
         )
     return fmt
 
@@ -76,6 +80,8 @@ def iter_patients(directory: Path, *, only: str | None = None) -> Iterator[Patie
         yield from _ndjson(directory, only)
     elif fmt == "csv":
         yield from _csv(directory, only)
+    elif fmt == "parquet":
+        yield from _parquet(directory, only)
     else:
         yield from _sqlite(directory, only)
 
@@ -123,6 +129,15 @@ def _ndjson(directory: Path, only: str | None) -> Iterator[PatientData]:
     finally:
         for handle in files:
             handle.close()
+
+
+def _parquet(directory: Path, only: str | None) -> Iterator[PatientData]:
+    def records(name: str) -> Iterator[Record]:
+        for _path, _row, row in parquet.iter_rows(directory, name):
+            yield parquet.api_record(name, row)
+
+    groups = {name: _grouped(records(name)) for name in RECORD_SERIES}
+    yield from _lockstep(records("patients"), groups, only)
 
 
 def _number(text: str) -> float | int | None:

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -76,64 +77,102 @@ def expected_flares_per_6_weeks(condition: str) -> float:
     )
 
 
+def condition_label(name: str) -> str:
+    """`chronic_low_back_pain` -> `chronic low back pain`: words wrap in a narrow column, where an
+    identifier would be cut to `chr…`."""
+    return name.replace("_", " ")
+
+
+def _g(value: float | None) -> str:
+    """A measurement in at most ~6 characters: whole numbers from 100 up, fewer decimals as it grows."""
+    if value is None:
+        return "-"
+    size = abs(value)
+    return f"{value:,.0f}" if size >= 100 else f"{value:.1f}" if size >= 10 else f"{value:.2f}"
+
+
+def _table(title: str, columns: tuple[str, ...], first: str = "condition") -> Table:
+    """A table whose first (name) column wraps on words and is never cut; numbers align right.
+
+    Headers carry their own line breaks and the box has no inner rules, so every table fits in 80
+    columns with the longest condition name (`knee osteoarthritis`) on two lines.
+    """
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in columns:
+        if col == first:
+            table.add_column(col, justify="left", overflow="fold", min_width=14)
+        elif col == "unit":
+            table.add_column(col, justify="left", overflow="fold")
+        else:
+            table.add_column(col, justify="right", overflow="fold")
+    return table
+
+
 def render(description: Description, console: Console) -> None:
+    """Print the description as tables that stay readable down to 80 columns.
+
+    Wide tables are split (pain levels, then flares) and condition names are shown with spaces, so a
+    narrow terminal wraps words instead of truncating them.
+    """
     manifest, cohort = description.manifest, description.cohort
     head = Table(title="Dataset", show_header=False)
     if manifest:
-        for key in ("format", "seed", "patients", "days", "start", "messiness", "conditions", "shard"):
+        # `patients` is a count of the series below; the manifest's copy would list it twice.
+        for key in ("format", "seed", "days", "start", "messiness", "conditions", "shard"):
             head.add_row(key, str(manifest.get(key)))
     for name, count in description.counts.items():
         head.add_row(f"{name}", f"{count:,}")
     console.print(head)
 
     groups = [*cohort.conditions, cohort.overall]
-    pain = Table(title="Pain (daily mean NRS, per patient, averaged)")
-    for col in (
-        "condition",
-        "patients",
-        "mean",
-        "SD between",
-        "SD within",
-        "lag-1 AC",
-        "flares/6 wk found",
-        "true flares/6 wk",
-        "expected",
-        "found true",
-        "documented band",
-    ):
-        pain.add_column(col, justify="left" if col == "condition" else "right")
+    pain = _table(
+        "Pain (daily mean NRS, per patient, averaged)",
+        ("condition", "patients", "mean", "SD\nbetween", "SD\nwithin", "lag-1\nAC", "literature\nband"),
+    )
     for g in groups:
         spec = CATALOGUE.get(g.name)
         pain.add_row(
-            g.name,
+            condition_label(g.name),
             str(g.patients),
             _f(g.pain_mean),
             _f(g.pain_mean_sd),
             _f(g.pain_sd),
             _f(g.pain_ac1),
-            _f(g.flares_per_6_weeks),
-            _f(g.true_flares_per_6_weeks),
-            _f(expected_flares_per_6_weeks(g.name)) if spec else "",
-            _f(g.flare_recall, pct=True),
             f"{spec.pain_band[0]}-{spec.pain_band[1]}" if spec else "",
         )
     console.print(pain)
 
-    couplings = Table(title="Wellbeing and couplings (within-person, averaged)")
-    for col in (
-        "condition",
-        "WHO-5 mean",
-        "WHO-5 SD",
-        "WHO-5 lag-1",
-        "r(sleep, pain)",
-        "r(HRV, pain)",
-        "WHO-5 flare-day Δ",
-        "steps weekend/weekday",
-    ):
-        couplings.add_column(col, justify="left" if col == "condition" else "right")
+    flares = _table(
+        "Flares per 6 weeks",
+        ("condition", "found", "true\n(simulated)", "expected", "true ones\nfound"),
+    )
+    for g in groups:
+        spec = CATALOGUE.get(g.name)
+        flares.add_row(
+            condition_label(g.name),
+            _f(g.flares_per_6_weeks),
+            _f(g.true_flares_per_6_weeks),
+            _f(expected_flares_per_6_weeks(g.name)) if spec else "",
+            _f(g.flare_recall, pct=True),
+        )
+    console.print(flares)
+
+    couplings = _table(
+        "Wellbeing and couplings (within-person, averaged)",
+        (
+            "condition",
+            "WHO-5\nmean",
+            "WHO-5\nSD",
+            "WHO-5\nlag-1",
+            "r(sleep,\npain)",
+            "r(HRV,\npain)",
+            "WHO-5\nflare Δ",
+            "steps\nweekend/\nweekday",
+        ),
+    )
     for g in groups:
         couplings.add_row(
-            g.name,
+            condition_label(g.name),
             _f(g.who5_mean, 1),
             _f(g.who5_sd, 1),
             _f(g.who5_ac1),
@@ -144,42 +183,59 @@ def render(description: Description, console: Console) -> None:
         )
     console.print(couplings)
 
-    vitals = Table(title="Vitals")
-    for col in ("metric", "unit", "readings", "mean", "SD", "min", "max", "lag-1 AC", "out of range"):
-        vitals.add_column(col, justify="left" if col in ("metric", "unit") else "right")
+    vitals = _table(
+        "Vitals",
+        ("metric (unit)", "readings", "mean", "SD", "min", "max", "lag-1\nAC", "out of\nrange"),
+        first="metric (unit)",
+    )
     for (metric, unit), v in cohort.vitals.items():
         m = v.moments
         ac = sum(v.ac1) / len(v.ac1) if v.ac1 else None
         vitals.add_row(
-            metric, unit, f"{m.n:,}", _f(m.mean), _f(m.sd), _f(m.low), _f(m.high), _f(ac), str(v.out_of_range)
+            f"{condition_label(metric)} ({unit})",
+            f"{m.n:,}",
+            _g(m.mean),
+            _g(m.sd),
+            _g(m.low),
+            _g(m.high),
+            _f(ac),
+            str(v.out_of_range),
         )
     console.print(vitals)
 
-    gauges = Table(title="Gauges")
-    for col in ("gauge", "values", "mean", "SD", "min", "max", "lag-1 AC", "out of scale"):
-        gauges.add_column(col, justify="left" if col == "gauge" else "right")
+    gauges = _table(
+        "Gauges", ("gauge", "values", "mean", "SD", "min", "max", "lag-1\nAC", "out of\nscale"), first="gauge"
+    )
     for kind, v in cohort.gauges.items():
         m = v.moments
         ac = sum(v.ac1) / len(v.ac1) if v.ac1 else None
         gauges.add_row(
-            kind, f"{m.n:,}", _f(m.mean), _f(m.sd), _f(m.low, 0), _f(m.high, 0), _f(ac), str(v.out_of_range)
+            condition_label(kind),
+            f"{m.n:,}",
+            _f(m.mean),
+            _f(m.sd),
+            _f(m.low, 0),
+            _f(m.high, 0),
+            _f(ac),
+            str(v.out_of_range),
         )
     console.print(gauges)
 
-    missing = Table(title="Missingness and mess")
-    for col in (
-        "condition",
-        "pain days missing",
-        "WHO-5 days missing",
-        "gauge days missing",
-        "device days missing",
-        "late back-fills",
-        "duplicate uploads",
-    ):
-        missing.add_column(col, justify="left" if col == "condition" else "right")
+    missing = _table(
+        "Missingness and mess",
+        (
+            "condition",
+            "pain\ndays\nmissing",
+            "WHO-5\ndays\nmissing",
+            "gauge\ndays\nmissing",
+            "device\ndays\nmissing",
+            "late\nback-\nfills",
+            "dupli-\ncate\nuploads",
+        ),
+    )
     for g in groups:
         missing.add_row(
-            g.name,
+            condition_label(g.name),
             _f(g.pain_missing, pct=True),
             _f(g.wellbeing_missing, pct=True),
             _f(g.gauge_missing, pct=True),

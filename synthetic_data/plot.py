@@ -1,13 +1,15 @@
 """`care-synth plot`: one patient's pain, sleep, HRV and WHO-5 over time, as a PNG.
 
-Four stacked panels sharing the date axis, so the couplings are visible by eye: a short night and a
+Stacked panels sharing the date axis, so the couplings are visible by eye: a short night and a
 low HRV the morning before a bad day, WHO-5 dipping in a flare. Pain shows every entry (dots), the
-daily mean (line) and the ground-truth flares (shaded) when the dataset has them. Rendered with the
-Agg backend (no display needed).
+daily mean (line) and the ground-truth flares (shaded) when the dataset has them. Sleep, HRV and
+WHO-5 get a panel only when the patient has such data (a note names the missing ones), and lines
+break over days without data. Rendered with the Agg backend (no display needed).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -21,6 +23,7 @@ matplotlib.use("Agg")
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from synthetic_data.stats import HOURS_PER_UNIT, LocalClock
 
@@ -42,12 +45,25 @@ def plot_patient(
     dpi: int = 120,
 ) -> Path:
     """Draw `patient`'s series (`pain_entries`, `wellbeing`, `vitals`, optional `flares`) to `out`."""
+    fig = build_figure(patient, series)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+    return out
+
+
+def build_figure(patient: Record, series: Mapping[str, Sequence[Record]]) -> Figure:
+    """The figure: one panel per series that has data (pain always); a note names the missing ones.
+
+    Lines break over days without data (a gap is drawn as a gap, not as a straight line that invents
+    values), and an empty sleep or HRV panel is dropped rather than drawn as a blank axis.
+    """
     clock = LocalClock(patient["timezone"])
     entries = [(clock.local(e["logged_at"]), e["pain_level"]) for e in series.get("pain_entries", [])]
     by_day: dict[date, list[int]] = defaultdict(list)
     for when, level in entries:
         by_day[when.date()].append(level)
-    daily = sorted((d, fmean(v)) for d, v in by_day.items())
+    daily = {d: fmean(v) for d, v in by_day.items()}
 
     sleep: dict[date, float] = {}
     hrv: dict[date, float] = {}
@@ -57,12 +73,23 @@ def plot_patient(
             sleep[day] = reading["value"] * HOURS_PER_UNIT[reading["unit"]]
         elif reading["metric"] == "hrv_rmssd":
             hrv[day] = reading["value"]
-    who5 = sorted((date.fromisoformat(w["date"]), w["composite_score"]) for w in series.get("wellbeing", []))
+    who5 = {date.fromisoformat(w["date"]): float(w["composite_score"]) for w in series.get("wellbeing", [])}
 
-    fig, axes = plt.subplots(
-        4, 1, figsize=(12, 8.5), sharex=True, gridspec_kw={"height_ratios": [2.2, 1, 1, 1.2]}
+    panels: list[tuple[str, float]] = [("pain", 2.2)]
+    panels += [(name, 1.0) for name, values in (("sleep", sleep), ("HRV", hrv)) if values]
+    panels += [("WHO-5", 1.2)] if who5 else []
+    missing = [name for name, values in (("sleep", sleep), ("HRV", hrv), ("WHO-5", who5)) if not values]
+
+    fig, grid = plt.subplots(
+        len(panels),
+        1,
+        figsize=(12, 2.2 + 1.6 * len(panels)),
+        sharex=True,
+        squeeze=False,
+        gridspec_kw={"height_ratios": [ratio for _, ratio in panels]},
     )
-    ax_pain, ax_sleep, ax_hrv, ax_who5 = axes
+    axes = dict(zip((name for name, _ in panels), grid[:, 0], strict=True))
+    ax_pain = axes["pain"]
     for flare in series.get("flares", []):
         ax_pain.axvspan(
             clock.local(flare["start"]), clock.local(flare["end"]), color=FLARE_COLOR, alpha=0.6, lw=0
@@ -76,30 +103,36 @@ def plot_patient(
             alpha=0.35,
             label="entries",
         )
-    if daily:
-        ax_pain.plot(
-            [_noon(d) for d, _ in daily], [v for _, v in daily], color=PAIN_COLOR, lw=1.4, label="daily mean"
+        ax_pain.plot(*daily_line(daily), color=PAIN_COLOR, lw=1.4, label="daily mean")
+    else:
+        ax_pain.text(
+            0.5, 0.5, "no pain entries", transform=ax_pain.transAxes, ha="center", va="center", color="grey"
         )
     ax_pain.set_ylim(-0.3, 10.3)
     ax_pain.set_ylabel("pain (NRS 0-10)")
     if series.get("flares"):
         ax_pain.fill_between([], [], color=FLARE_COLOR, alpha=0.6, label="flare (ground truth)")
-    ax_pain.legend(loc="upper right", fontsize=8, ncols=3)
+    if entries or series.get("flares"):
+        ax_pain.legend(loc="upper right", fontsize=8, ncols=3)
 
-    _line(ax_sleep, sleep, SLEEP_COLOR, "sleep (h)")
-    ax_sleep.axhline(7, color="grey", lw=0.6, ls=":")
-    _line(ax_hrv, hrv, HRV_COLOR, "HRV RMSSD (ms)")
-    if who5:
-        ax_who5.plot(
-            [_noon(d) for d, _ in who5], [v for _, v in who5], color=WHO5_COLOR, lw=1.2, marker=".", ms=3
-        )
-    ax_who5.set_ylim(-3, 103)
-    ax_who5.axhline(50, color="grey", lw=0.6, ls=":")
-    ax_who5.set_ylabel("WHO-5 (0-100)")
+    if "sleep" in axes:
+        axes["sleep"].plot(*daily_line(sleep), color=SLEEP_COLOR, lw=1.0, marker=".", ms=3)
+        axes["sleep"].axhline(7, color="grey", lw=0.6, ls=":")
+        axes["sleep"].set_ylabel("sleep (h)")
+    if "HRV" in axes:
+        axes["HRV"].plot(*daily_line(hrv), color=HRV_COLOR, lw=1.0, marker=".", ms=3)
+        axes["HRV"].set_ylabel("HRV RMSSD (ms)")
+    if "WHO-5" in axes:
+        ax_who5 = axes["WHO-5"]
+        ax_who5.plot(*daily_line(who5), color=WHO5_COLOR, lw=1.2, marker=".", ms=3)
+        ax_who5.set_ylim(-3, 103)
+        ax_who5.axhline(50, color="grey", lw=0.6, ls=":")
+        ax_who5.set_ylabel("WHO-5 (0-100)")
+    bottom = grid[-1, 0]
     locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
-    ax_who5.xaxis.set_major_locator(locator)
-    ax_who5.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-    for ax in axes:
+    bottom.xaxis.set_major_locator(locator)
+    bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    for ax in axes.values():
         ax.grid(True, axis="x", lw=0.4, alpha=0.5)
         ax.spines[["top", "right"]].set_visible(False)
     title = (
@@ -108,21 +141,27 @@ def plot_patient(
         f"{', '.join(patient.get('sources') or []) or 'no devices'}"
     )
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
-    plt.close(fig)
-    return out
+    if missing:
+        fig.text(0.01, 0.005, f"no {'/'.join(missing)} data", fontsize=9, color="grey", va="bottom")
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    return fig
 
 
 def _noon(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 12)
 
 
-def _line(ax: Any, values: Mapping[date, float], color: str, label: str) -> None:
-    points = sorted(values.items())
-    if points:
-        ax.plot([_noon(d) for d, _ in points], [v for _, v in points], color=color, lw=1.0, marker=".", ms=3)
-    else:
-        ax.text(0.5, 0.5, "no device data", transform=ax.transAxes, ha="center", va="center", color="grey")
-    ax.set_ylabel(label)
+def daily_line(values: Mapping[date, float]) -> tuple[list[datetime], list[float]]:
+    """Points at local noon, with a NaN between days that are not consecutive so the line breaks
+    there instead of drawing a straight segment across days without data."""
+    xs: list[datetime] = []
+    ys: list[float] = []
+    previous: date | None = None
+    for day, value in sorted(values.items()):
+        if previous is not None and (day - previous).days > 1:
+            xs.append(_noon(previous) + (_noon(day) - _noon(previous)) / 2)
+            ys.append(math.nan)
+        xs.append(_noon(day))
+        ys.append(value)
+        previous = day
+    return xs, ys

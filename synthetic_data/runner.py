@@ -35,13 +35,14 @@ from synthetic_data.exporters.base import Block, Encoder, Sink
 from synthetic_data.exporters.csvfiles import CsvEncoder, csv_sink
 from synthetic_data.exporters.fhir_bundles import FhirEncoder, fhir_sink
 from synthetic_data.exporters.ndjson import NdjsonEncoder, ndjson_sink
+from synthetic_data.exporters.parquet import ParquetEncoder, parquet_sink, part_bounds
 from synthetic_data.exporters.sqlite import SqliteEncoder, sqlite_sink
 from synthetic_data.generate import PatientSeries, generate_days
 from synthetic_data.patients import PatientProfile, make_profile
 from synthetic_data.seeding import patient_seed
 from synthetic_data.vocab import SERIES
 
-FORMATS = ("ndjson", "csv", "fhir", "sqlite")
+FORMATS = ("ndjson", "csv", "fhir", "sqlite", "parquet")
 MANIFEST = "manifest.json"
 MAX_BLOCK = 25
 SPILL_ROOM = 1 << 30  # free bytes /dev/shm needs to be used for in-flight blocks
@@ -98,6 +99,7 @@ def _encoder(fmt: str) -> Encoder:
         "csv": CsvEncoder,
         "fhir": FhirEncoder,
         "sqlite": SqliteEncoder,
+        "parquet": ParquetEncoder,
     }
     return encoders[fmt]()
 
@@ -110,6 +112,8 @@ def _sink(spec: RunSpec) -> Sink:
         return csv_sink(spec.out_dir, first_shard=first)
     if spec.format == "fhir":
         return fhir_sink(spec.out_dir, first_shard=first)
+    if spec.format == "parquet":
+        return parquet_sink(spec.out_dir, spec.indices(), last_shard=spec.shard[0] == spec.shard[1])
     return sqlite_sink(spec.out_dir, first_shard=first, metadata=manifest(spec))
 
 
@@ -151,8 +155,13 @@ def _spill_root(out_dir: Path) -> Path:
     return shm if roomy and os.access(shm, os.W_OK) else out_dir
 
 
-def plan_blocks(indices: range, workers: int) -> list[tuple[int, int]]:
-    """Consecutive index ranges: small enough to balance workers and report progress, at most 25."""
+def plan_blocks(indices: range, workers: int, fmt: str = "ndjson") -> list[tuple[int, int]]:
+    """Consecutive index ranges: small enough to balance workers and report progress, at most 25.
+
+    Parquet's unit is the part (a fixed patient range, see exporters/parquet.py): one block each.
+    """
+    if fmt == "parquet":
+        return part_bounds(indices)
     size = max(1, min(MAX_BLOCK, math.ceil(len(indices) / max(1, workers * 16))))
     return [(lo, min(lo + size, indices.stop)) for lo in range(indices.start, indices.stop, size)]
 
@@ -188,7 +197,7 @@ def run(
     before: workers are forked); `on_progress(n)` after each block of `n` patients is written.
     """
     started = time.perf_counter()
-    blocks = plan_blocks(spec.indices(), workers)
+    blocks = plan_blocks(spec.indices(), workers, spec.format)
     counts = dict.fromkeys(SERIES, 0)
 
     def absorb(block: Block, size: int) -> None:

@@ -65,6 +65,41 @@ def insert_many(conn: Connection, patient_ref: str, series: str, records: Iterab
     return len(values)
 
 
+def bulk_row(
+    patient_ref: str, series: str, record: dict[str, Any]
+) -> tuple[str, str, str, str, str | None, str | None, str]:
+    """``row_values`` as a tuple in ``BULK_COLUMNS`` order, for ``insert_rows``."""
+    kind = (
+        record.get("gauge_type") if series == "gauge" else record.get("metric") if series == "vital" else None
+    )
+    return (
+        patient_ref,
+        record["id"],
+        series,
+        record[SERIES_TIME_FIELD[series]],
+        kind,
+        record.get("source") if series == "vital" else None,
+        orjson.dumps(record).decode(),
+    )
+
+
+BULK_COLUMNS = ("patient_ref", "id", "series", "at", "kind", "source", "body")
+
+
+def insert_rows(conn: Connection, rows: list[tuple[str, str, str, str, str | None, str | None, str]]) -> int:
+    """Insert rows (``BULK_COLUMNS`` order) with the driver's own executemany.
+
+    Bulk loads of datasets insert millions of rows; building SQLAlchemy parameters per row cost more
+    than SQLite's insert itself, so the prepared tuples go straight to the DBAPI cursor.
+    """
+    if rows:
+        mark = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+        marks = ", ".join([mark] * len(BULK_COLUMNS))
+        sql = f"INSERT INTO records ({', '.join(BULK_COLUMNS)}) VALUES ({marks})"
+        conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+    return len(rows)
+
+
 def _where(f: RecordFilter) -> list[Any]:
     clauses: list[Any] = [R.c.patient_ref == f.patient_ref]
     clauses.append(R.c.series == f.series[0] if len(f.series) == 1 else R.c.series.in_(f.series))

@@ -227,6 +227,11 @@ class WorkspaceRepo:
         limit = row.rate_limit_per_hour or TIERS.get(row.tier, TIERS["standard"])
         return Principal(row.ws, frozenset(orjson.loads(row.scopes)), row.id, "api_key", int(limit))
 
+    def set_clock(self, conn: Connection, workspace_id: str, offset_seconds: float) -> None:
+        """Put the test clock at ``offset_seconds`` from the real clock (a loaded dataset's end; the
+        offset may be negative when the dataset ends in the past)."""
+        conn.execute(update(W).where(W.c.id == workspace_id).values(clock_offset_seconds=offset_seconds))
+
     def advance_clock(self, conn: Connection, workspace_id: str, seconds: float) -> float:
         """Move the test clock forward in the database and return the new offset.
 

@@ -31,12 +31,13 @@ class Block:
     spilled: dict[str, str] = field(default_factory=dict)
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     bytes_written: int = 0  # by the worker itself (formats with one file per patient)
+    written: dict[str, int] = field(default_factory=dict)  # files a remote task wrote: name -> bytes
 
     def spill(self, directory: Path, tag: str) -> None:
         """Move `files` into `directory/<tag>.<name>` files (called in the worker)."""
         for name, data in self.files.items():
             if data:
-                path = directory / f"{tag}.{name}"
+                path = directory / f"{tag}.{name.replace('/', '~')}"  # parts live in folders
                 path.write_bytes(data)
                 self.spilled[name] = str(path)
         self.files = {}

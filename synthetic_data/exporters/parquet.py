@@ -1,0 +1,421 @@
+"""Parquet: one dataset (a directory of part files) per series, typed, zstd-compressed.
+
+Layout (README "care-synth Parquet schema" documents the columns):
+
+    <out>/<series>/part-<first patient index, 9 digits>.parquet
+
+A part holds the patients [k·PART_PATIENTS, (k+1)·PART_PATIENTS) of the run (clipped to the shard), so
+a million patients are a thousand files per series, each small enough to read alone, and part files
+sort by name in patient order: `read_parquet('out/pain_entries/*.parquet')` in DuckDB or
+`pandas.read_parquet('out/pain_entries')` read a series directly. The part boundaries depend only on
+patient indices, never on workers, blocks or a Dask cluster's size, which is what keeps the bytes
+identical for any `--workers` or `--scheduler`: a part is generated and encoded whole by one task.
+
+Types: timestamps are `timestamp[ms, UTC]` (whole seconds), dates `date32`, closed vocabularies
+(metric, source, unit, gauge type, condition, …) dictionary-encoded strings, a pain entry's body
+areas a list of
+`struct<area, max_intensity>` and its qualities a list of strings, `patients.sources`/`devices` lists.
+Rows are the NDJSON records flattened the way CSV and SQLite flatten them (same column names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthetic_data.exporters.base import Block
+from synthetic_data.exporters.csvfiles import rows as flat_rows
+from synthetic_data.generate import PatientSeries
+from synthetic_data.patient_records import patient_record
+from synthetic_data.patients import PatientProfile
+from synthetic_data.vocab import SERIES
+
+PART_PATIENTS = 1_000
+COMPRESSION = "zstd"
+ROW_GROUP_PATIENTS = 50  # patients per row group (~80k vitals rows a year): bounds a worker's memory
+
+TS = pa.timestamp("ms", tz="UTC")  # Parquet has no seconds unit; ms is what reads back
+ENUM = pa.dictionary(pa.int32(), pa.string())
+AREA = pa.struct([("area", pa.string()), ("max_intensity", pa.int8())])
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "patients": pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("patient_key", pa.string()),
+            ("index", pa.int64()),
+            ("display_name", pa.string()),
+            ("given_name", pa.string()),
+            ("family_name", pa.string()),
+            ("email", pa.string()),
+            ("locale", ENUM),
+            ("sex", ENUM),
+            ("birth_year", pa.int16()),
+            ("timezone", ENUM),
+            ("condition", ENUM),
+            ("baseline_severity", ENUM),
+            ("sources", pa.list_(pa.string())),
+            ("devices", pa.list_(pa.string())),
+            ("pain_baseline", pa.float64()),
+            ("pain_sd", pa.float64()),
+            ("pain_ar1", pa.float64()),
+            ("flares_per_6_weeks", pa.float64()),
+            ("flare_magnitude", pa.float64()),
+            ("resting_hr", pa.float64()),
+            ("hrv_rmssd", pa.float64()),
+            ("sleep_hours", pa.float64()),
+            ("steps", pa.int32()),
+            ("diabetic", pa.bool_()),
+            ("who5_baseline", pa.float64()),
+        ]
+    ),
+    "pain_entries": pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("id", pa.string()),
+            ("logged_at", TS),
+            ("pain_level", pa.int8()),
+            ("areas", pa.list_(AREA)),
+            ("qualities", pa.list_(pa.string())),
+            ("overall_wellbeing", pa.float64()),
+            ("vitals_source", ENUM),
+            ("vitals_hrv", pa.int16()),
+            ("vitals_sleep_duration", pa.float64()),
+            ("vitals_resting_heart_rate", pa.int16()),
+            ("vitals_steps", pa.int32()),
+            ("notes", pa.string()),
+        ]
+    ),
+    "wellbeing": pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("id", pa.string()),
+            ("date", pa.date32()),
+            ("completed_at", TS),
+            ("raw_score", pa.int8()),
+            ("composite_score", pa.int8()),
+            ("cheerful", pa.int8()),
+            ("calm", pa.int8()),
+            ("active", pa.int8()),
+            ("rested", pa.int8()),
+            ("interested", pa.int8()),
+        ]
+    ),
+    "gauges": pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("id", pa.string()),
+            ("gauge_type", ENUM),
+            ("value", pa.int16()),
+            ("scale_min", pa.int16()),
+            ("scale_max", pa.int16()),
+            ("recorded_at", TS),
+            ("created_at", TS),
+            ("notes", pa.string()),
+        ]
+    ),
+    "vitals": pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("id", pa.string()),
+            ("source", ENUM),
+            ("metric", ENUM),
+            ("value", pa.float64()),
+            ("unit", ENUM),
+            ("systolic", pa.int16()),
+            ("diastolic", pa.int16()),
+            ("measured_at", TS),
+            ("received_at", TS),
+            ("device", ENUM),
+        ]
+    ),
+    "flares": pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("id", pa.string()),
+            ("start", TS),
+            ("end", TS),
+            ("duration_hours", pa.float64()),
+            ("peak_delta", pa.float64()),
+        ]
+    ),
+}
+
+
+def part_name(series: str, first_index: int) -> str:
+    return f"{series}/part-{first_index:09d}.parquet"
+
+
+def part_bounds(indices: range) -> list[tuple[int, int]]:
+    """The parts of a shard: [lo, hi) ranges cut at multiples of PART_PATIENTS."""
+    bounds = []
+    lo = indices.start
+    while lo < indices.stop:
+        hi = min((lo // PART_PATIENTS + 1) * PART_PATIENTS, indices.stop)
+        bounds.append((lo, hi))
+        lo = hi
+    return bounds
+
+
+def _plain(schema: pa.Schema) -> pa.Schema:
+    """`schema` with dictionary columns as plain strings and timestamps as text (how chunks are built:
+    dictionaries are computed once per part, timestamps parsed once per column)."""
+    fields = []
+    for f in schema:
+        if pa.types.is_dictionary(f.type) or f.type == TS or f.type == pa.date32():
+            fields.append(pa.field(f.name, pa.string()))
+        else:
+            fields.append(f)
+    return pa.schema(fields)
+
+
+PLAIN = {name: _plain(schema) for name, schema in SCHEMAS.items()}
+
+
+def _patient_rows(profile: PatientProfile, flat: tuple[Any, ...]) -> tuple[Any, ...]:
+    record = patient_record(profile)
+    return (*flat[:13], record["sources"], record["devices"], *flat[15:24], bool(flat[24]), flat[25])
+
+
+def _pain_row(flat: tuple[Any, ...], entry: dict[str, Any]) -> tuple[Any, ...]:
+    areas = [{"area": a["id"], "max_intensity": a["max_intensity"]} for a in entry["areas"]]
+    return (*flat[:4], areas, list(entry["qualities"]), *flat[6:])
+
+
+def _typed(name: str, rows: list[tuple[Any, ...]]) -> pa.Table:
+    """Rows of one series as a typed table (timestamps parsed, enums dictionary-encoded)."""
+    schema, plain = SCHEMAS[name], PLAIN[name]
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in plain]
+    arrays = []
+    for values, target, field in zip(columns, schema, plain, strict=True):
+        array = pa.array(values, type=field.type)
+        if target.type == TS or target.type == pa.date32():
+            array = array.cast(target.type)
+        elif pa.types.is_dictionary(target.type):
+            array = array.dictionary_encode().cast(target.type)
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+class _PartWriter:
+    """One series' part file, written a row group at a time into memory (the bytes are small:
+    zstd-compressed columns), so a part's rows never need to be held whole."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._sink = pa.BufferOutputStream()
+        self._writer = pq.ParquetWriter(
+            self._sink, SCHEMAS[name], compression=COMPRESSION, write_statistics=True
+        )
+        self._empty = True
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            self._writer.write_table(_typed(self.name, rows), row_group_size=1 << 30)
+            self._empty = False
+
+    def close(self) -> bytes:
+        if self._empty:  # a file with the schema and no rows (readers still see the columns)
+            self._writer.write_table(_typed(self.name, []))
+        self._writer.close()
+        return bytes(self._sink.getvalue().to_pybytes())
+
+
+class ParquetEncoder:
+    """Encodes one whole part (the runner's blocks are part-aligned in this format) into files.
+
+    A row group holds ROW_GROUP_PATIENTS consecutive patients of the part, counted from its first
+    patient: the layout depends only on patient indices (same bytes for any workers), and memory
+    is bounded by one row group's rows whatever the part size.
+    """
+
+    def encode(self, patients: Iterable[tuple[PatientProfile, PatientSeries]], out_dir: Path) -> Block:
+        block = Block()
+        writers = {name: _PartWriter(name) for name in SERIES}
+        pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in SERIES}
+        first: int | None = None
+        waiting = 0
+
+        def flush() -> None:
+            for name, rows in pending.items():
+                writers[name].write(rows)
+                rows.clear()
+
+        for profile, series in patients:
+            if first is None:
+                first = profile.index
+            block.count(series)
+            flat = flat_rows(profile, series)
+            pending["patients"].append(_patient_rows(profile, flat["patients"][0]))
+            pending["pain_entries"] += [
+                _pain_row(row, entry)
+                for row, entry in zip(flat["pain_entries"], series.pain_entries, strict=True)
+            ]
+            for name in ("wellbeing", "gauges", "vitals", "flares"):
+                pending[name] += flat[name]
+            waiting += 1
+            if waiting >= ROW_GROUP_PATIENTS:
+                flush()
+                waiting = 0
+        flush()
+        files = {name: writer.close() for name, writer in writers.items()}
+        if first is not None:
+            block.files = {part_name(name, first): data for name, data in files.items()}
+        return block
+
+
+class ParquetSink:
+    """Writes each block's part files under their names (a block is a whole part here).
+
+    Part files of this shard's patient range (and, for the last shard, every later one) left by an
+    earlier run are removed first, as the other formats truncate their files: a smaller re-run must
+    not leave stale parts behind.
+    """
+
+    def __init__(self, out_dir: Path, indices: range, *, last_shard: bool = True) -> None:
+        for name in SERIES:
+            folder = out_dir / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.glob("part-*.parquet"):
+                first = old.stem.removeprefix("part-")
+                if first.isdigit() and (
+                    int(first) in indices or (last_shard and int(first) >= indices.start)
+                ):
+                    old.unlink()
+        self._out = out_dir
+        self._sizes: dict[str, int] = {}
+
+    def write(self, block: Block) -> None:
+        for name, data in block.files.items():
+            path = self._out / name
+            path.write_bytes(data)
+            self._sizes[name] = len(data)
+        for name, spilled in block.spilled.items():
+            path = self._out / name
+            _move(Path(spilled), path)
+            self._sizes[name] = path.stat().st_size
+
+    def close(self) -> dict[str, int]:
+        return dict(sorted(self._sizes.items()))
+
+
+def _move(source: Path, target: Path) -> None:
+    """Rename when on one file system, else copy (spilled parts usually sit in /dev/shm)."""
+    try:
+        source.replace(target)
+    except OSError:
+        target.write_bytes(source.read_bytes())
+        source.unlink()
+
+
+def parquet_sink(out_dir: Path, indices: range, *, last_shard: bool) -> ParquetSink:
+    return ParquetSink(out_dir, indices, last_shard=last_shard)
+
+
+# Reading back: rows of the part files as the API records NDJSON holds (for `describe`, `plot` and
+# loading a dataset into the sandbox).
+
+
+def part_files(directory: Path, series: str) -> list[Path]:
+    """The part files of `series`, in patient order (names sort that way)."""
+    return sorted((directory / series).glob("part-*.parquet"))
+
+
+def iter_rows(
+    directory: Path, series: str, batch_rows: int = 8_192
+) -> Iterator[tuple[Path, int, dict[str, Any]]]:
+    """(file, row number in the file, row) of a series, streamed in batches (bounded memory)."""
+    for path in part_files(directory, series):
+        row_number = 0
+        with pq.ParquetFile(path) as handle:
+            for batch in handle.iter_batches(batch_size=batch_rows):
+                for row in batch.to_pylist():
+                    yield path, row_number, row
+                    row_number += 1
+
+
+def _ts(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+def _number(value: Any) -> Any:
+    """Vitals values are float64 in Parquet; integral ones were ints in the API record."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def api_record(series: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The NDJSON record (API shape plus `patient_id`) a Parquet row was flattened from."""
+    if series == "patients":
+        return row
+    if series == "pain_entries":
+        metrics = {
+            name: row[f"vitals_{name}"]
+            for name in ("hrv", "sleep_duration", "resting_heart_rate", "steps")
+            if row[f"vitals_{name}"] is not None
+        }
+        return {
+            "patient_id": row["patient_id"],
+            "id": row["id"],
+            "pain_level": row["pain_level"],
+            "areas": [{"id": a["area"], "max_intensity": a["max_intensity"]} for a in row["areas"]],
+            "qualities": row["qualities"],
+            "overall_wellbeing": row["overall_wellbeing"],
+            "vitals": {"source": row["vitals_source"], "metrics": metrics} if row["vitals_source"] else None,
+            "notes": row["notes"],
+            "logged_at": _ts(row["logged_at"]),
+        }
+    if series == "wellbeing":
+        day = row["date"]
+        return {
+            "patient_id": row["patient_id"],
+            "id": row["id"],
+            "date": day.isoformat() if isinstance(day, date) else day,
+            "completed_at": _ts(row["completed_at"]),
+            "raw_score": row["raw_score"],
+            "composite_score": row["composite_score"],
+            "dimensions": {d: row[d] for d in ("cheerful", "calm", "active", "rested", "interested")},
+        }
+    if series == "gauges":
+        return {
+            "id": row["id"],
+            "patient_id": row["patient_id"],
+            "gauge_type": row["gauge_type"],
+            "value": row["value"],
+            "scale_min": row["scale_min"],
+            "scale_max": row["scale_max"],
+            "recorded_at": _ts(row["recorded_at"]),
+            "notes": row["notes"],
+            "created_at": _ts(row["created_at"]),
+        }
+    if series == "vitals":
+        record = {
+            "patient_id": row["patient_id"],
+            "id": row["id"],
+            "source": row["source"],
+            "metric": row["metric"],
+            "value": _number(row["value"]),
+            "unit": row["unit"],
+            "measured_at": _ts(row["measured_at"]),
+            "received_at": _ts(row["received_at"]),
+            "device": row["device"],
+        }
+        if row["systolic"] is not None:
+            record["components"] = {"systolic": row["systolic"], "diastolic": row["diastolic"]}
+        return record
+    return {  # flares
+        "id": row["id"],
+        "patient_id": row["patient_id"],
+        "start": _ts(row["start"]),
+        "end": _ts(row["end"]),
+        "duration_hours": row["duration_hours"],
+        "peak_delta": row["peak_delta"],
+    }
