@@ -65,6 +65,8 @@ class Settings:
     dispatcher: bool = True  # run the webhook dispatcher inside the server process
     dispatcher_poll_seconds: float = 0.5
     log_level: str = "info"
+    cors_origins: str = "*"  # comma-separated origins browsers may call from; "*" any (local use), "" off
+    access_log: bool = False  # one line per request with its request id (off: uvicorn is quiet)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -23,7 +23,13 @@ from mock_server.context import ApiRequest, RawJSON, Reply, Services
 from mock_server.errors import ApiError, render
 from mock_server.gateway import body as body_mod
 from mock_server.gateway import params as params_mod
-from mock_server.gateway.idempotency import IdempotencyStore, IdempotentRequest, StoredResponse, fingerprint
+from mock_server.gateway.idempotency import (
+    IdempotencyStore,
+    IdempotentRequest,
+    StoredResponse,
+    canonical_body,
+    fingerprint,
+)
 from mock_server.gateway.plan import JSON_TYPES, OperationPlan, build_plan
 from mock_server.gateway.prefer import forced_reply, parse_prefer
 from mock_server.middleware.state import RequestState
@@ -121,7 +127,7 @@ class OperationRunner:
             key,
             plan.method,
             scope["path"],
-            fingerprint(plan.method, scope["path"], scope.get("query_string", b""), raw),
+            fingerprint(plan.method, scope["path"], scope.get("query_string", b""), canonical_body(parsed)),
         )
         # a replay answers with the original response, so it keeps the original request id: the
         # envelope's request_id and the X-Request-Id header must agree
