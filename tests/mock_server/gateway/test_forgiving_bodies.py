@@ -7,7 +7,6 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import orjson
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,7 +23,9 @@ def test_operations_without_a_body_accept_nothing_or_an_empty_object(
 ) -> None:
     sandbox = sandbox_factory(dispatcher=False)
     with sandbox.client() as client:
-        hook = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "events": ["pain_entry.created"]})
+        hook = client.post(
+            "/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "events": ["pain_entry.created"]}
+        )
         assert hook.status_code == 201, hook.text
         for body in (b"{}", b" { } \n"):
             resp = client.post(f"/v1/webhooks/{hook.json()['id']}/test", content=body, headers=JSON)
@@ -44,11 +45,15 @@ def test_operations_without_a_body_accept_nothing_or_an_empty_object(
 def test_json_without_content_type_is_read_as_json(sandbox_factory: Callable[..., RunningSandbox]) -> None:
     sandbox = sandbox_factory(dispatcher=False)
     with sandbox.client() as client:
-        resp = client.post("/v1/sandbox/clock/advance", content=b'{"days": 1}')  # what curl -d sends, minus -H
+        resp = client.post(
+            "/v1/sandbox/clock/advance", content=b'{"days": 1}'
+        )  # what curl -d sends, minus -H
         assert resp.status_code == 200, resp.text
         bad = client.post("/v1/sandbox/clock/advance", content=b"days=1")
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_json"
-        wrong = client.post("/v1/sandbox/clock/advance", content=b"days", headers={"Content-Type": "text/plain"})
+        wrong = client.post(
+            "/v1/sandbox/clock/advance", content=b"days", headers={"Content-Type": "text/plain"}
+        )
         assert wrong.status_code == 415
 
 
@@ -58,15 +63,24 @@ def test_idempotent_retry_with_other_spelling_replays(sandbox_factory: Callable[
         patient = consented_patient(client)
         key = secrets.token_hex(8)
         url = f"/v1/sandbox/patients/{patient}/pain-entries"
-        first = client.post(url, content=b'{"pain_level": 4, "areas": [{"id": "left_knee", "max_intensity": 4}]}',
-                            headers={**JSON, "Idempotency-Key": key})
+        first = client.post(
+            url,
+            content=b'{"pain_level": 4, "areas": [{"id": "left_knee", "max_intensity": 4}]}',
+            headers={**JSON, "Idempotency-Key": key},
+        )
         assert first.status_code == 201, first.text
-        again = client.post(url, content=b'{\n  "areas" : [ {"max_intensity":4, "id":"left_knee"} ],\n  "pain_level":4\n}',
-                            headers={**JSON, "Idempotency-Key": key})
+        again = client.post(
+            url,
+            content=b'{\n  "areas" : [ {"max_intensity":4, "id":"left_knee"} ],\n  "pain_level":4\n}',
+            headers={**JSON, "Idempotency-Key": key},
+        )
         assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
         assert again.json() == first.json()
-        other = client.post(url, content=b'{"pain_level": 5, "areas": [{"id": "left_knee", "max_intensity": 4}]}',
-                            headers={**JSON, "Idempotency-Key": key})
+        other = client.post(
+            url,
+            content=b'{"pain_level": 5, "areas": [{"id": "left_knee", "max_intensity": 4}]}',
+            headers={**JSON, "Idempotency-Key": key},
+        )
         assert other.status_code == 409
 
 

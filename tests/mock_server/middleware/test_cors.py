@@ -12,11 +12,21 @@ from mock_server.middleware.cors import EXPOSED_HEADERS, parse_origins
 from tests.fixtures.sandbox import RunningSandbox
 
 ORIGIN = "http://localhost:3000"
-PREFLIGHT = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-             "Access-Control-Request-Headers": "x-api-key, content-type, idempotency-key"}
+PREFLIGHT = {
+    "Origin": ORIGIN,
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "x-api-key, content-type, idempotency-key",
+}
 # one concrete path per kind of route: data, sandbox control, OAuth, FHIR, operations, unknown
-PATHS = ["/v1/patients", "/v1/sandbox/reset", "/oauth/token", "/fhir/r4/metadata", "/healthz", "/no/such/path",
-         "/v1/webhooks/wh_x/test"]
+PATHS = [
+    "/v1/patients",
+    "/v1/sandbox/reset",
+    "/oauth/token",
+    "/fhir/r4/metadata",
+    "/healthz",
+    "/no/such/path",
+    "/v1/webhooks/wh_x/test",
+]
 
 
 def test_preflight_is_answered_on_every_path(sandbox: RunningSandbox) -> None:
@@ -39,8 +49,14 @@ def test_responses_and_errors_expose_the_api_headers(sandbox: RunningSandbox) ->
         assert resp.status_code == status
         assert resp.headers["access-control-allow-origin"] == "*"
         exposed = {h.strip().lower() for h in resp.headers["access-control-expose-headers"].split(",")}
-        assert {"x-request-id", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
-                "retry-after", "location"} <= exposed
+        assert {
+            "x-request-id",
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "retry-after",
+            "location",
+        } <= exposed
         assert resp.headers["x-request-id"]
 
 
@@ -53,8 +69,9 @@ def test_cors_origins_list_and_off(sandbox_factory: Callable[..., RunningSandbox
     listed = sandbox_factory(cors_origins="http://localhost:3000, https://app.example")
     resp = httpx.options(f"{listed.base_url}/v1/patients", headers=PREFLIGHT)
     assert resp.status_code == 200 and resp.headers["access-control-allow-origin"] == ORIGIN
-    other = httpx.options(f"{listed.base_url}/v1/patients",
-                          headers={**PREFLIGHT, "Origin": "https://evil.example"})
+    other = httpx.options(
+        f"{listed.base_url}/v1/patients", headers={**PREFLIGHT, "Origin": "https://evil.example"}
+    )
     assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
     off = sandbox_factory(cors_origins="")
     resp = httpx.options(f"{off.base_url}/v1/patients", headers=PREFLIGHT)
@@ -66,12 +83,17 @@ def test_cors_origins_list_and_off(sandbox_factory: Callable[..., RunningSandbox
 def test_exposed_headers_name_every_header_the_contract_promises() -> None:
     assert {"X-Request-Id", "Retry-After", "Location"} <= set(EXPOSED_HEADERS)
     assert {h for h in EXPOSED_HEADERS if h.startswith("X-RateLimit-")} == {
-        "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+    }
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.from_regex(r"https?://[a-z0-9.]{1,20}(:[0-9]{1,5})?", fullmatch=True), max_size=5),
-       st.sampled_from([",", ", ", " , "]))
+@given(
+    st.lists(st.from_regex(r"https?://[a-z0-9.]{1,20}(:[0-9]{1,5})?", fullmatch=True), max_size=5),
+    st.sampled_from([",", ", ", " , "]),
+)
 def test_parse_origins_round_trips_any_list(origins: list[str], separator: str) -> None:
     assert parse_origins(separator.join(origins)) == tuple(origins)
     assert parse_origins("") == () and parse_origins(" , ") == ()
