@@ -27,6 +27,13 @@ def _empty_object(raw: bytes) -> bool:
         return False
 
 
+def _json_object(raw: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(raw), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
 async def read_body(receive: Receive, limit: int, declared_length: str | None) -> bytes:
     if declared_length is not None:
         try:
@@ -78,7 +85,11 @@ def decode_body(plan: OperationPlan, raw: bytes, content_type: str | None) -> An
         return None
     media = media_type_of(content_type)
     if media is None and JSON in plan.body_media_types:
-        media = JSON  # `curl -d '{…}'` without -H: read as JSON, its invalid JSON still answers 400
+        media = JSON  # no Content-Type at all: read as JSON; invalid JSON still answers 400
+    elif media == FORM and FORM not in plan.body_media_types and JSON in plan.body_media_types:
+        # `curl -d '{"days": 31}'` labels JSON as a form; a JSON object is never a meaningful form here
+        if _json_object(raw):
+            media = JSON
     if media is None or media not in plan.body_media_types:
         raise ApiError(
             415,

@@ -1,4 +1,5 @@
-"""One rule for bodies: ``{}`` is no body where none is taken, JSON needs no Content-Type, and
+"""One rule for bodies: ``{}`` is no body where none is taken, JSON needs no Content-Type (nor the
+form type curl -d sends), and
 idempotent retries are compared by their parsed JSON, not their bytes."""
 
 from __future__ import annotations
@@ -45,9 +46,7 @@ def test_operations_without_a_body_accept_nothing_or_an_empty_object(
 def test_json_without_content_type_is_read_as_json(sandbox_factory: Callable[..., RunningSandbox]) -> None:
     sandbox = sandbox_factory(dispatcher=False)
     with sandbox.client() as client:
-        resp = client.post(
-            "/v1/sandbox/clock/advance", content=b'{"days": 1}'
-        )  # what curl -d sends, minus -H
+        resp = client.post("/v1/sandbox/clock/advance", content=b'{"days": 1}')  # no Content-Type at all
         assert resp.status_code == 200, resp.text
         bad = client.post("/v1/sandbox/clock/advance", content=b"days=1")
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_json"
@@ -55,6 +54,17 @@ def test_json_without_content_type_is_read_as_json(sandbox_factory: Callable[...
             "/v1/sandbox/clock/advance", content=b"days", headers={"Content-Type": "text/plain"}
         )
         assert wrong.status_code == 415
+        # what `curl -d '{"days": 1}'` sends: JSON labelled as a form, to an operation that takes no form
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        curl = client.post("/v1/sandbox/clock/advance", content=b'{"days": 1}', headers=form)
+        assert curl.status_code == 200, curl.text
+        real_form = client.post("/v1/sandbox/clock/advance", content=b"days=1", headers=form)
+        assert real_form.status_code == 415
+        # where a form *is* taken (the OAuth token endpoint) a form stays a form
+        token = client.post("/oauth/token", content=b'{"grant_type": "client_credentials"}', headers=form)
+        assert token.status_code in (400, 401) and token.headers["content-type"].startswith(
+            "application/json"
+        )
 
 
 def test_idempotent_retry_with_other_spelling_replays(sandbox_factory: Callable[..., RunningSandbox]) -> None:
