@@ -8,6 +8,7 @@ in the commands is changed, so what a newcomer pastes is what is tested.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -96,11 +97,9 @@ def test_every_sh_block_of_the_readme_runs(tmp_path: Path) -> None:
     try:
         output, _ = process.communicate(timeout=540)
     finally:
-        if process.poll() is None or True:
-            try:  # whatever the blocks left running (make → care-sandbox), by the session we started
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        # whatever the blocks left running (make → care-sandbox, the listener): the session we started
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
     assert process.returncode == 0, output[-6000:]
     assert output.count(">>> README block") == len(blocks)
     assert "first patient: p2c_anon_" in output

@@ -86,10 +86,13 @@ def decode_body(plan: OperationPlan, raw: bytes, content_type: str | None) -> An
     media = media_type_of(content_type)
     if media is None and JSON in plan.body_media_types:
         media = JSON  # no Content-Type at all: read as JSON; invalid JSON still answers 400
-    elif media == FORM and FORM not in plan.body_media_types and JSON in plan.body_media_types:
-        # `curl -d '{"days": 31}'` labels JSON as a form; a JSON object is never a meaningful form here
-        if _json_object(raw):
-            media = JSON
+    elif (
+        media == FORM
+        and FORM not in plan.body_media_types
+        and JSON in plan.body_media_types
+        and _json_object(raw)
+    ):
+        media = JSON  # `curl -d '{"days": 31}'` labels JSON as a form; a JSON object is no form here
     if media is None or media not in plan.body_media_types:
         raise ApiError(
             415,
