@@ -138,3 +138,35 @@ def test_a_page_on_another_origin_calls_the_sandbox_with_fetch(
     assert result["status"] == 200 and result["count"] == 2
     assert result["requestId"].startswith("req_") and result["remaining"] is not None
     assert result["postStatus"] == 200 and result["postRequestId"].startswith("req_")
+
+
+def test_swagger_ui_oauth_client_credentials_from_the_page(
+    page: Any, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    page.goto(f"{sandbox.base_url}/ui/")
+    page.wait_for_selector(".opblock", timeout=30_000)
+    page.click("button.authorize")
+    modal = page.locator(".modal-ux")
+    flow = modal.locator(".auth-container").filter(has_text="clientCredentials")
+    flow.locator("input#client_id_clientCredentials, input[data-name=clientId]").first.fill(
+        sandbox.alpha.client_id
+    )
+    flow.locator("input#client_secret_clientCredentials, input[data-name=clientSecret]").first.fill(
+        sandbox.alpha.client_secret
+    )
+    flow.locator("text=select all").first.click()
+    flow.locator("button.modal-btn.authorize").first.click()
+    flow.locator("button.modal-btn.authorize, button.logout").first.wait_for()
+    page.wait_for_selector("text=Authorized", timeout=15_000)
+    page.screenshot(path=str(tmp_path / "swagger-ui-oauth.png"))
+    modal.locator("button.btn-done").first.click()
+
+    block = page.locator("xpath=//div[@id='operations-Patients-patients\\.search']")
+    block.locator(".opblock-summary").click()
+    block.locator("button.try-out__btn").click()
+    block.locator("button.execute").click()
+    status = block.locator(".live-responses-table tr.response .response-col_status").first
+    status.wait_for(timeout=30_000)
+    assert status.inner_text().strip() == "200"
+    curl = block.locator(".curl-command").first.inner_text()
+    assert "Authorization: Bearer " in curl  # the token from the flow, not an API key
