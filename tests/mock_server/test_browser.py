@@ -170,3 +170,45 @@ def test_swagger_ui_oauth_client_credentials_from_the_page(
     assert status.inner_text().strip() == "200"
     curl = block.locator(".curl-command").first.inner_text()
     assert "Authorization: Bearer " in curl  # the token from the flow, not an API key
+
+
+def test_swagger_ui_oauth_authorization_code_with_pkce_from_the_page(
+    page: Any, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    page.goto(f"{sandbox.base_url}/ui/")
+    page.wait_for_selector(".opblock", timeout=30_000)
+    page.click("button.authorize")
+    modal = page.locator(".modal-ux")
+    flow = modal.locator(".auth-container").filter(has_text="authorizationCode")
+    flow.locator("input#client_id_authorizationCode, input[data-name=clientId]").first.fill(
+        sandbox.alpha.client_id
+    )
+    flow.locator("input#client_secret_authorizationCode, input[data-name=clientSecret]").first.fill(
+        sandbox.alpha.client_secret
+    )
+    flow.locator("text=select all").first.click()
+    with page.context.expect_page() as opened:
+        flow.locator("button.modal-btn.authorize").first.click()
+    consent = opened.value  # the sandbox's consent page, in Swagger UI's pop-up
+    consent.wait_for_load_state()
+    consent.screenshot(path=str(tmp_path / "consent-page.png"))
+    consent.click("button.approve")  # → oauth2-redirect.html → Swagger UI exchanges the code (PKCE)
+    consent.wait_for_event("close", timeout=15_000)  # oauth2-redirect.html hands the code back and closes
+    for _ in range(75):  # Swagger UI exchanges the code for a token (PKCE), then shows it Authorized
+        section = modal.inner_text().split("authorizationCode with PKCE)", 1)[-1]
+        if "Authorized" in section and "Logout" in section:
+            break
+        page.wait_for_timeout(200)
+    else:
+        raise AssertionError(modal.inner_text())
+    page.screenshot(path=str(tmp_path / "after-approve.png"))
+    modal.locator("button.btn-done").first.click()
+
+    block = page.locator("xpath=//div[@id='operations-Patients-patients\\.search']")
+    block.locator(".opblock-summary").click()
+    block.locator("button.try-out__btn").click()
+    block.locator("button.execute").click()
+    status = block.locator(".live-responses-table tr.response .response-col_status").first
+    status.wait_for(timeout=30_000)
+    assert status.inner_text().strip() == "200"
+    assert "Authorization: Bearer " in block.locator(".curl-command").first.inner_text()
