@@ -92,9 +92,14 @@ def test_the_generated_client_reads_the_sandbox(sdk: tuple[Path, str], sandbox: 
         raise_on_unexpected_status=True,
     )
     with client as c:
-        patients = patients_search.sync(client=c, per_page=20)
+        patients = patients_search.sync(client=c, per_page=100)
         assert patients.pagination.total >= 1 and patients.data
-        patient = next(p for p in patients.data if "pain:read" in [str(s) for s in p.consent.scopes])
+        needed = {"pain:read", "reports:read"}  # whatever other tests did to the shared sandbox's consents
+        patient = next(
+            p
+            for p in patients.data
+            if str(p.consent.status) == "active" and needed <= {str(s) for s in p.consent.scopes}
+        )
         entries = pain_search.sync(patient.id, client=c, per_page=5)
         assert entries.data and all(0 <= e.pain_level <= 10 for e in entries.data)
         timeline = timeline_search.sync(patient.id, client=c, per_page=50)
