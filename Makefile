@@ -3,7 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PORT ?= 8080
+# `make serve` port: PORT=…, else CARE_SANDBOX_PORT=…, else 8080 (0 picks a free port)
+PORT ?= $(or $(CARE_SANDBOX_PORT),8080)
 
 .PHONY: serve test lint bench venv clean
 

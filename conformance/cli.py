@@ -35,7 +35,7 @@ def main() -> None:
 
     Example:
 
-        care-conformance run --base-url http://127.0.0.1:8000 --api-key sk_test_…
+        care-conformance run --base-url http://127.0.0.1:8080 --api-key p2c_test_…
     """
 
 
@@ -127,7 +127,7 @@ def run(
 
     Example:
 
-        care-conformance run --base-url http://127.0.0.1:8000 --api-key KEY --second-api-key KEY2
+        care-conformance run --base-url http://127.0.0.1:8080 --api-key p2c_test_… --second-api-key p2c_test_…
         --report junit=reports/junit.xml,html=reports/conformance.html
     """
     from rich.console import Console

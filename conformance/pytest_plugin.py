@@ -6,7 +6,7 @@ unless ``--care-base-url`` is given. Then it adds one item per operation of the 
 itself, the scenarios and the webhook events): the kit runs once, on the first item, and each item
 fails with the Received/Documented messages of its own operation.
 
-    pytest --care-base-url http://127.0.0.1:8000 --care-api-key KEY --care-second-api-key KEY2
+    pytest --care-base-url http://127.0.0.1:8080 --care-api-key p2c_test_… --care-second-api-key p2c_test_…
 """
 
 from __future__ import annotations

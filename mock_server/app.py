@@ -6,6 +6,7 @@ serves Swagger UI at ``/ui/``. Its per-request security and validation layers ar
 (see ``gateway``), because they rebuild validators on every call and cannot read OpenAPI 3.1. The
 stack, outermost first::
 
+    CORSMiddleware      preflights and Access-Control-* headers (``--cors-origins``; off when empty)
     EdgeMiddleware      request id, credentials, rate limit, common headers, the one error path
     SwaggerUIMiddleware /ui/ and /openapi.json
     RoutingMiddleware   path + method -> operationId (Starlette router), 404/405
@@ -30,13 +31,14 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 
-from mock_server import spec
+from mock_server import spec, swagger_ui
 from mock_server.auth.oauth import OAuthService
 from mock_server.auth.principals import PrincipalResolver
 from mock_server.context import Services
 from mock_server.gateway.dispatch import GatewayMiddleware
 from mock_server.gateway.idempotency import IdempotencyStore
 from mock_server.metrics import Metrics
+from mock_server.middleware.cors import cors_middleware
 from mock_server.middleware.edge import EdgeMiddleware, allowed_methods_from, not_found_app
 from mock_server.middleware.rate_limit import build_limiter
 from mock_server.secretbox import SecretBox
@@ -108,7 +110,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
                 with contextlib.suppress(Exception):
                     close()
 
+    cors = cors_middleware(settings.cors_origins)
     middlewares = [
+        *([cors] if cors is not None else []),  # outermost: preflights never reach the router's 405
         partial(
             EdgeMiddleware,
             resolver=resolver,
@@ -117,6 +121,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
             public_base_url=settings.public_base_url,
             observe=services.extras["metrics"].observe,
             allowed_methods=allowed_methods_from(document),
+            access_log=settings.access_log,
         ),
         SwaggerUIMiddleware,
         RoutingMiddleware,
@@ -129,7 +134,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
         specification_dir=pathlib.Path(settings.spec_path).parent,
         lifespan=lifespan,
         middlewares=middlewares,  # type: ignore[arg-type]
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+        swagger_ui_options=SwaggerUIOptions(
+            swagger_ui_path="/ui",
+            swagger_ui_template_dir=str(swagger_ui.DIRECTORY),
+            swagger_ui_template_arguments={"ui_path": "/ui"},
+        ),
     )
     app.add_api(
         document,

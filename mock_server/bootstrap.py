@@ -23,13 +23,20 @@ DEMO_WORKSPACE = "demo"
 
 @dataclass(frozen=True)
 class DemoInfo:
-    api_key: str
+    """What ``serve`` says about the demo workspace: a key that works, or how to get one."""
+
+    api_key: str | None
     created: bool
+    seed: int
+    note: str = ""
 
     @property
     def message(self) -> str:
         verb = "created" if self.created else "ready"
-        return f"{verb} · test API key [bold cyan]{self.api_key}[/]  (curl -H 'X-API-Key: {self.api_key}' …)"
+        if self.api_key is None:
+            return f"{verb} · {self.note}"
+        text = f"{verb} (seed {self.seed}) · test API key [bold cyan]{self.api_key}[/]"
+        return f"{text}  {self.note}" if self.note else text
 
 
 def demo_key(settings: Settings) -> str:
@@ -73,11 +80,36 @@ def create_workspace(
 
 
 def ensure_demo(settings: Settings, storage: Storage) -> DemoInfo:
-    """Create the demo workspace on first start (enterprise tier, so exploring never hits 429)."""
+    """Create the demo workspace on first start (enterprise tier, so exploring never hits 429).
+
+    On a database that has it already, the key is derived from the seed *stored with the workspace*
+    (not today's ``--seed``, which only applies to a new database) and checked against the stored
+    hash, so the key printed is one that answers 200. When it cannot be derived (the workspace was
+    made with ``CARE_SANDBOX_DEMO_API_KEY`` and that is no longer set, or its key was revoked), the
+    message says how to get a working key instead of printing one that answers 401.
+    """
     repo = WorkspaceRepo(storage)
-    key = demo_key(settings)
-    if repo.by_name(DEMO_WORKSPACE) is not None:
-        return DemoInfo(key, created=False)
-    create_workspace(settings, storage, DEMO_WORKSPACE, tier="enterprise", api_key=key, seed=settings.seed)
-    assert TIERS["enterprise"] >= 100_000
-    return DemoInfo(key, created=True)
+    existing = repo.by_name(DEMO_WORKSPACE)
+    if existing is None:
+        key = demo_key(settings)
+        seed = settings.seed
+        create_workspace(settings, storage, DEMO_WORKSPACE, tier="enterprise", api_key=key, seed=seed)
+        assert TIERS["enterprise"] >= 100_000
+        return DemoInfo(key, created=True, seed=settings.seed)
+    key = demo_key(settings.replace(seed=existing.seed))
+    principal = repo.principal_for_api_key(key)
+    if principal is None or principal.workspace_id != existing.id:
+        return DemoInfo(
+            None,
+            created=False,
+            seed=existing.seed,
+            note=(
+                "its key is not derivable from this database (set CARE_SANDBOX_DEMO_API_KEY to the key it "
+                "was created with, create a workspace with `care-sandbox workspace create NAME`, or "
+                "start on a new --database-url)"
+            ),
+        )
+    note = ""
+    if existing.seed != settings.seed:
+        note = f"(--seed {settings.seed} applies to a new database; this one was seeded with {existing.seed})"
+    return DemoInfo(key, created=False, seed=existing.seed, note=note)

@@ -7,6 +7,7 @@ domain errors into a one-line message and a non-zero exit — users never see a 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket
 import sys
@@ -52,13 +53,27 @@ def _settings(**flags: Any) -> Settings:
     return Settings.from_env(**flags)
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+def _bind(host: str, port: int) -> socket.socket:
+    """Listen before anything is printed: a port in use is one clear line, not a banner and a key
+    that point at somebody else's server. Port 0 picks a free port (the socket keeps it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {reason} (choose another --port, or --port 0 for a free one)"
+        ) from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="care-sandbox", prog_name="care-sandbox")
 def main() -> None:
     """care-sandbox: the sandbox of the patient-consented health-data partner API.
 
@@ -80,6 +95,12 @@ def main() -> None:
     default=None,
     help="Proxies whose X-Forwarded-For is believed (comma-separated IPs/CIDRs, '*' any; default none).",
 )
+@click.option(
+    "--cors-origins",
+    default=None,
+    help='Origins browsers may call from: "*" (default, any), a comma-separated list, or "" (CORS off).',
+)
+@click.option("--access-log", is_flag=True, default=False, help="One log line per request, with its id.")
 @_friendly
 def serve(
     host: str | None,
@@ -91,6 +112,8 @@ def serve(
     no_dispatcher: bool,
     no_demo: bool,
     forwarded_allow_ips: str | None,
+    cors_origins: str | None,
+    access_log: bool,
 ) -> None:
     """Start the sandbox (creating the demo workspace on first start) and print a test API key.
 
@@ -108,11 +131,13 @@ def serve(
         dispatcher=False if no_dispatcher else None,
         demo=False if no_demo else None,
         forwarded_allow_ips=forwarded_allow_ips,
+        cors_origins=cors_origins,
+        access_log=True if access_log else None,
     )
     if settings.workers > 1 and settings.database_url.startswith("sqlite"):
         raise click.ClickException("--workers > 1 needs PostgreSQL (--database-url postgresql://…)")
-    if settings.port == 0:
-        settings = settings.replace(port=_free_port(settings.host))
+    sock = _bind(settings.host, settings.port)
+    settings = settings.replace(port=int(sock.getsockname()[1]))
     storage = Storage.open(settings.database_url)
     demo = ensure_demo(settings, storage) if settings.demo else None
     storage.close()
@@ -124,7 +149,7 @@ def serve(
     for noisy in ("connexion", "fontTools", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _export(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         "mock_server.asgi:app",
         host=settings.host,
         port=settings.port,
@@ -132,9 +157,19 @@ def serve(
         workers=settings.workers,
         factory=False,
         log_level="warning",
+        access_log=False,  # ours (--access-log) carries the request id
         loop="uvloop",
         http="httptools",
     )
+    server = uvicorn.Server(config)
+    if settings.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        server.run(sockets=[sock])
+        if not server.started:
+            raise click.ClickException("the sandbox failed to start; see the log above")
 
 
 def uvicorn_proxy_options(settings: Settings) -> dict[str, Any]:
@@ -161,6 +196,9 @@ def _export(settings: Settings) -> None:
         "demo": "false",
         "dispatcher": str(settings.dispatcher).lower(),
         "webhook_retry_schedule": ",".join(str(v) for v in settings.webhook_retry_schedule),
+        "cors_origins": settings.cors_origins,
+        "access_log": str(settings.access_log).lower(),
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
     }.items():
         os.environ[f"CARE_SANDBOX_{key.upper()}"] = str(value)
 

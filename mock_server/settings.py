@@ -73,6 +73,8 @@ class Settings:
     # proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes (comma-separated IPs or
     # CIDRs, "*" for any); empty: none, so a caller cannot pick its own rate-limit bucket
     forwarded_allow_ips: str = ""
+    cors_origins: str = "*"  # comma-separated origins browsers may call from; "*" any (local use), "" off
+    access_log: bool = False  # one line per request with its request id (off: uvicorn is quiet)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -32,6 +32,23 @@ class OpenAPI31Specification(OpenAPISpecification):
     def _validate_spec(cls, spec: Any) -> None:
         return None
 
+    @property
+    def base_path(self) -> str:
+        return str(super().base_path)
+
+    @base_path.setter
+    def base_path(self, base_path: str) -> None:
+        """The servers list of the served ``/openapi.json``: the host serving it, as a relative URL.
+
+        Connexion writes ``[{"url": ""}]`` here, which leaves Swagger UI's Servers dropdown empty; a
+        relative ``/`` (or the proxy's prefix) resolves against whatever host served the page, so
+        Try it out calls this sandbox whether it runs on port 8080, a free port or behind a proxy.
+        """
+        url = base_path.rstrip("/") or "/"
+        servers = [{"url": url, "description": "this sandbox (the host serving this document)"}]
+        self._raw_spec["servers"] = servers
+        self._spec["servers"] = servers
+
 
 @cache
 def _load_cached(path: str, mtime: float) -> dict[str, Any]:

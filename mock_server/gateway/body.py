@@ -16,6 +16,22 @@ from mock_server.errors import ApiError
 from mock_server.gateway.plan import OperationPlan
 
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+def _empty_object(raw: bytes) -> bool:
+    """True for a body that is the JSON object ``{}`` (any whitespace)."""
+    try:
+        return bool(orjson.loads(raw) == {})
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _json_object(raw: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(raw), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 async def read_body(receive: Receive, limit: int, declared_length: str | None) -> bytes:
@@ -93,9 +109,9 @@ def _check_depth(raw: bytes, body: Any, limit: int) -> None:
 def decode_body(plan: OperationPlan, raw: bytes, content_type: str | None, max_depth: int = 32) -> Any:
     """Decode per the declared media types, refuse over-deep JSON, then validate against the schema."""
     if not plan.body_media_types:
-        if raw.strip():
+        if raw.strip() and not _empty_object(raw):
             raise ApiError(400, "validation_error", f"{plan.method} {plan.path} takes no request body")
-        return None
+        return None  # nothing, or the `{}` many HTTP clients always send: the same request
     if not raw.strip():
         if plan.body_required:
             raise ApiError(
@@ -106,6 +122,15 @@ def decode_body(plan: OperationPlan, raw: bytes, content_type: str | None, max_d
             )
         return None
     media = media_type_of(content_type)
+    if media is None and JSON in plan.body_media_types:
+        media = JSON  # no Content-Type at all: read as JSON; invalid JSON still answers 400
+    elif (
+        media == FORM
+        and FORM not in plan.body_media_types
+        and JSON in plan.body_media_types
+        and _json_object(raw)
+    ):
+        media = JSON  # `curl -d '{"days": 31}'` labels JSON as a form; a JSON object is no form here
     if media is None or media not in plan.body_media_types:
         raise ApiError(
             415,

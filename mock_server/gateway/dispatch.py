@@ -28,6 +28,7 @@ from mock_server.gateway.idempotency import (
     IdempotencyStore,
     IdempotentRequest,
     StoredResponse,
+    canonical_body,
     fingerprint,
     without_fields,
 )
@@ -131,7 +132,7 @@ class OperationRunner:
             key,
             plan.method,
             scope["path"],
-            fingerprint(plan.method, scope["path"], scope.get("query_string", b""), raw),
+            fingerprint(plan.method, scope["path"], scope.get("query_string", b""), canonical_body(parsed)),
         )
         # a replay answers with the original response, so it keeps the original request id: the
         # envelope's request_id and the X-Request-Id header must agree

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, delete, select, text
@@ -40,6 +41,15 @@ from mock_server.timeutil import iso, utcnow
 
 T = schema.idempotency_keys
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:lock)")
+
+
+def canonical_body(parsed: Any) -> bytes:
+    """The request body as compared between an original and its retry: parsed, then re-serialized
+    with sorted keys and no whitespace, so ``{"a": 1, "b": 2}`` and ``{"b":2,"a":1}`` are the same
+    request (and an empty body, ``{}`` where none is taken, is the same as none)."""
+    if parsed is None:
+        return b""
+    return orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS)
 
 
 def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:

@@ -66,8 +66,20 @@ async def pdf(req: ApiRequest) -> Reply:
     data = await asyncio.to_thread(_render, req.services, consent, first, last, lang)
     name = report_filename(consent.anon_id, first, last, lang)
     return Reply(
-        200, data, {"Content-Disposition": f'attachment; filename="{name}"'}, media_type="application/pdf"
+        200, data, {"Content-Disposition": f'attachment; filename="{name}"'}, media_type=pdf_media_type(req)
     )
+
+
+def pdf_media_type(req: ApiRequest) -> str:
+    """``application/pdf``, unless the client asks for ``application/octet-stream`` and not PDF.
+
+    Why: download tools and generated SDKs (openapi-python-client reads only JSON, text and
+    octet-stream bodies) ask for octet-stream; the contract offers the same bytes under both types.
+    """
+    accept = req.headers.get("accept", "").lower()
+    if "application/octet-stream" in accept and "application/pdf" not in accept:
+        return "application/octet-stream"
+    return "application/pdf"
 
 
 def _job_view(row: Any) -> dict[str, Any]:
@@ -195,5 +207,5 @@ def download(req: ApiRequest) -> Reply:
         200,
         bytes(row.pdf),
         {"Content-Disposition": f'attachment; filename="{name}"'},
-        media_type="application/pdf",
+        media_type=pdf_media_type(req),
     )

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.auth.principals import PrincipalResolver
 from mock_server.errors import ApiError, render
+from mock_server.middleware.access_log import access_line, access_logger
 from mock_server.middleware.rate_limit import RateLimiter, Verdict
 from mock_server.middleware.state import RequestState
 
@@ -139,8 +140,10 @@ class EdgeMiddleware:
         public_base_url: str = "",
         observe: Callable[[str, str, int, float], None] | None = None,
         allowed_methods: Callable[[str], list[str]] | None = None,
+        access_log: bool = False,
     ) -> None:
         self.app = app
+        self.access_log = access_logger() if access_log else None
         self.observe = observe
         self.allowed_methods = allowed_methods
         self.resolver = resolver
@@ -197,6 +200,8 @@ class EdgeMiddleware:
                         int(message["status"]),
                         time.perf_counter() - began,
                     )
+                if self.access_log is not None:
+                    self._log_access(scope, int(message["status"]), began, request_id)
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 message["headers"] = [
                     *message.get("headers", []),
@@ -225,6 +230,15 @@ class EdgeMiddleware:
                 log.error("error after the response started on %s: %r", scope.get("path"), error)
                 return
             await self._send_error(error, state, scope, send_with_headers)
+
+    def _log_access(self, scope: Scope, status: int, began: float, request_id: str) -> None:
+        assert self.access_log is not None
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = scope.get("path", "/") + (f"?{query}" if query else "")
+        client = (scope.get("client") or ("-", 0))[0]
+        millis = (time.perf_counter() - began) * 1000
+        line = access_line(client, scope.get("method", "GET"), target, status, millis, request_id)
+        self.access_log.info(line)
 
     async def _send_error(self, error: ApiError, state: RequestState, scope: Scope, send: Send) -> None:
         body, media = render(error, state.request_id, scope.get("path", "/"))
