@@ -127,7 +127,7 @@ def serve(
     if demo is not None:
         console.print(f"workspace [bold]{DEMO_WORKSPACE}[/]: {demo.message}")
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("connexion", "fontTools", "matplotlib"):
+    for noisy in ("connexion", "fontTools", "matplotlib", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _export(settings)
     uvicorn.run(
