@@ -70,7 +70,9 @@ BASE_IMAGE ?= python:3.12-slim
 
 image:  ## build the image (BASE_IMAGE=… to choose the base)
 	@test -n "$(ENGINE)" || { echo "make image needs podman or docker" >&2; exit 1; }
-	@$(ENGINE) build --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) -f docker/Dockerfile .
+	@# podman's default OCI format has no HEALTHCHECK; the docker format keeps it
+	@$(ENGINE) build $(if $(findstring podman,$(ENGINE)),--format docker) \
+	  --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) -f docker/Dockerfile .
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache dist build .tools
