@@ -69,8 +69,9 @@ wheel-check: $(STAMP)  ## the wheel as users get it: clean venv, unrelated direc
 	@bash .ci/wheel_check
 
 # --- The image (docker/Dockerfile): podman or docker, whichever is present --------------------------
-# Without a registry (as on the project's machines), set BASE_IMAGE to a local Debian-made base;
-# .ci/image_base builds localhost/bookworm-python:latest with debootstrap once (see README "Containers").
+# Without a registry (as on the project's machines), set BASE_IMAGE to a local Debian-made base:
+# `eval "$(bash .ci/image_setup)"` builds one with debootstrap (once) and names it in
+# CARE_SANDBOX_BASE_IMAGE (see README "Containers").
 ENGINE ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/dev/null)
 IMAGE ?= localhost/care-sandbox:dev
 BASE_IMAGE ?= python:3.12-slim
