@@ -7,7 +7,6 @@ unreadable spec, unreachable server, rejected credentials) — always a one-line
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -48,8 +47,8 @@ def main() -> None:
 @click.option(
     "--spec",
     "spec_path",
-    type=click.Path(path_type=Path),
-    help="OpenAPI 3.1 file (default: openapi.yaml next to the installed kit).",
+    metavar="PATH_OR_URL",
+    help="OpenAPI 3.1 file or http(s) URL (default: the openapi.yaml installed with the kit).",
 )
 @click.option(
     "--profile",
@@ -104,7 +103,7 @@ def run(
     client_id: str | None,
     client_secret: str | None,
     second_api_key: str | None,
-    spec_path: Path | None,
+    spec_path: str | None,
     profile: str,
     seed: int,
     workers: int,
@@ -167,7 +166,7 @@ def run(
 @main.command("webhook-consumer", cls=KitCommand)
 @click.option("--url", required=True, help="The partner's webhook receiver URL.")
 @click.option("--secret", required=True, help="The whsec_… secret the receiver verifies with.")
-@click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="OpenAPI 3.1 file with webhooks:.")
+@click.option("--spec", "spec_path", metavar="PATH_OR_URL", help="OpenAPI 3.1 file or URL with webhooks:.")
 @click.option(
     "--deadline",
     type=float,
@@ -177,7 +176,7 @@ def run(
 )
 @click.option("--report", "reports", multiple=True, metavar="FORMAT=FILE[,…]", help="As for `run`.")
 def webhook_consumer(
-    url: str, secret: str, spec_path: Path | None, deadline: float, reports: tuple[str, ...]
+    url: str, secret: str, spec_path: str | None, deadline: float, reports: tuple[str, ...]
 ) -> None:
     """Check a partner's webhook receiver with signed deliveries built from the spec's examples.
 

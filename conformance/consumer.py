@@ -68,7 +68,7 @@ def _expect(collector: Collector, operation: str, check: str, status: int, ok: b
 
 
 def check_consumer(
-    url: str, secret: str, *, spec_path: Path | None = None, deadline: float = 5.0
+    url: str, secret: str, *, spec_path: Path | str | None = None, deadline: float = 5.0
 ) -> RunReport:
     """Send the battery of deliveries to `url`; returns a report like `run` does."""
     if not url.startswith(("http://", "https://")):

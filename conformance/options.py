@@ -49,7 +49,7 @@ class RunOptions:
     client_id: str | None = None
     client_secret: str | None = None
     second_api_key: str | None = None
-    spec_path: Path | None = None
+    spec_path: Path | str | None = None  # a file or an http(s) URL; None: the bundled contract
     profile: str = "quick"
     seed: int = 1
     workers: int = 1

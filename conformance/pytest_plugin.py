@@ -38,7 +38,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--care-client-id", default=None, help="OAuth client id (enables scope checks).")
     group.addoption("--care-client-secret", default=None, help="OAuth client secret.")
     group.addoption("--care-second-api-key", default=None, help="API key of a second workspace.")
-    group.addoption("--care-spec", default=None, help="Path to openapi.yaml (default: the bundled one).")
+    group.addoption(
+        "--care-spec", default=None, help="Path or URL of openapi.yaml (default: the bundled one)."
+    )
     group.addoption("--care-profile", default="quick", choices=["quick", "full"], help="Kit profile.")
     group.addoption("--care-seed", default=1, type=int, help="Seed for reproducible generation.")
     group.addoption("--care-include", action="append", default=[], help="Only operations matching this glob.")
@@ -93,7 +95,7 @@ def _options(config: pytest.Config) -> Any:
         client_id=config.getoption("care_client_id"),
         client_secret=config.getoption("care_client_secret"),
         second_api_key=config.getoption("care_second_api_key"),
-        spec_path=Path(spec) if spec else None,
+        spec_path=spec or None,  # a path or a URL, untouched (Path() would fold `http://` into `http:/`)
         profile=config.getoption("care_profile"),
         seed=config.getoption("care_seed"),
         include=tuple(config.getoption("care_include")),

@@ -23,9 +23,51 @@ if TYPE_CHECKING:
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
+CONTRACT_NAME = "openapi.yaml"
+
+
+def is_url(source: str | Path) -> bool:
+    """`http(s)://…` names a served document; anything else is a file path."""
+    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
+
+
 def default_spec_path() -> Path:
-    """`openapi.yaml` at the project root, next to the `conformance` package."""
-    return Path(__file__).resolve().parent.parent / "openapi.yaml"
+    """The contract the kit ships with, from any working directory.
+
+    An installed wheel carries `openapi.yaml` as package data (the build copies the top-level file into
+    the package); a source checkout has it at the project root, next to the `conformance` package. The
+    package copy wins so an installed kit never judges against some unrelated file in the current
+    directory. Neither present is a broken install: say so instead of a bare "file not found".
+    """
+    packaged = Path(__file__).resolve().parent / CONTRACT_NAME
+    if packaged.is_file():
+        return packaged
+    checkout = Path(__file__).resolve().parent.parent / CONTRACT_NAME
+    if checkout.is_file():
+        return checkout
+    raise KitError(
+        f"The contract {CONTRACT_NAME} is neither installed with the kit ({packaged}) nor in a source "
+        "checkout; reinstall care-sandbox or pass --spec PATH_OR_URL."
+    )
+
+
+def read_source(source: str | Path) -> str:
+    """The text of a spec given as a path or an `http(s)://` URL (fetched once, redirects followed)."""
+    if is_url(source):
+        import httpx
+
+        try:
+            response = httpx.get(str(source), follow_redirects=True, timeout=30)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise KitError(f"Cannot fetch the spec {source}: {exc}. Pass --spec PATH_OR_URL.") from None
+        return response.text
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise KitError(
+            f"Cannot read the spec {source}: {exc.strerror or exc}. Pass --spec PATH_OR_URL."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -55,20 +97,24 @@ class Webhook:
 class Spec:
     """A loaded OpenAPI document with the lookups the kit needs."""
 
-    def __init__(self, path: Path, document: dict[str, Any]) -> None:
+    def __init__(self, path: Path | str, document: dict[str, Any]) -> None:
         self.path = path
         self.document = document
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> Spec:
-        """Read and parse the spec; a missing or unparsable file is kit misuse, not an API failure."""
-        resolved = Path(path) if path is not None else default_spec_path()
-        try:
-            text = resolved.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise KitError(
-                f"Cannot read the spec {resolved}: {exc.strerror or exc}. Pass --spec FILE."
-            ) from None
+        """Read and parse the spec (a path or a URL; default: the bundled contract).
+
+        A missing, unreachable or unparsable spec is kit misuse, not an API failure.
+        """
+        resolved: Path | str
+        if path is None:
+            resolved = default_spec_path()
+        elif is_url(path):
+            resolved = str(path)
+        else:
+            resolved = Path(path)
+        text = read_source(resolved)
         try:
             document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as exc:

@@ -131,7 +131,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
     app = SandboxConnexion(
         not_found_app,
         import_name=__name__,
-        specification_dir=pathlib.Path(settings.spec_path).parent,
+        specification_dir=_specification_dir(settings.spec_path),
         lifespan=lifespan,
         middlewares=middlewares,  # type: ignore[arg-type]
         swagger_ui_options=SwaggerUIOptions(
@@ -148,3 +148,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
     )
     app.services = services
     return app
+
+
+def _specification_dir(source: str | pathlib.Path) -> pathlib.Path:
+    """Connexion wants a directory for relative references; a URL contract has none (all refs are local)."""
+    resolved = spec.resolve_source(source)
+    return resolved.parent if isinstance(resolved, pathlib.Path) else pathlib.Path.cwd()

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from mock_server import spec as contract
 from mock_server.bootstrap import DEMO_WORKSPACE, ensure_demo
 from mock_server.settings import Settings, SettingsError, parse_schedule
 from mock_server.spec import ContractError
@@ -84,7 +85,18 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8080; 0 picks a free one).")
-@click.option("--database-url", default=None, help="sqlite:///path.sqlite3 (default) or postgresql://…")
+@click.option(
+    "--database-url",
+    default=None,
+    help="sqlite:///path.sqlite3 or postgresql://… (default: SQLite in the per-user data directory).",
+)
+@click.option(
+    "--spec",
+    "spec_path",
+    default=None,
+    metavar="PATH_OR_URL",
+    help="The contract, a file or an http(s) URL (default: the openapi.yaml installed with the package).",
+)
 @click.option("--seed", type=int, default=None, help="Seed of the demo data (default 42).")
 @click.option("--workers", type=int, default=None, help="Server processes (PostgreSQL for more than 1).")
 @click.option("--webhook-retry-schedule", default=None, help="Comma-separated retry delays in seconds.")
@@ -106,6 +118,7 @@ def serve(
     host: str | None,
     port: int | None,
     database_url: str | None,
+    spec_path: str | None,
     seed: int | None,
     workers: int | None,
     webhook_retry_schedule: str | None,
@@ -117,7 +130,7 @@ def serve(
 ) -> None:
     """Start the sandbox (creating the demo workspace on first start) and print a test API key.
 
-    Example: care-sandbox serve --port 8080 --database-url sqlite:///var/care_sandbox.sqlite3
+    Example: care-sandbox serve --port 8080 --spec https://api.example/openapi.yaml
     """
     import uvicorn
 
@@ -125,6 +138,7 @@ def serve(
         host=host,
         port=port,
         database_url=database_url,
+        spec_path=spec_path,
         seed=seed,
         workers=workers,
         webhook_retry_schedule=webhook_retry_schedule,
@@ -136,6 +150,9 @@ def serve(
     )
     if settings.workers > 1 and settings.database_url.startswith("sqlite"):
         raise click.ClickException("--workers > 1 needs PostgreSQL (--database-url postgresql://…)")
+    # The contract first: a server that cannot load it must fail before it binds, creates a database,
+    # a workspace or prints a key that leads nowhere.
+    contract.load(settings.spec_path)
     sock = _bind(settings.host, settings.port)
     settings = settings.replace(port=int(sock.getsockname()[1]))
     storage = Storage.open(settings.database_url)
@@ -146,7 +163,7 @@ def serve(
     if demo is not None:
         console.print(f"workspace [bold]{DEMO_WORKSPACE}[/]: {demo.message}")
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("connexion", "fontTools", "matplotlib"):
+    for noisy in ("connexion", "fontTools", "matplotlib", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _export(settings)
     config = uvicorn.Config(
@@ -189,6 +206,7 @@ def _export(settings: Settings) -> None:
 
     for key, value in {
         "database_url": settings.database_url,
+        "spec_path": settings.spec_path,
         "seed": settings.seed,
         "workers": settings.workers,
         "host": settings.host,

@@ -78,7 +78,7 @@ class DatasetPlan:
     patients: list[dict[str, Any]]
 
 
-def _validators(spec_path: Path) -> dict[str, jsonschema_rs.Draft202012Validator]:
+def _validators(spec_path: str | Path) -> dict[str, jsonschema_rs.Draft202012Validator]:
     schemas = spec.inline_refs(spec.load(spec_path))["components"]["schemas"]
     names = [schema for _, schema in SERIES.values()] + ["SandboxPatient"]
     return {name: jsonschema_rs.Draft202012Validator(schemas[name], validate_formats=True) for name in names}
@@ -112,7 +112,7 @@ def _view(patient: dict[str, Any], days: int, created_at: str) -> dict[str, Any]
     }
 
 
-def validate_dataset(directory: Path, spec_path: Path) -> DatasetPlan:
+def validate_dataset(directory: Path, spec_path: str | Path) -> DatasetPlan:
     """Check the manifest and every patient; raise DatasetLoadError at the first problem (file and
     row named). Nothing is written; records are checked as they stream into the load's transaction."""
     try:

@@ -14,10 +14,20 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 PREFIX = "CARE_SANDBOX_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The contract in a source checkout (tests read it directly); installed tools find theirs through
+# ``mock_server.spec.bundled_contract()``, which an empty ``spec_path`` means.
 DEFAULT_SPEC = REPO_ROOT / "openapi.yaml"
 DEFAULT_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+def default_database_url() -> str:
+    """SQLite in the per-user data directory, so a sandbox started from any directory finds its data
+    again and leaves nothing behind in the current one (``~/.local/share/care-sandbox`` on Linux)."""
+    return f"sqlite:///{platformdirs.user_data_path('care-sandbox') / 'care_sandbox.sqlite3'}"
 
 
 class SettingsError(ValueError):
@@ -41,11 +51,11 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8080  # 0 picks a free port
-    database_url: str = "sqlite:///var/care_sandbox.sqlite3"
+    database_url: str = field(default_factory=default_database_url)
     seed: int = 42
     workers: int = 1
     db_pool_size: int = 5  # PostgreSQL connections each server process keeps (+2 overflow); see README
-    spec_path: Path = DEFAULT_SPEC
+    spec_path: str = ""  # a file or an http(s) URL of the contract; empty: the one installed with the package
     public_base_url: str = ""  # how links (download_url, FHIR paging) name the server; derived if empty
     demo: bool = True  # create the demo workspace with patients on first start
     demo_api_key: str = ""  # fixed demo key (else one is generated and printed once)

@@ -50,10 +50,49 @@ class OpenAPI31Specification(OpenAPISpecification):
         self._spec["servers"] = servers
 
 
+CONTRACT_NAME = "openapi.yaml"
+
+
+def bundled_contract() -> Path:
+    """Where the contract is, from any working directory: installed package data first, then a checkout.
+
+    The wheel carries a byte-identical copy of the top-level ``openapi.yaml`` inside the package (the
+    build copies it, see ``setup.py``); an editable install or a source checkout reads the top-level
+    file itself. Neither present means a broken install, and the error says how to go on.
+    """
+    packaged = Path(__file__).resolve().parent / CONTRACT_NAME
+    if packaged.is_file():
+        return packaged
+    checkout = Path(__file__).resolve().parent.parent / CONTRACT_NAME
+    if checkout.is_file():
+        return checkout
+    raise ContractError(
+        f"contract {CONTRACT_NAME} is neither installed with the package ({packaged}) nor in a source "
+        "checkout; reinstall care-sandbox or pass --spec PATH_OR_URL"
+    )
+
+
+def is_url(source: str | Path) -> bool:
+    """``http(s)://…`` names a served contract; anything else is a file path."""
+    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
+
+
+def _fetch(url: str) -> str:
+    import httpx
+
+    try:
+        response = httpx.get(url, follow_redirects=True, timeout=30)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise ContractError(f"cannot fetch the contract {url}: {exc}") from exc
+    return response.text
+
+
 @cache
 def _load_cached(path: str, mtime: float) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = _fetch(path) if is_url(path) else Path(path).read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
     except (OSError, yaml.YAMLError) as exc:
         raise ContractError(f"cannot read {path}: {exc}") from exc
     if not isinstance(raw, dict) or not str(raw.get("openapi", "")).startswith("3.1"):
@@ -68,9 +107,23 @@ def _load_cached(path: str, mtime: float) -> dict[str, Any]:
     return raw
 
 
-def load(path: Path) -> dict[str, Any]:
-    """Read and validate the contract (cached per file version). Returns a fresh deep copy."""
-    resolved = path.resolve()
+def resolve_source(source: str | Path | None) -> str | Path:
+    """The contract a setting names: empty means the bundled one, a URL stays a string."""
+    if source is None or str(source) == "":
+        return bundled_contract()
+    if is_url(source):
+        return str(source)
+    return Path(source).expanduser().resolve()
+
+
+def load(source: str | Path | None = None) -> dict[str, Any]:
+    """Read and validate the contract, a path or an http(s) URL (cached per file version or URL).
+
+    Returns a fresh deep copy.
+    """
+    resolved = resolve_source(source)
+    if isinstance(resolved, str):
+        return copy.deepcopy(_load_cached(resolved, 0.0))
     if not resolved.exists():
         raise ContractError(f"contract not found: {resolved}")
     return copy.deepcopy(_load_cached(str(resolved), resolved.stat().st_mtime))

@@ -13,10 +13,13 @@ Determinism and streaming, by construction:
 from __future__ import annotations
 
 import gc
+import importlib.metadata
 import math
 import multiprocessing
 import os
+import platform
 import random
+import sqlite3
 import tempfile
 import time
 from collections import deque
@@ -166,12 +169,38 @@ def plan_blocks(indices: range, workers: int, fmt: str = "ndjson") -> list[tuple
     return [(lo, min(lo + size, indices.stop)) for lo in range(indices.start, indices.stop, size)]
 
 
+OUTPUT_SHAPING_LIBRARIES = ("faker", "numpy", "orjson", "tzdata")
+"""Distributions whose version changes the bytes: Faker's locale data and providers, NumPy's random
+streams (Generator/bit-generator algorithms), orjson's float and string encoding, and the IANA time
+zone data (when installed from PyPI; else the system's). The same seed gives byte-identical output
+only when these, Python and SQLite are the same versions — i.e. for the same lock file."""
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of everything that shapes the output, as recorded in every manifest."""
+    versions = {
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,  # the sqlite exporter's file format and page layout
+    }
+    for name in OUTPUT_SHAPING_LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed (system data)" if name == "tzdata" else "not installed"
+    return versions
+
+
 def manifest(spec: RunSpec) -> dict[str, Any]:
-    """What the dataset is (no timings or worker counts: identical runs give identical manifests)."""
+    """What the dataset is (no timings or worker counts: identical runs give identical manifests).
+
+    ``libraries`` says what the byte-identical promise depends on: the same seed and arguments with
+    the same library versions give the same bytes; other versions may not (see README).
+    """
     lo, hi = spec.indices().start, spec.indices().stop
     return {
         "generator": "care-synth",
         "version": __version__,
+        "libraries": library_versions(),
         "seed": spec.seed,
         "patients": spec.patients,
         "days": spec.days,

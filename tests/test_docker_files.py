@@ -1,9 +1,9 @@
-"""docker/ stays honest without a Docker engine: its commands are real, and they run outside containers.
+"""docker/ stays honest on every machine: its commands are real, and they run outside containers.
 
-No engine runs on the development and CI machines, so ``docker build`` is never exercised here. What
-can be checked is checked: the compose file's services run exactly the ``care-sandbox`` command lines
-they name (against PostgreSQL, as in compose), the image's healthcheck command passes against a
-running server, and every ``CARE_SANDBOX_*`` variable the files set is a real setting.
+These fast checks run everywhere: the compose file's services run exactly the ``care-sandbox`` command
+lines they name (against PostgreSQL, as in compose), the image's healthcheck command passes against a
+running server, and every ``CARE_SANDBOX_*`` variable the files set is a real setting. The image itself
+is built and run by ``tests/test_image.py`` where podman is available (``.ci/run``).
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ def _healthcheck_command() -> list[str]:
 
 def test_dockerfile_is_multi_stage_non_root_with_a_healthcheck() -> None:
     assert len(re.findall(r"^FROM ", DOCKERFILE, re.M)) == 2
+    assert re.search(r"^ARG BASE_IMAGE=", DOCKERFILE, re.M), "the base is a build argument"
+    assert all(line.startswith("FROM ${BASE_IMAGE}") for line in re.findall(r"^FROM .*", DOCKERFILE, re.M))
+    assert "uv.lock" in DOCKERFILE and "--frozen" in DOCKERFILE, "the image installs from the lock"
     user = re.findall(r"^USER (\S+)", DOCKERFILE, re.M)
     assert user and user[-1] not in {"root", "0"}
     assert "/healthz" in " ".join(_healthcheck_command())
