@@ -16,12 +16,13 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from mock_server.storage import Storage, schema
 from mock_server.storage.engine import build_engine
-from mock_server.storage.migrations import BASELINE, current_revision, head_revision, migrate
+from mock_server.storage.migrations import BASELINE, alembic_config, current_revision, head_revision, migrate
 from mock_server.timeutil import iso, utcnow
 from tests.fixtures.fleet import PROJECT, cli, fleet_env, free_port, stop, wait_healthy
 
@@ -55,8 +56,10 @@ def test_autogenerate_finds_no_difference_between_the_models_and_the_migrations(
 def test_a_database_made_before_alembic_is_stamped_at_the_baseline_not_rebuilt(database_url: str) -> None:
     engine = build_engine(database_url)
     try:
-        with engine.begin() as conn:  # what release 0.1.0's migrate did: create_all and a version row
-            schema.metadata.create_all(conn)
+        with engine.begin() as conn:  # what release 0.1.0's migrate made: its tables and a version row
+            # the baseline is release 0.1.0's create_all; today's metadata has moved on since
+            command.upgrade(alembic_config(conn), BASELINE)
+            conn.exec_driver_sql("DROP TABLE alembic_version")
             conn.execute(
                 schema.schema_version.insert().values(
                     version=1, applied_at=iso(utcnow()), description="initial"
