@@ -16,6 +16,7 @@ import base64
 import hashlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -47,12 +48,17 @@ class SecretBox:
             pass
         key_file.parent.mkdir(parents=True, exist_ok=True)
         fresh = secrets.token_urlsafe(32)
+        # written whole to a private temporary file, then linked into place: a process starting at the
+        # same moment sees either no key file or a complete one, never an empty one
+        fd, staged = tempfile.mkstemp(dir=key_file.parent, prefix=".secrets-", suffix=".tmp")
         try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:  # mkstemp makes it mode 0600
+                out.write(fresh + "\n")
+            os.link(staged, key_file)
         except FileExistsError:  # another process created it first: use theirs
             return cls(key_file.read_text("utf-8").strip())
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(fresh + "\n")
+        finally:
+            os.unlink(staged)
         return cls(fresh)
 
     def seal(self, plaintext: str) -> str:

@@ -24,10 +24,15 @@ DEFAULT_SPEC = REPO_ROOT / "openapi.yaml"
 DEFAULT_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
+def default_data_dir() -> Path:
+    """The per-user data directory (``~/.local/share/care-sandbox`` on Linux): the default database and
+    the key that seals webhook secrets live there, so a sandbox started from any directory finds its
+    data again and leaves nothing behind in the current one."""
+    return platformdirs.user_data_path("care-sandbox")
+
+
 def default_database_url() -> str:
-    """SQLite in the per-user data directory, so a sandbox started from any directory finds its data
-    again and leaves nothing behind in the current one (``~/.local/share/care-sandbox`` on Linux)."""
-    return f"sqlite:///{platformdirs.user_data_path('care-sandbox') / 'care_sandbox.sqlite3'}"
+    return f"sqlite:///{default_data_dir() / 'care_sandbox.sqlite3'}"
 
 
 class SettingsError(ValueError):
@@ -79,7 +84,7 @@ class Settings:
     # key that encrypts webhook signing secrets at rest; empty: read (or create) secrets_key_file.
     # Every process sharing one database needs the same key (set it on a hosted deployment).
     secrets_key: str = ""
-    secrets_key_file: Path = Path("var/care_sandbox.key")
+    secrets_key_file: Path = field(default_factory=lambda: default_data_dir() / "secrets.key")
     # proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes (comma-separated IPs or
     # CIDRs, "*" for any); empty: none, so a caller cannot pick its own rate-limit bucket
     forwarded_allow_ips: str = ""
