@@ -3,6 +3,11 @@
 The demo workspace's API key is derived from the seed (or set with ``CARE_SANDBOX_DEMO_API_KEY``), so
 ``make serve`` can print a working key on every start even though keys are stored only as hashes —
 acceptable for a local sandbox key, never done for workspaces created with ``workspace create``.
+
+A derived key is predictable (anyone who knows the seed knows it), so it is only served on a loopback
+bind. On a public bind (the Docker image binds ``0.0.0.0``) without a configured key, the demo
+workspace gets a random key, printed once; a derived key left from an earlier loopback run is revoked
+and replaced.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import hashlib
 from dataclasses import dataclass
 
 from mock_server.app import build_services
-from mock_server.auth.credentials import API_KEY_PREFIX
+from mock_server.auth.credentials import API_KEY_PREFIX, new_api_key
 from mock_server.scopes import ALL_SCOPES, TIERS
 from mock_server.seeding import seed_workspace
 from mock_server.settings import Settings
@@ -23,13 +28,25 @@ DEMO_WORKSPACE = "demo"
 
 @dataclass(frozen=True)
 class DemoInfo:
-    api_key: str
+    api_key: str | None  # None: a random key printed on an earlier start
     created: bool
+    replaced_predictable: bool = False
 
     @property
     def message(self) -> str:
         verb = "created" if self.created else "ready"
-        return f"{verb} · test API key [bold cyan]{self.api_key}[/]  (curl -H 'X-API-Key: {self.api_key}' …)"
+        if self.api_key is None:
+            return (
+                f"{verb} · its random API key was printed when it was created "
+                "(set CARE_SANDBOX_DEMO_API_KEY to choose one)"
+            )
+        note = (
+            " (the predictable seed-derived key was revoked: public bind)"
+            if self.replaced_predictable
+            else ""
+        )
+        key = self.api_key
+        return f"{verb} · test API key [bold cyan]{key}[/]  (curl -H 'X-API-Key: {key}' …){note}"
 
 
 def demo_key(settings: Settings) -> str:
@@ -73,11 +90,23 @@ def create_workspace(
 
 
 def ensure_demo(settings: Settings, storage: Storage) -> DemoInfo:
-    """Create the demo workspace on first start (enterprise tier, so exploring never hits 429)."""
+    """Create the demo workspace on first start (enterprise tier, so exploring never hits 429).
+
+    On a public bind without ``CARE_SANDBOX_DEMO_API_KEY`` the key is random (see the module doc).
+    """
     repo = WorkspaceRepo(storage)
-    key = demo_key(settings)
-    if repo.by_name(DEMO_WORKSPACE) is not None:
-        return DemoInfo(key, created=False)
-    create_workspace(settings, storage, DEMO_WORKSPACE, tier="enterprise", api_key=key, seed=settings.seed)
-    assert TIERS["enterprise"] >= 100_000
-    return DemoInfo(key, created=True)
+    predictable = demo_key(settings)
+    random_key = settings.public_bind and not settings.demo_api_key
+    existing = repo.by_name(DEMO_WORKSPACE)
+    if existing is None:
+        key = new_api_key() if random_key else predictable
+        create_workspace(
+            settings, storage, DEMO_WORKSPACE, tier="enterprise", api_key=key, seed=settings.seed
+        )
+        assert TIERS["enterprise"] >= 100_000
+        return DemoInfo(key, created=True)
+    if not random_key:
+        return DemoInfo(predictable, created=False)
+    if repo.revoke_api_key(existing.id, predictable):
+        return DemoInfo(repo.add_api_key(existing.id, existing.scopes), False, replaced_predictable=True)
+    return DemoInfo(None, created=False)

@@ -71,6 +71,11 @@ def main() -> None:
 @click.option("--webhook-retry-schedule", default=None, help="Comma-separated retry delays in seconds.")
 @click.option("--no-dispatcher", is_flag=True, default=False, help="Do not deliver webhooks in this process.")
 @click.option("--no-demo", is_flag=True, default=False, help="Do not create the demo workspace.")
+@click.option(
+    "--allow-private-webhook-targets/--refuse-private-webhook-targets",
+    default=None,
+    help="Webhooks to private/loopback addresses (default: allowed only on a loopback bind).",
+)
 @_friendly
 def serve(
     host: str | None,
@@ -81,6 +86,7 @@ def serve(
     webhook_retry_schedule: str | None,
     no_dispatcher: bool,
     no_demo: bool,
+    allow_private_webhook_targets: bool | None,
 ) -> None:
     """Start the sandbox (creating the demo workspace on first start) and print a test API key.
 
@@ -97,6 +103,7 @@ def serve(
         webhook_retry_schedule=webhook_retry_schedule,
         dispatcher=False if no_dispatcher else None,
         demo=False if no_demo else None,
+        webhook_allow_private_targets=allow_private_webhook_targets,
     )
     if settings.workers > 1 and settings.database_url.startswith("sqlite"):
         raise click.ClickException("--workers > 1 needs PostgreSQL (--database-url postgresql://…)")
@@ -107,6 +114,8 @@ def serve(
     storage.close()
     url = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold green]care-sandbox[/] on [link={url}]{url}[/]  ·  Swagger UI {url}/ui/")
+    allowed = "allowed" if settings.private_webhook_targets_allowed else "refused"
+    console.print(f"private and loopback webhook targets: {allowed}")
     if demo is not None:
         console.print(f"workspace [bold]{DEMO_WORKSPACE}[/]: {demo.message}")
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -138,6 +147,7 @@ def _export(settings: Settings) -> None:
         "demo": "false",
         "dispatcher": str(settings.dispatcher).lower(),
         "webhook_retry_schedule": ",".join(str(v) for v in settings.webhook_retry_schedule),
+        "webhook_allow_private_targets": str(settings.private_webhook_targets_allowed).lower(),
     }.items():
         os.environ[f"CARE_SANDBOX_{key.upper()}"] = str(value)
 
@@ -216,15 +226,26 @@ def workspace_list(database_url: str | None) -> None:
 @main.command()
 @click.option("--database-url", default=None, help="Database shared with the servers.")
 @click.option("--webhook-retry-schedule", default=None, help="Comma-separated retry delays in seconds.")
+@click.option(
+    "--allow-private-webhook-targets/--refuse-private-webhook-targets",
+    default=None,
+    help="Webhooks to private/loopback addresses (default: as CARE_SANDBOX_HOST's bind would allow).",
+)
 @_friendly
-def worker(database_url: str | None, webhook_retry_schedule: str | None) -> None:
+def worker(
+    database_url: str | None, webhook_retry_schedule: str | None, allow_private_webhook_targets: bool | None
+) -> None:
     """Run a webhook delivery worker (start several against PostgreSQL to scale out).
 
     Example: care-sandbox worker --database-url postgresql://postgres@127.0.0.1/test
     """
     from mock_server.webhooks.dispatcher import Dispatcher
 
-    settings = _settings(database_url=database_url, webhook_retry_schedule=webhook_retry_schedule)
+    settings = _settings(
+        database_url=database_url,
+        webhook_retry_schedule=webhook_retry_schedule,
+        webhook_allow_private_targets=allow_private_webhook_targets,
+    )
     storage = Storage.open(settings.database_url)
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     console.print(f"[bold]care-sandbox worker[/] delivering webhooks from {_redact(settings.database_url)}")

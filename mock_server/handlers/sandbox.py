@@ -109,11 +109,33 @@ def _emit_if_consented(
         )
 
 
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the workspace clock a check-in may be dated: phones' clocks drift a little."""
+
+
+def _not_future(req: ApiRequest, field: str) -> str:
+    """The body's timestamp ``field`` (default: the workspace clock's now); 422 when in the future.
+
+    The contract forbids future check-ins: data "from tomorrow" would teach integrators to expect
+    something the real app never sends, and would sit ahead of every time-ordered read.
+    """
+    moment = now(req)
+    if not req.body.get(field):
+        return iso(moment)
+    at = parse_iso(req.body[field])
+    if at > moment + CLOCK_SKEW:
+        raise unprocessable(
+            f"{field} is in the future",
+            {field: [f"must not be after the sandbox clock's now ({iso(moment)}) plus 5 minutes"]},
+        )
+    return iso(at)
+
+
 def create_pain_entry(req: ApiRequest) -> Reply:
     """A check-in as the patient app sends it; fires ``pain_entry.created`` for a consenting partner."""
     row = _patient_for_checkin(req)
     body = req.body
-    logged = iso(parse_iso(body["logged_at"])) if body.get("logged_at") else iso(now(req))
+    logged = _not_future(req, "logged_at")
     entry = {
         "id": f"pe_{secrets.token_hex(8)}",
         "pain_level": body["pain_level"],
@@ -135,7 +157,7 @@ def create_wellbeing_checkin(req: ApiRequest) -> Reply:
     """A WHO-5 questionnaire as the patient app sends it; fires ``wellbeing.completed``."""
     row = _patient_for_checkin(req)
     dims = req.body["dimensions"]
-    completed = iso(parse_iso(req.body["completed_at"])) if req.body.get("completed_at") else iso(now(req))
+    completed = _not_future(req, "completed_at")
     raw = sum(int(dims[k]) for k in ("cheerful", "calm", "active", "rested", "interested"))
     checkin = {
         "id": f"wb_{secrets.token_hex(8)}",

@@ -61,6 +61,8 @@ async def attempt(
                 await resp.aclose()
     except targets.TargetError as exc:
         error = f"refused target: {exc.message}"
+    except httpx.InvalidURL as exc:
+        error = f"invalid URL: {exc}"
     except (TimeoutError, httpx.TimeoutException):
         error = f"timed out after {timeout:g} s"
     except httpx.HTTPError as exc:
@@ -96,11 +98,13 @@ def _status_error(status_code: int) -> str:
 
 
 async def _route(url: str, headers: dict[str, str], *, allow_private: bool) -> tuple[str, dict[str, Any]]:
-    """The URL to connect to, pinned to a checked address in strict mode (see ``targets``)."""
+    """The URL to connect to: the judged address, with the original Host header and TLS SNI.
+
+    Pinned in every mode: a connection by name would resolve again, and the second answer (DNS
+    rebinding, or a numeric spelling the URL parser reads differently) is one nobody judged.
+    """
     target = targets.parse_target(url)
     pinned = await targets.pinned_address(target, allow_private=allow_private)
-    if pinned is None:
-        return url, {}
     original = httpx.URL(url)
     headers["Host"] = original.netloc.decode("ascii")
     extensions: dict[str, Any] = {"sni_hostname": target.host} if target.scheme == "https" else {}
