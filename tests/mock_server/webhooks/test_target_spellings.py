@@ -26,8 +26,9 @@ from mock_server.webhooks.targets import TargetError, check_url, forbidden_reaso
 from .receiver import running_receiver
 
 INTERESTING = (
-    st.sampled_from(["169.254.169.254", "169.254.170.2", "100.100.100.200", "127.0.0.1", "0.0.0.0"])
-    .map(ipaddress.IPv4Address)
+    st.sampled_from(["169.254.169.254", "169.254.170.2", "100.100.100.200", "127.0.0.1", "0.0.0.0"]).map(
+        ipaddress.IPv4Address
+    )
     | st.ip_addresses(v=4, network="169.254.0.0/16")
     | st.ip_addresses(v=4, network="127.0.0.0/8")
     | st.ip_addresses(v=4, network="10.0.0.0/8")
@@ -158,9 +159,7 @@ def test_private_embeddings_are_refused_when_private_targets_are(url: str) -> No
     assert check_url(url, allow_private=True)
 
 
-def _fake_resolver(
-    monkeypatch: pytest.MonkeyPatch, answers: Callable[[str, int], list[str]]
-) -> list[str]:
+def _fake_resolver(monkeypatch: pytest.MonkeyPatch, answers: Callable[[str, int], list[str]]) -> list[str]:
     """Route ``getaddrinfo`` for ``*.test`` names through ``answers``; returns the names asked."""
     real = socket.getaddrinfo
     asked: list[str] = []
@@ -168,7 +167,10 @@ def _fake_resolver(
     def fake(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(host, str) and host.endswith(".test"):
             asked.append(host)
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, int(port or 0))) for a in answers(host, len(asked))]
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, int(port or 0)))
+                for a in answers(host, len(asked))
+            ]
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", fake)
@@ -227,8 +229,17 @@ def test_delivery_refuses_a_name_that_now_resolves_to_metadata(monkeypatch: pyte
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True), ("127.3.2.1", True),
-     ("0.0.0.0", False), ("::", False), ("10.0.0.5", False), ("sandbox.example", False)],
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("127.3.2.1", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.5", False),
+        ("sandbox.example", False),
+    ],
 )
 def test_private_targets_default_to_allowed_only_on_a_loopback_bind(host: str, loopback: bool) -> None:
     assert binds_loopback(host) is loopback
