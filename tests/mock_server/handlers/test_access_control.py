@@ -37,7 +37,7 @@ def fully_granted_patient(client: httpx.Client) -> str:
     resp = client.get("/v1/patients", params={"per_page": 100})
     assert resp.status_code == 200, resp.text
     for patient in resp.json()["data"]:
-        if FULL_GRANT <= set(patient["consent"]["scopes"]):
+        if set(patient["consent"]["scopes"]) >= FULL_GRANT:
             return str(patient["id"])
     raise AssertionError("no seeded patient grants every data scope")
 
@@ -238,9 +238,8 @@ def test_revoke_and_regrant_in_the_same_second_read_as_granted(
     sandbox_factory: Callable[..., RunningSandbox], database_url: str
 ) -> None:
     from mock_server.consent import ConsentService
-    from mock_server.storage.patients import PatientRepo
-
     from mock_server.errors import ApiError
+    from mock_server.storage.patients import PatientRepo
 
     running = sandbox_factory(database_url=database_url, dispatcher=False)
     storage = running.services.storage
