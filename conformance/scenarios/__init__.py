@@ -14,7 +14,7 @@ from conformance.receiver import Receiver
 from conformance.scenarios.clock import sandbox_clock
 from conformance.scenarios.consent import consent_lifecycle
 from conformance.scenarios.fhir import fhir_search
-from conformance.scenarios.reports import report_job
+from conformance.scenarios.reports import report_after_revocation, report_job
 from conformance.scenarios.webhooks import webhook_delivery
 
 
@@ -24,6 +24,7 @@ def run_scenarios(ctx: Context, progress: Callable[[str, str], None]) -> None:
     consent_lifecycle(ctx)
     progress("layer", "scenarios: report job and PDF")
     report_job(ctx)
+    report_after_revocation(ctx)
     progress("layer", "scenarios: FHIR search")
     fhir_search(ctx)
     progress("layer", "scenarios: webhook delivery")
