@@ -24,7 +24,6 @@ def run_scenarios(ctx: Context, progress: Callable[[str, str], None]) -> None:
     consent_lifecycle(ctx)
     progress("layer", "scenarios: report job and PDF")
     report_job(ctx)
-    report_after_revocation(ctx)
     progress("layer", "scenarios: FHIR search")
     fhir_search(ctx)
     progress("layer", "scenarios: webhook delivery")
@@ -34,3 +33,9 @@ def run_scenarios(ctx: Context, progress: Callable[[str, str], None]) -> None:
         webhook_delivery(ctx, rx)
     progress("layer", "scenarios: sandbox clock")
     sandbox_clock(ctx)  # last: moving the clock may expire or generate data the others read
+
+
+def run_final_scenarios(ctx: Context, progress: Callable[[str, str], None]) -> None:
+    """Scenarios that end the run's patient's consent: after every layer that reads that patient."""
+    progress("layer", "scenarios: report access after revocation")
+    report_after_revocation(ctx)
