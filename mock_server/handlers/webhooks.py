@@ -144,14 +144,12 @@ def _safe_url(req: ApiRequest, url: Any) -> str:
 
 
 def _rule(req: ApiRequest) -> str:
-    """The target rule in force, in words, so a refusal says what to change."""
-    always = "link-local, cloud metadata, unspecified and multicast addresses are always refused"
+    """The target rule in force, in words (short: details strings are capped), so a refusal says
+    what to change."""
+    always = "always refused: link-local, metadata, unspecified, multicast"
     if req.services.settings.private_webhook_targets_allowed:
-        return always + "; private and loopback addresses are allowed"
-    return (
-        always + "; private and loopback addresses (also embedded in IPv6: mapped, NAT64, 6to4) are "
-        "refused because the server binds a public address (--allow-private-webhook-targets allows them)"
-    )
+        return f"{always}; private/loopback: allowed (loopback bind)"
+    return f"{always}; private/loopback, also IPv6-embedded: refused (--allow-private-webhook-targets)"
 
 
 def _events(events: Any) -> list[str]:
