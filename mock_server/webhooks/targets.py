@@ -236,12 +236,19 @@ def check_url(url: str, *, allow_private: bool) -> Target:
     return target
 
 
-async def pinned_address(target: Target, *, allow_private: bool) -> IPAddress:
-    """Delivery-time check: resolve, judge every address, and return the one to connect to.
+async def pinned_addresses(target: Target, *, allow_private: bool) -> list[IPAddress]:
+    """Delivery-time check: resolve, judge every address, and return them in the resolver's order.
 
-    The caller connects to this address (not to the name), so a DNS answer that changes between this
-    check and the connect cannot redirect the request to an address that was never judged.
+    The caller connects to these addresses (not to the name), so a DNS answer that changes between
+    this check and the connect cannot redirect the request to an address that was never judged. All
+    are returned so the caller can fall back as a connect by name would (``localhost`` may resolve to
+    ``::1`` first while the receiver listens on ``127.0.0.1`` only).
     """
     addresses = await resolve_async(target.host, target.port)
     check_addresses(addresses, allow_private=allow_private)
-    return addresses[0]
+    return addresses
+
+
+async def pinned_address(target: Target, *, allow_private: bool) -> IPAddress:
+    """The first of :func:`pinned_addresses`."""
+    return (await pinned_addresses(target, allow_private=allow_private))[0]

@@ -52,7 +52,11 @@ def test_the_delivery_log_shows_no_snippet_of_a_target_the_rule_now_refuses(
         assert client.post(f"/v1/webhooks/{endpoint['id']}/test").status_code == 202
         rx.wait_for(1)
         log_path = f"/v1/webhooks/{endpoint['id']}/deliveries"
-        wait_until(lambda: bool(client.get(log_path).json()["data"]), what="the attempt logged")
+        # the log also lists a delivery still queued (no attempt, no snippet yet): wait for the attempt
+        wait_until(
+            lambda: [d["status_code"] for d in client.get(log_path).json()["data"]] == [200],
+            what="the attempt logged",
+        )
         (seen,) = client.get(log_path).json()["data"]
     assert seen["response_snippet"] == "internal admin page: secrets"
     hosted = sandbox_factory(database_url=database_url, host="0.0.0.0", dispatcher=False)

@@ -187,36 +187,51 @@ def test_names_are_resolved_and_judged_also_when_private_targets_are_allowed(
     assert check_url("http://local.test:9000/hooks", allow_private=True).host == "local.test"
 
 
+def _deliver(url: str) -> int:
+    """One POST through the dispatcher's routing and transport; the status code."""
+    import httpx
+
+    from mock_server.webhooks.attempt import _send
+    from mock_server.webhooks.transport import LeanTransport
+
+    async def run() -> int:
+        transport = LeanTransport()
+        try:
+            headers = {"content-type": "application/json"}
+            resp = await _send(transport, url, headers, b"{}", allow_private=True)
+            return resp.status_code
+        except httpx.ConnectError:
+            return 0
+        finally:
+            await transport.aclose()
+
+    return asyncio.run(run())
+
+
 def test_delivery_connects_to_the_judged_address_not_to_a_second_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """DNS rebinding: the first answer is judged, later answers point at the metadata service. The
     delivery must reach the judged address (the receiver) with the original Host header."""
-    from mock_server.webhooks.attempt import _route
-    from mock_server.webhooks.transport import LeanTransport
-
     asked = _fake_resolver(monkeypatch, lambda _, n: ["127.0.0.1"] if n == 1 else ["169.254.169.254"])
     with running_receiver() as rx:
         port = rx.url.split(":")[-1].split("/")[0]
-        url = f"http://rebind.test:{port}/hooks"
-        headers: dict[str, str] = {"content-type": "application/json"}
-
-        async def deliver() -> int:
-            import httpx
-
-            routed, extensions = await _route(url, headers, allow_private=True)
-            request = httpx.Request("POST", routed, content=b"{}", headers=headers, extensions=extensions)
-            transport = LeanTransport()
-            try:
-                resp = await transport.handle_async_request(request)
-                return resp.status_code
-            finally:
-                await transport.aclose()
-
-        assert asyncio.run(deliver()) == 200
+        assert _deliver(f"http://rebind.test:{port}/hooks") == 200
         (got,) = rx.wait_for(1)
     assert asked == ["rebind.test"]  # judged once; the connection did not resolve again
     assert got.headers["host"] == f"rebind.test:{port}"
+
+
+def test_delivery_falls_back_over_the_judged_addresses_like_a_connect_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``localhost`` may resolve to ``::1`` first while the receiver listens on 127.0.0.1 only."""
+    _fake_resolver(monkeypatch, lambda *_: ["::1", "127.0.0.1"])
+    with running_receiver() as rx:
+        port = rx.url.split(":")[-1].split("/")[0]
+        assert _deliver(f"http://both.test:{port}/hooks") == 200
+        (got,) = rx.wait_for(1)
+    assert got.headers["host"] == f"both.test:{port}"
 
 
 def test_delivery_refuses_a_name_that_now_resolves_to_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
