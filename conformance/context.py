@@ -25,6 +25,7 @@ class Context:
     second: Target | None = None
     sandbox: bool = False
     patient_id: str | None = None
+    report_id: str | None = None  # a completed report of patient_id (the report scenario's)
     notes: list[str] = field(default_factory=list)
     webhook_latencies_ms: list[float] = field(default_factory=list)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])

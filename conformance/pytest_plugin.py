@@ -25,6 +25,7 @@ SCENARIOS = (
     "scenario: FHIR search",
     "scenario: webhook delivery",
     "scenario: sandbox clock",
+    "scenario: report access after revocation",
 )
 OTHER = "other results"
 _STASH: pytest.StashKey[dict[str, Any]] = pytest.StashKey()

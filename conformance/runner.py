@@ -192,6 +192,10 @@ def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
             )
             stats.update({f"schemathesis_{key}": value for key, value in st_stats.items()})
             stats["schemathesis_seconds"] = round(time.perf_counter() - mark, 3)
+        if "scenarios" in options.layers:
+            from conformance.scenarios import run_final_scenarios
+
+            run_final_scenarios(ctx, progress)  # revokes the run's patient: after Schemathesis
         if validator.unavailable:
             ctx.notes.append(f"Independent validation off: {validator.unavailable}.")
         stats["kit_requests"] = target.requests_sent + (second.requests_sent if second else 0)

@@ -3,6 +3,11 @@
 The demo workspace's API key is derived from the seed (or set with ``CARE_SANDBOX_DEMO_API_KEY``), so
 ``make serve`` can print a working key on every start even though keys are stored only as hashes —
 acceptable for a local sandbox key, never done for workspaces created with ``workspace create``.
+
+A derived key is predictable (anyone who knows the seed knows it), so it is only served on a loopback
+bind. On a public bind (the Docker image binds ``0.0.0.0``) without a configured key, the demo
+workspace gets a random key, printed once; a derived key left from an earlier loopback run is revoked
+and replaced.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import hashlib
 from dataclasses import dataclass
 
 from mock_server.app import build_services
-from mock_server.auth.credentials import API_KEY_PREFIX
+from mock_server.auth.credentials import API_KEY_PREFIX, new_api_key
 from mock_server.scopes import ALL_SCOPES, TIERS
 from mock_server.seeding import seed_workspace
 from mock_server.settings import Settings
@@ -87,16 +92,28 @@ def ensure_demo(settings: Settings, storage: Storage) -> DemoInfo:
     hash, so the key printed is one that answers 200. When it cannot be derived (the workspace was
     made with ``CARE_SANDBOX_DEMO_API_KEY`` and that is no longer set, or its key was revoked), the
     message says how to get a working key instead of printing one that answers 401.
+
+    On a public bind without ``CARE_SANDBOX_DEMO_API_KEY`` the key is random (see the module doc).
     """
     repo = WorkspaceRepo(storage)
+    random_key = settings.public_bind and not settings.demo_api_key
     existing = repo.by_name(DEMO_WORKSPACE)
     if existing is None:
-        key = demo_key(settings)
+        key = new_api_key() if random_key else demo_key(settings)
         seed = settings.seed
         create_workspace(settings, storage, DEMO_WORKSPACE, tier="enterprise", api_key=key, seed=seed)
         assert TIERS["enterprise"] >= 100_000
         return DemoInfo(key, created=True, seed=settings.seed)
     key = demo_key(settings.replace(seed=existing.seed))
+    if random_key:
+        if repo.revoke_api_key(existing.id, key):
+            replacement = repo.add_api_key(existing.id, existing.scopes)
+            note = "(the predictable seed-derived key was revoked: public bind)"
+            return DemoInfo(replacement, created=False, seed=existing.seed, note=note)
+        note = (
+            "its random API key was printed when it was created (set CARE_SANDBOX_DEMO_API_KEY to choose one)"
+        )
+        return DemoInfo(None, created=False, seed=existing.seed, note=note)
     principal = repo.principal_for_api_key(key)
     if principal is None or principal.workspace_id != existing.id:
         return DemoInfo(

@@ -113,6 +113,11 @@ def main() -> None:
     help='Origins browsers may call from: "*" (default, any), a comma-separated list, or "" (CORS off).',
 )
 @click.option("--access-log", is_flag=True, default=False, help="One log line per request, with its id.")
+@click.option(
+    "--allow-private-webhook-targets/--refuse-private-webhook-targets",
+    default=None,
+    help="Webhooks to private/loopback addresses (default: allowed only on a loopback bind).",
+)
 @_friendly
 def serve(
     host: str | None,
@@ -127,6 +132,7 @@ def serve(
     forwarded_allow_ips: str | None,
     cors_origins: str | None,
     access_log: bool,
+    allow_private_webhook_targets: bool | None,
 ) -> None:
     """Start the sandbox (creating the demo workspace on first start) and print a test API key.
 
@@ -147,6 +153,7 @@ def serve(
         forwarded_allow_ips=forwarded_allow_ips,
         cors_origins=cors_origins,
         access_log=True if access_log else None,
+        webhook_allow_private_targets=allow_private_webhook_targets,
     )
     if settings.workers > 1 and settings.database_url.startswith("sqlite"):
         raise click.ClickException("--workers > 1 needs PostgreSQL (--database-url postgresql://…)")
@@ -160,6 +167,8 @@ def serve(
     storage.close()
     url = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold green]care-sandbox[/] on [link={url}]{url}[/]  ·  Swagger UI {url}/ui/")
+    allowed = "allowed" if settings.private_webhook_targets_allowed else "refused"
+    console.print(f"private and loopback webhook targets: {allowed}")
     if demo is not None:
         console.print(f"workspace [bold]{DEMO_WORKSPACE}[/]: {demo.message}")
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -217,6 +226,7 @@ def _export(settings: Settings) -> None:
         "cors_origins": settings.cors_origins,
         "access_log": str(settings.access_log).lower(),
         "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "webhook_allow_private_targets": str(settings.private_webhook_targets_allowed).lower(),
     }.items():
         os.environ[f"CARE_SANDBOX_{key.upper()}"] = str(value)
 
@@ -450,15 +460,26 @@ def workspace_list(database_url: str | None) -> None:
 @main.command()
 @click.option("--database-url", default=None, help="Database shared with the servers.")
 @click.option("--webhook-retry-schedule", default=None, help="Comma-separated retry delays in seconds.")
+@click.option(
+    "--allow-private-webhook-targets/--refuse-private-webhook-targets",
+    default=None,
+    help="Webhooks to private/loopback addresses (default: as CARE_SANDBOX_HOST's bind would allow).",
+)
 @_friendly
-def worker(database_url: str | None, webhook_retry_schedule: str | None) -> None:
+def worker(
+    database_url: str | None, webhook_retry_schedule: str | None, allow_private_webhook_targets: bool | None
+) -> None:
     """Run a webhook delivery worker (start several against PostgreSQL to scale out).
 
     Example: care-sandbox worker --database-url postgresql://postgres@127.0.0.1/test
     """
     from mock_server.webhooks.dispatcher import Dispatcher
 
-    settings = _settings(database_url=database_url, webhook_retry_schedule=webhook_retry_schedule)
+    settings = _settings(
+        database_url=database_url,
+        webhook_retry_schedule=webhook_retry_schedule,
+        webhook_allow_private_targets=allow_private_webhook_targets,
+    )
     storage = Storage.open(settings.database_url)
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     console.print(f"[bold]care-sandbox worker[/] delivering webhooks from {_redact(settings.database_url)}")

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, func, select, text, update
 from mock_server.errors import ApiError, not_found, unprocessable
 from mock_server.scopes import PATIENT_DATA_SCOPES
 from mock_server.storage import Storage, schema
+from mock_server.storage.consents import next_seq
 from mock_server.storage.patients import PatientRepo
 from mock_server.timeutil import iso
 from mock_server.webhooks.outbox import emit_event
@@ -31,9 +32,9 @@ L = schema.link_requests
 C = schema.consents
 
 _LATEST = text(
-    "SELECT * FROM consents WHERE workspace_id = :ws AND anon_id = :anon "
-    "ORDER BY granted_at DESC, id DESC LIMIT 1"
+    "SELECT * FROM consents WHERE workspace_id = :ws AND anon_id = :anon ORDER BY seq DESC LIMIT 1"
 )  # prebuilt: it runs on every data read
+
 
 TRANSITIONS = {
     "pending": {"accepted", "declined", "cancelled", "expired"},
@@ -251,6 +252,7 @@ class ConsentService:
                     status="active",
                     granted_at=iso(now),
                     link_request_id=request_id,
+                    seq=next_seq(conn, workspace_id, patient.id, patient.anon_id),
                 )
             )
             conn.execute(
@@ -320,6 +322,7 @@ class ConsentService:
                 scopes=orjson.dumps(scopes).decode(),
                 status="active",
                 granted_at=iso(now),
+                seq=next_seq(conn, workspace_id, patient_ref, anon_id),
             )
         )
         return consent_id
@@ -365,11 +368,17 @@ class ConsentService:
         """The patient's most recent consent to this workspace (every data read starts here)."""
         return conn.execute(_LATEST, {"ws": workspace_id, "anon": anon_id}).first()
 
-    def require(self, workspace_id: str, anon_id: str, scope: str | None) -> ActiveConsent:
+    def require(
+        self, workspace_id: str, anon_id: str, scope: str | None, held: frozenset[str] | None = None
+    ) -> ActiveConsent:
         """The consent that lets this workspace read this patient, or the right 403/404.
 
         No consent, or another workspace's patient: 404, never revealing that the patient exists.
         Revoked: 403 ``consent_revoked``. Scope not granted by the patient: 403 ``insufficient_scope``.
+        ``held`` is the calling credential's scopes: the returned ``scopes`` are the intersection of
+        what the patient granted and what the credential holds, so every handler that picks series
+        by ``consent.scopes`` reads no more than *both* allow (a ``pain:read``-only token must not see
+        vitals because the patient happened to grant them).
         """
         with self.db.connect() as conn:
             row = self.latest(conn, workspace_id, anon_id)
@@ -390,24 +399,25 @@ class ConsentService:
                 f"the patient did not grant {scope}",
                 {"required": [scope], "granted": sorted(scopes), "granted_by": "patient"},
             )
-        return ActiveConsent(row.patient_ref, anon_id, scopes, row)
+        return ActiveConsent(row.patient_ref, anon_id, scopes if held is None else scopes & held, row)
 
     def list_consented(
         self, workspace_id: str, status: str | None, search: str | None, page: int, per_page: int
     ) -> tuple[int, list[Any]]:
         """The latest consent per patient, filtered by status (default: active only)."""
         latest = (
-            select(C.c.anon_id, func.max(C.c.granted_at).label("g"))
+            select(C.c.anon_id, func.max(C.c.seq).label("s"))
             .where(C.c.workspace_id == workspace_id)
             .group_by(C.c.anon_id)
             .subquery()
         )
         clauses = [C.c.workspace_id == workspace_id, C.c.status == (status or "active")]
         if search:
-            clauses.append(C.c.anon_id.contains(search.lower()))
+            # autoescape: "%" and "_" are characters to find, not LIKE wildcards
+            clauses.append(C.c.anon_id.contains(search.lower(), autoescape=True))
         query = (
             select(C)
-            .join(latest, (latest.c.anon_id == C.c.anon_id) & (latest.c.g == C.c.granted_at))
+            .join(latest, (latest.c.anon_id == C.c.anon_id) & (latest.c.s == C.c.seq))
             .where(*clauses)
         )
         with self.db.connect() as conn:

@@ -13,7 +13,13 @@ ALL_SCOPES: tuple[str, ...] = (
     "analytics:read",
     "webhooks:manage",
     "fhir:read",
+    "sandbox:manage",
 )
+"""Every scope a credential can hold. ``sandbox:manage`` guards the sandbox controls (playing the
+patient, the test clock, reset): a credential that may read data must not also be able to grant
+itself consent, so controls are a scope of their own."""
+
+SANDBOX_SCOPE = "sandbox:manage"
 
 PATIENT_DATA_SCOPES: tuple[str, ...] = (
     "pain:read",

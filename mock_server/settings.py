@@ -8,6 +8,7 @@ not silently fall back to a default.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -76,7 +77,9 @@ class Settings:
     webhook_retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     webhook_timeout_seconds: float = 15.0
     webhook_disable_after_failures: int = 20
-    webhook_allow_private_targets: bool = True  # sandbox on a laptop delivers to localhost
+    # private/loopback webhook targets: None = allowed only while the server binds a loopback address
+    # (a laptop's receivers run on localhost; a public bind must not reach the host's network)
+    webhook_allow_private_targets: bool | None = None
     webhook_secret_grace_seconds: int = 24 * 3600
     dispatcher: bool = True  # run the webhook dispatcher inside the server process
     dispatcher_poll_seconds: float = 0.5
@@ -109,10 +112,36 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def private_webhook_targets_allowed(self) -> bool:
+        """Whether webhooks may go to private and loopback addresses (see ``webhooks.targets``)."""
+        if self.webhook_allow_private_targets is not None:
+            return self.webhook_allow_private_targets
+        return binds_loopback(self.host)
+
+    @property
+    def public_bind(self) -> bool:
+        """The server listens on a non-loopback address (a container, a shared host)."""
+        return not binds_loopback(self.host)
+
+
+def binds_loopback(host: str) -> bool:
+    """Whether binding ``host`` is reachable from this machine only (``0.0.0.0`` and ``::`` are not)."""
+    if host.strip().lower() in {"localhost", "localhost."}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything, so treat it as public
+
 
 def _cast(key: str, raw: str, annotation: Any) -> Any:
     kind = str(annotation)
     try:
+        if kind == "bool | None":
+            if raw.strip().lower() in {"", "auto"}:
+                return None
+            kind = "bool"
         if kind == "bool":
             lowered = raw.strip().lower()
             if lowered in {"1", "true", "yes", "on"}:

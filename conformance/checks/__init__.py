@@ -61,6 +61,12 @@ _ENTRIES = [
     ),
     CheckInfo("date_filter_respected", "custom", 2, "Every listed item lies inside from/to; counts match."),
     CheckInfo("scope_enforcement", "custom", 3, "A token without the scope gets 403 insufficient_scope."),
+    CheckInfo(
+        "narrow_token_reads",
+        "custom",
+        3,
+        "A narrow token reads only its scopes' categories on the timeline and FHIR Observation.",
+    ),
     CheckInfo("tenant_isolation", "custom", 3, "Nothing of one workspace is readable by another."),
     CheckInfo("idempotent_replay", "custom", 2, "Same Idempotency-Key + body replays; other body gets 409."),
     CheckInfo(
@@ -77,6 +83,12 @@ _ENTRIES = [
     ),
     # (d) scenarios
     CheckInfo("consent_lifecycle", "scenario", 3, "Link request → accept → data in scope → revoke → 403."),
+    CheckInfo(
+        "report_access_after_revocation",
+        "scenario",
+        3,
+        "A report made before the patient revoked answers 403 consent_revoked, read or downloaded.",
+    ),
     CheckInfo("webhook_delivery", "scenario", 3, "A check-in produces a signed, valid, fresh delivery."),
     CheckInfo("report_job", "scenario", 2, "A report job completes and downloads as a PDF."),
     CheckInfo("sandbox_clock", "scenario", 1, "Advancing the sandbox clock moves now by exactly that."),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance.context import Context
-from conformance.probes.access import scope_enforcement, tenant_isolation
+from conformance.probes.access import narrow_token_reads, scope_enforcement, tenant_isolation
 from conformance.probes.idempotency import idempotent_replay
 from conformance.probes.lists import date_filters, pagination
 from conformance.probes.oauth import oauth_error_codes
@@ -15,5 +15,6 @@ def run_probes(ctx: Context) -> None:
     date_filters(ctx)
     idempotent_replay(ctx)
     scope_enforcement(ctx)
+    narrow_token_reads(ctx)
     tenant_isolation(ctx)
     oauth_error_codes(ctx)

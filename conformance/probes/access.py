@@ -174,3 +174,109 @@ def _isolate_children(ctx: Context) -> None:
             )
         else:
             ctx.passed(label, TENANT)
+
+
+NARROW_READS = "narrow_token_reads"
+PAIN_SEVERITY_LOINC = "72514-3"  # the contract's code for pain Observations
+
+
+def _fhir_codes(bundle: Any) -> set[str]:
+    """Every coding code of the Observations in a searchset Bundle."""
+    codes: set[str] = set()
+    for entry in (bundle or {}).get("entry") or []:
+        resource = entry.get("resource") or {}
+        for coding in (resource.get("code") or {}).get("coding") or []:
+            codes.add(str(coding.get("code")))
+    return codes
+
+
+def narrow_token_reads(ctx: Context) -> None:
+    """A credential reads the intersection of its scopes and the patient's grant, on every path.
+
+    With a token of only ``patients:read pain:read``, the timeline of a patient who granted every data
+    scope holds pain entries only, and FHIR Observation (which needs ``fhir:read``) is 403; with
+    ``fhir:read pain:read``, the Observation Bundle holds pain Observations only.
+    """
+    timeline = "GET /v1/patients/{patient_id}/timeline"
+    observation = "GET /fhir/r4/Observation"
+    wanted = [
+        (op, path)
+        for op, path in (
+            (timeline, "/v1/patients/{patient_id}/timeline"),
+            (observation, "/fhir/r4/Observation"),
+        )
+        if ctx.documented("GET", path)
+    ]
+    if not wanted:
+        return
+    options = ctx.options
+    if not (options.client_id and options.client_secret and ctx.patient_id):
+        for op, _ in wanted:
+            reason = "needs --client-id/--client-secret" if ctx.patient_id else "no consented patient to read"
+            ctx.skip(op, NARROW_READS, reason)
+        return
+    for op, path in wanted:
+        try:
+            if path.startswith("/fhir"):
+                _narrow_fhir(ctx, options.client_id, options.client_secret)
+            else:
+                _narrow_timeline(ctx, options.client_id, options.client_secret)
+        except ConformanceFailure as failure:
+            ctx.fail(failure, op)
+        else:
+            ctx.passed(op, NARROW_READS)
+
+
+def _narrow_bearer(ctx: Context, client_id: str, client_secret: str, scope: str) -> dict[str, str]:
+    token = fetch_token(ctx.target, client_id, client_secret, scope)
+    if token is None:
+        raise ConformanceFailure(
+            NARROW_READS,
+            f"POST {ctx.spec.token_path()} refused scope={scope!r}",
+            "a token narrowed to a subset of the client's scopes (RFC 6749 3.3)",
+        )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _narrow_timeline(ctx: Context, client_id: str, client_secret: str) -> None:
+    bearer = _narrow_bearer(ctx, client_id, client_secret, "patients:read pain:read")
+    resp = ctx.target.request(
+        "GET",
+        "/v1/patients/{patient_id}/timeline",
+        path_params={"patient_id": str(ctx.patient_id)},
+        params={"per_page": 100},
+        credentials=bearer,
+    )
+    body = ctx.expect_status(resp, NARROW_READS, 200, "200 for a token holding pain:read")
+    kinds = {str(item.get("type")) for item in (body or {}).get("data") or []}
+    if kinds - {"pain_entry"}:
+        raise ConformanceFailure(
+            NARROW_READS,
+            f"{resp.describe()} with item types {sorted(kinds)} for a token of patients:read pain:read",
+            "pain_entry items only: wellbeing and vitals need their own scopes on the credential",
+        )
+
+
+def _narrow_fhir(ctx: Context, client_id: str, client_secret: str) -> None:
+    query = {"patient": str(ctx.patient_id), "_count": 100}
+    without = ctx.target.request(
+        "GET",
+        "/fhir/r4/Observation",
+        params=query,
+        credentials=_narrow_bearer(ctx, client_id, client_secret, "patients:read pain:read"),
+    )
+    ctx.expect_status(without, NARROW_READS, 403, "403 for a token without fhir:read")
+    resp = ctx.target.request(
+        "GET",
+        "/fhir/r4/Observation",
+        params=query,
+        credentials=_narrow_bearer(ctx, client_id, client_secret, "fhir:read pain:read"),
+    )
+    bundle = ctx.expect_status(resp, NARROW_READS, 200, "200 searchset for a token of fhir:read pain:read")
+    codes = _fhir_codes(bundle)
+    if codes - {PAIN_SEVERITY_LOINC}:
+        raise ConformanceFailure(
+            NARROW_READS,
+            f"{resp.describe()} with Observation codes {sorted(codes)} for a token of fhir:read pain:read",
+            f"pain Observations ({PAIN_SEVERITY_LOINC}) only: vitals need vitals:read on the credential",
+        )

@@ -14,7 +14,7 @@ from conformance.receiver import Receiver
 from conformance.scenarios.clock import sandbox_clock
 from conformance.scenarios.consent import consent_lifecycle
 from conformance.scenarios.fhir import fhir_search
-from conformance.scenarios.reports import report_job
+from conformance.scenarios.reports import report_after_revocation, report_job
 from conformance.scenarios.webhooks import webhook_delivery
 
 
@@ -33,3 +33,9 @@ def run_scenarios(ctx: Context, progress: Callable[[str, str], None]) -> None:
         webhook_delivery(ctx, rx)
     progress("layer", "scenarios: sandbox clock")
     sandbox_clock(ctx)  # last: moving the clock may expire or generate data the others read
+
+
+def run_final_scenarios(ctx: Context, progress: Callable[[str, str], None]) -> None:
+    """Scenarios that end the run's patient's consent: after every layer that reads that patient."""
+    progress("layer", "scenarios: report access after revocation")
+    report_after_revocation(ctx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from conformance.checks.content import pdf_content
-from conformance.context import Context
+from conformance.context import Context, error_code
 from conformance.errors import ConformanceFailure
 
 CHECK = "report_job"
@@ -61,8 +61,54 @@ def report_job(ctx: Context) -> None:
         )
         ctx.expect_status(download, CHECK, 200, "200 application/pdf")
         pdf_content(download)
+        ctx.report_id = report_id
         ctx.passed(download.operation, "pdf_content")
     except ConformanceFailure as failure:
         ctx.fail(failure, failure.operation if failure.check == "pdf_content" else OPERATION)
     else:
         ctx.passed(OPERATION, CHECK)
+
+
+REVOKED_CHECK = "report_access_after_revocation"
+REVOKED_OPERATION = "scenario: report access after revocation"
+
+
+def report_after_revocation(ctx: Context) -> None:
+    """Revocation ends everything: a PDF made before the patient revoked is not served after it.
+
+    Reuses the report scenario's completed report and revokes its patient, so it runs last.
+    """
+    if not ctx.documented("GET", "/v1/reports/{report_id}/download"):
+        return
+    if not ctx.sandbox:
+        ctx.skip(REVOKED_OPERATION, REVOKED_CHECK, "needs the sandbox controls to revoke as the patient")
+        return
+    if not (ctx.patient_id and ctx.report_id):
+        ctx.skip(REVOKED_OPERATION, REVOKED_CHECK, "no completed report (see the report_job scenario)")
+        return
+    target = ctx.target
+    try:
+        ctx.expect_status(
+            target.request(
+                "POST", "/v1/sandbox/patients/{patient_id}/revoke", path_params={"patient_id": ctx.patient_id}
+            ),
+            REVOKED_CHECK,
+            (200, 409),  # 409: Schemathesis' phase may have revoked this patient already
+            "200 on revoke (409 when already revoked)",
+        )
+        for path in ("/v1/reports/{report_id}", "/v1/reports/{report_id}/download"):
+            after = target.request("GET", path, path_params={"report_id": ctx.report_id})
+            body = ctx.expect_status(
+                after, REVOKED_CHECK, 403, "403 consent_revoked once the patient revoked"
+            )
+            if error_code(body) != "consent_revoked":
+                raise ConformanceFailure(
+                    REVOKED_CHECK,
+                    f"{after.describe()} error.code {error_code(body)!r}",
+                    "error.code 'consent_revoked'",
+                    operation=after.operation,
+                )
+    except ConformanceFailure as failure:
+        ctx.fail(failure, REVOKED_OPERATION)
+    else:
+        ctx.passed(REVOKED_OPERATION, REVOKED_CHECK)

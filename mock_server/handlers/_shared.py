@@ -24,18 +24,24 @@ def patients(req: ApiRequest) -> PatientRepo:
 
 
 def consents(req: ApiRequest) -> ConsentService:
-    return ConsentService(
-        req.services.storage, patients(req), req.services.settings.link_request_ttl_days
-    )
+    return ConsentService(req.services.storage, patients(req), req.services.settings.link_request_ttl_days)
 
 
 def now(req: ApiRequest) -> datetime:
     return req.services.clock.now(req.workspace_id)
 
 
+def held_scopes(req: ApiRequest) -> frozenset[str]:
+    """The calling credential's scopes (a key's or a token's)."""
+    return req.principal.scopes if req.principal is not None else frozenset()
+
+
 def consented(req: ApiRequest, scope: str | None) -> ActiveConsent:
-    """The patient in the path, if this workspace may read it with ``scope`` (else 403/404)."""
-    return consents(req).require(req.workspace_id, req.params["patient_id"], scope)
+    """The patient in the path, if this workspace may read it with ``scope`` (else 403/404).
+
+    ``consent.scopes`` is what the patient granted *and* the credential holds: handlers choose
+    series by it, so a narrow credential reads no more than its scopes on every path."""
+    return consents(req).require(req.workspace_id, req.params["patient_id"], scope, held_scopes(req))
 
 
 def paging(req: ApiRequest) -> tuple[int, int]:

@@ -7,7 +7,7 @@ from typing import Any
 from mock_server.analytics import population as aggregate
 from mock_server.context import ApiRequest, Reply, ok
 from mock_server.handlers._period import period
-from mock_server.handlers._shared import consents
+from mock_server.handlers._shared import consents, held_scopes
 from mock_server.storage.records import RecordFilter, RecordRepo
 from mock_server.timeutil import day_end_iso, day_start, iso
 
@@ -22,7 +22,8 @@ def population(req: ApiRequest) -> Reply:
     start, end = iso(day_start(first)), day_end_iso(last)
     series: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for row in rows:
-        granted = set(service.require(req.workspace_id, row.anon_id, None).scopes)
+        # what the patient granted and the credential holds: analytics:read alone reads no series
+        granted = service.require(req.workspace_id, row.anon_id, None, held_scopes(req)).scopes
         series[row.anon_id] = {
             key: repo.all(RecordFilter(row.patient_ref, (name,), start, end)) if scope in granted else []
             for key, (name, scope) in _SERIES.items()

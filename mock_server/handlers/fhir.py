@@ -1,8 +1,9 @@
 """The FHIR R4 facade: CapabilityStatement, anonymized Patient read, Observation search.
 
 Consent and scopes apply exactly as on ``/v1``: ``fhir:read`` on the credential and from the patient,
-and each series only when the patient granted its own scope (pain entries need ``pain:read``, vitals
-``vitals:read``). Errors on these paths are OperationOutcomes (rendered by ``errors.render``).
+and each series only when the credential holds *and* the patient granted its own scope (pain entries
+need ``pain:read``, vitals ``vitals:read``). Errors on these paths are OperationOutcomes (rendered
+by ``errors.render``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from mock_server.fhir.bundles import observation_searchset
 from mock_server.fhir.capability import capability_statement
 from mock_server.fhir.outcome import http_status
 from mock_server.fhir.search import FhirSearchError, parse_observation_search
-from mock_server.handlers._shared import consents, patients, records
+from mock_server.handlers._shared import consents, held_scopes, patients, records
 from mock_server.handlers.operations import VERSION
 from mock_server.storage.records import RecordFilter
 from synthetic_data.exporters.fhir import (
@@ -72,7 +73,9 @@ def search_observations(req: ApiRequest) -> Reply:
             http_status(exc.code), "invalid_parameter", exc.message, {"parameter": exc.param}
         ) from exc
     anon_id = _api_id(parsed.patient or "")
-    consent = consents(req).require(req.workspace_id, anon_id, "fhir:read")
+    # an Observation category needs its data scope as well as fhir:read, on the credential and from
+    # the patient (consent.scopes is that intersection)
+    consent = consents(req).require(req.workspace_id, anon_id, "fhir:read", held_scopes(req))
     repo = records(req)
     observations: list[dict[str, Any]] = []
     if "pain:read" in consent.scopes:

@@ -3,6 +3,11 @@
 Rendering takes a few hundred milliseconds, so it runs in a worker thread: the event loop keeps
 serving other requests meanwhile. Jobs run in the process that accepted them; their state and the
 finished PDF live in the database, so any worker can answer ``GET /v1/reports/{id}``.
+
+Revocation ends everything: reading or downloading a report checks the patient's consent again
+(403 ``consent_revoked`` once revoked, whenever the PDF was made), and a job re-checks, under the
+consent row's lock, that the consent it started with is still the patient's active one before it
+completes — otherwise it fails with the reason and fires no ``report.completed``.
 """
 
 from __future__ import annotations
@@ -15,15 +20,16 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from mock_server.consent import ActiveConsent
+from mock_server.consent import ActiveConsent, ConsentService
 from mock_server.context import ApiRequest, Reply, Services, accepted, ok
 from mock_server.errors import ApiError, not_found
 from mock_server.handlers._period import period
-from mock_server.handlers._shared import consented, now
+from mock_server.handlers._shared import consented, consents, held_scopes, now
 from mock_server.reports.analysis import analyze
 from mock_server.reports.inputs import patient_inputs
 from mock_server.reports.pdf import render_report, report_filename
 from mock_server.storage import schema
+from mock_server.storage.patients import PatientRepo
 from mock_server.timeutil import iso, utcnow
 from mock_server.webhooks.outbox import emit_event
 
@@ -122,7 +128,29 @@ async def _run_job(
             )
         return
     moment = services.clock.now(workspace_id)
+    gate = ConsentService(
+        services.storage, PatientRepo(services.storage), services.settings.link_request_ttl_days
+    )
     with engine.begin() as conn:
+        # lock the consent row: a revoke running now either commits first (and we see it) or waits
+        # until report.completed is written, so the events can never read "revoked, then completed"
+        conn.execute(
+            select(schema.consents.c.id).where(schema.consents.c.id == consent.row.id).with_for_update()
+        )
+        latest = gate.latest(conn, workspace_id, consent.anon_id)
+        if latest is None or latest.id != consent.row.id or latest.status != "active":
+            when = f" at {latest.revoked_at}" if latest is not None and latest.revoked_at else ""
+            conn.execute(
+                update(J)
+                .where(J.c.id == job_id)
+                .values(
+                    status="failed",
+                    error=f"consent_revoked: the patient revoked consent{when} while the report was being "
+                    "made; the report was discarded",
+                    completed_at=iso(moment),
+                )
+            )
+            return
         conn.execute(
             update(J).where(J.c.id == job_id).values(status="completed", pdf=data, completed_at=iso(moment))
         )
@@ -178,12 +206,14 @@ async def create(req: ApiRequest) -> Reply:
 
 
 def _job(req: ApiRequest) -> Any:
+    """The report, if this workspace made it *and* may still read its patient (403 after revocation)."""
     with req.services.storage.connect() as conn:
         row = conn.execute(
             select(J).where(J.c.id == req.params["report_id"], J.c.workspace_id == req.workspace_id)
         ).first()
     if row is None:
         raise not_found("report", req.params["report_id"])
+    consents(req).require(req.workspace_id, row.patient_id, "reports:read", held_scopes(req))
     return row
 
 

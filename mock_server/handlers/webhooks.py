@@ -108,8 +108,12 @@ def rotate_secret(req: ApiRequest) -> Reply:
 
 
 def list_deliveries(req: ApiRequest) -> Reply:
+    """The delivery log. Response snippets are shown only while the endpoint's URL passes today's
+    target rule: the log must not become a way to read internal services' answers (an attempt made
+    under a laxer rule, before a restart on a public bind, keeps its status but not its snippet)."""
     page, per_page = _paging(req)
     with req.services.storage.connect() as conn:
+        url = store.get_endpoint(conn, req.workspace_id, req.params["webhook_id"])["url"]
         items, total = store.delivery_log(
             conn,
             req.workspace_id,
@@ -118,6 +122,11 @@ def list_deliveries(req: ApiRequest) -> Reply:
             page=page,
             per_page=per_page,
         )
+    try:
+        check_url(url, allow_private=req.services.settings.private_webhook_targets_allowed)
+    except TargetError:
+        for item in items:
+            item["response_snippet"] = None
     return ok(_list(items, total, page, per_page))
 
 
@@ -133,15 +142,24 @@ def redeliver(req: ApiRequest) -> Reply:
 def _safe_url(req: ApiRequest, url: Any) -> str:
     """A deliverable URL, or 422 for its form / 400 ``validation_error`` for an address we refuse."""
     try:
-        check_url(url, allow_private=req.services.settings.webhook_allow_private_targets)
+        check_url(url, allow_private=req.services.settings.private_webhook_targets_allowed)
     except TargetError as exc:
         if exc.reason in _FORM_REASONS:
             raise unprocessable("the webhook URL is not usable", {"url": [exc.message]}) from exc
-        details: dict[str, Any] = {"field": "url", "reason": exc.reason}
+        details: dict[str, Any] = {"field": "url", "reason": exc.reason, "rule": _rule(req)}
         if exc.address:
             details["address"] = exc.address
         raise ApiError(400, "validation_error", exc.message, details) from exc
     return str(url)
+
+
+def _rule(req: ApiRequest) -> str:
+    """The target rule in force, in words (short: details strings are capped), so a refusal says
+    what to change."""
+    always = "always refused: link-local, metadata, unspecified, multicast"
+    if req.services.settings.private_webhook_targets_allowed:
+        return f"{always}; private/loopback: allowed (loopback bind)"
+    return f"{always}; private/loopback, also IPv6-embedded: refused (--allow-private-webhook-targets)"
 
 
 def _events(events: Any) -> list[str]:

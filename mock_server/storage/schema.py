@@ -152,7 +152,11 @@ consents = Table(
     Column("granted_at", TS, nullable=False),
     Column("revoked_at", TS, nullable=True),
     Column("link_request_id", String(64), nullable=True),
+    # per (workspace, patient) 1, 2, 3, …: which consent is the latest, even when a revoke and a
+    # re-grant fall in the same second (granted_at ties; a random id must not break them)
+    Column("seq", Integer, nullable=False, server_default="0"),
     Index("ix_consents_ws_anon", "workspace_id", "anon_id"),
+    Index("ux_consents_ws_anon_seq", "workspace_id", "anon_id", "seq", unique=True),
     Index("ix_consents_ws_status", "workspace_id", "status", "granted_at"),
 )
 

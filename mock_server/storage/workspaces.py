@@ -190,6 +190,19 @@ class WorkspaceRepo:
             )
         return client_id, secret
 
+    def revoke_api_key(self, workspace_id: str, key: str) -> bool:
+        """Revoke ``key`` if it is a live key of this workspace; whether it was."""
+        K = schema.api_keys
+        with self.db.begin() as conn:
+            done = conn.execute(
+                update(K)
+                .where(
+                    K.c.workspace_id == workspace_id, K.c.key_hash == digest(key), K.c.revoked_at.is_(None)
+                )
+                .values(revoked_at=iso(utcnow()))
+            )
+        return bool(done.rowcount)
+
     def get(self, workspace_id: str) -> Workspace | None:
         with self.db.connect() as conn:
             row = conn.execute(select(W).where(W.c.id == workspace_id)).first()

@@ -50,9 +50,7 @@ async def attempt(
     started = time.perf_counter()
     try:
         async with asyncio.timeout(timeout):
-            url, extensions = await _route(job.url, headers, allow_private=allow_private)
-            request = httpx.Request("POST", url, content=body, headers=headers, extensions=extensions)
-            resp = await transport.handle_async_request(request)
+            resp = await _send(transport, job.url, headers, body, allow_private=allow_private)
             try:
                 status_code = resp.status_code
                 retry_after = retry.parse_retry_after(resp.headers.get("retry-after"))
@@ -61,6 +59,8 @@ async def attempt(
                 await resp.aclose()
     except targets.TargetError as exc:
         error = f"refused target: {exc.message}"
+    except httpx.InvalidURL as exc:
+        error = f"invalid URL: {exc}"
     except (TimeoutError, httpx.TimeoutException):
         error = f"timed out after {timeout:g} s"
     except httpx.HTTPError as exc:
@@ -95,16 +95,40 @@ def _status_error(status_code: int) -> str:
     return f"non-2xx response (HTTP {status_code})"
 
 
-async def _route(url: str, headers: dict[str, str], *, allow_private: bool) -> tuple[str, dict[str, Any]]:
-    """The URL to connect to, pinned to a checked address in strict mode (see ``targets``)."""
+async def _send(
+    transport: httpx.AsyncBaseTransport,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    allow_private: bool,
+) -> httpx.Response:
+    """POST to the judged addresses in turn (as a connect by name tries each), never to another."""
+    routes = await _routes(url, headers, allow_private=allow_private)
+    for index, (routed, extensions) in enumerate(routes):
+        request = httpx.Request("POST", routed, content=body, headers=headers, extensions=extensions)
+        try:
+            return await transport.handle_async_request(request)
+        except httpx.ConnectError:
+            if index == len(routes) - 1:
+                raise
+    raise AssertionError("unreachable: pinned_addresses returns at least one address")
+
+
+async def _routes(
+    url: str, headers: dict[str, str], *, allow_private: bool
+) -> list[tuple[str, dict[str, Any]]]:
+    """The URLs to connect to: each judged address, with the original Host header and TLS SNI.
+
+    Pinned in every mode: a connection by name would resolve again, and the second answer (DNS
+    rebinding, or a numeric spelling the URL parser reads differently) is one nobody judged.
+    """
     target = targets.parse_target(url)
-    pinned = await targets.pinned_address(target, allow_private=allow_private)
-    if pinned is None:
-        return url, {}
+    pinned = await targets.pinned_addresses(target, allow_private=allow_private)
     original = httpx.URL(url)
     headers["Host"] = original.netloc.decode("ascii")
     extensions: dict[str, Any] = {"sni_hostname": target.host} if target.scheme == "https" else {}
-    return str(original.copy_with(host=str(pinned))), extensions
+    return [(str(original.copy_with(host=str(address))), extensions) for address in pinned]
 
 
 async def _snippet(resp: httpx.Response) -> str | None:

@@ -251,7 +251,7 @@ class Dispatcher:
                 job,
                 schedule=self.settings.webhook_retry_schedule,
                 timeout=self.settings.webhook_timeout_seconds,
-                allow_private=self.settings.webhook_allow_private_targets,
+                allow_private=self.settings.private_webhook_targets_allowed,
                 rng=self._rng,
             )
         )

@@ -48,7 +48,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if f.name == "extra":
             continue
         value = getattr(settings, f.name)
-        if isinstance(value, bool):
+        if value is None:
+            text = ""  # an optional setting left unset ("auto"), read back as None
+        elif isinstance(value, bool):
             text = "true" if value else "false"
         elif isinstance(value, tuple):
             text = ",".join(repr(float(v)) for v in value)

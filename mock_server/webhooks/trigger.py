@@ -9,6 +9,7 @@ up afterwards. Only ``link_request.expired`` needs the test clock, which it adva
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -269,12 +270,26 @@ def vitals_received(sb: SandboxClient, patient: str | None) -> Triggered:
     )
 
 
+REPORT_WAIT_SECONDS = 60.0
+
+
 def report_completed(sb: SandboxClient, patient: str | None) -> Triggered:
+    """Queue a report and wait until it is rendered: ``report.completed`` is then in the outbox.
+
+    Waiting matters since a job re-checks consent before it completes: a revoke triggered right after
+    would otherwise fail the job (correctly) and the event asked for would never come.
+    """
     patient_id = consented_patient(sb, patient, "reports:read")
     job = sb.call("POST", f"/v1/patients/{patient_id}/reports", json={"lang": "en"})
+    deadline = time.monotonic() + REPORT_WAIT_SECONDS
+    while job["status"] not in {"completed", "failed"} and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job = sb.call("GET", f"/v1/reports/{job['id']}")
+    if job["status"] != "completed":
+        raise TriggerError(f"report {job['id']} did not complete: {job['status']} ({job.get('error')})")
     return Triggered(
         "report.completed",
-        f"report {job['id']} queued for patient {patient_id}; report.completed follows when it is rendered",
+        f"report {job['id']} rendered for patient {patient_id}; report.completed is on its way",
         {"patient_id": patient_id, "report_id": job["id"]},
     )
 

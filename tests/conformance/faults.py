@@ -28,6 +28,8 @@ FAULTS = {
     "repeat_pages": "pagination_invariants",
     "ignore_idempotency": "idempotent_replay",
     "ignore_scopes": "scope_enforcement",
+    "grant_only_reads": "narrow_token_reads",
+    "serve_revoked_reports": "report_access_after_revocation",
     "rate_limited_no_retry_after": "retry_after_on_429",
     "bad_webhook_secret": "webhook_signature",
     "ignore_auth": "ignored_auth",
@@ -159,6 +161,14 @@ class FaultProxy:
             headers.pop("authorization")
             headers["x-api-key"] = self.primary_key
         if (
+            "grant_only_reads" in self.faults  # a server filtering by the patient's grant alone
+            and headers.get("authorization", "").startswith("Bearer ")
+            and self.primary_key
+            and (path.endswith("/timeline") or path == "/fhir/r4/Observation")
+        ):
+            headers.pop("authorization")
+            headers["x-api-key"] = self.primary_key
+        if (
             "ignore_auth" in self.faults
             and self.primary_key
             and not headers.get("x-api-key")
@@ -217,6 +227,14 @@ class FaultProxy:
         ):
             status = 200
             content = json.dumps({"data": [], "pagination": {"total": 0, "page": 1, "per_page": 50}}).encode()
+        if (
+            "serve_revoked_reports" in faults
+            and status == 403
+            and path.startswith("/v1/reports/")
+            and b"consent_revoked" in content
+        ):
+            status, content = 200, b"%PDF-1.4 made before the revocation"
+            headers["content-type"] = "application/pdf"
         if "broken_pdf" in faults and headers.get("content-type", "").startswith("application/pdf"):
             content = content[:200]
         if "foreign_observations" in faults and isinstance(data, dict) and data.get("entry"):

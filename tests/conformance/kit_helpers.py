@@ -25,6 +25,8 @@ FAULT_LAYERS = {
     "ignore_idempotency": ("custom",),
     "rate_limited_no_retry_after": ("custom",),
     "ignore_scopes": ("custom",),
+    "grant_only_reads": ("custom",),
+    "serve_revoked_reports": ("scenarios",),
     "bad_webhook_secret": ("scenarios",),
     "ignore_revocation": ("scenarios",),
     "broken_pdf": ("scenarios",),

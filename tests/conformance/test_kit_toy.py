@@ -12,6 +12,8 @@ from tests.conformance.servers import serve
 # the toy has no OAuth, webhooks, consent controls, reports, FHIR or clock
 SANDBOX_ONLY = {
     "ignore_scopes",
+    "grant_only_reads",
+    "serve_revoked_reports",
     "bad_webhook_secret",
     "ignore_revocation",
     "broken_pdf",

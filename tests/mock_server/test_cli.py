@@ -48,3 +48,36 @@ def test_bad_input_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     result = runner.invoke(main, ["workspace", "create", "y", "--tier", "gold", "--no-seed",
                                   "--database-url", f"sqlite:///{tmp_path / 'x.sqlite3'}"])
     assert result.exit_code != 0 and "unknown tier" in result.output
+
+
+def test_workspace_create_keys_hold_sandbox_manage_unless_narrowed(tmp_path: Path) -> None:
+    from mock_server.storage import Storage
+    from mock_server.storage.workspaces import WorkspaceRepo
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    runner = CliRunner()
+    full = runner.invoke(main, ["workspace", "create", "full", "--database-url", url, "--no-seed"])
+    narrow = runner.invoke(
+        main, ["workspace", "create", "narrow", "--database-url", url, "--no-seed", "--scopes", "pain:read"]
+    )
+    assert full.exit_code == 0 and narrow.exit_code == 0, (full.output, narrow.output)
+
+    def key(output: str) -> str:
+        return next(line.split("=", 1)[1] for line in output.splitlines() if line.startswith("api_key="))
+
+    storage = Storage.open(url)
+    try:
+        repo = WorkspaceRepo(storage)
+        full_principal, narrow_principal = (repo.principal_for_api_key(key(o.output)) for o in (full, narrow))
+    finally:
+        storage.close()
+    assert full_principal is not None and "sandbox:manage" in full_principal.scopes
+    assert narrow_principal is not None and narrow_principal.scopes == frozenset({"pain:read"})
+
+
+def test_serve_and_worker_take_the_private_targets_flag() -> None:
+    runner = CliRunner()
+    for command in ("serve", "worker"):
+        result = runner.invoke(main, [command, "--help"])
+        assert "--allow-private-webhook-targets" in result.output
+        assert "--refuse-private-webhook-targets" in result.output

@@ -16,25 +16,30 @@ from mock_server.webhooks.targets import TargetError, check_url, forbidden_reaso
 any_ip = st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6))
 
 
+def _judged(address: targets.IPAddress) -> list[targets.IPAddress]:
+    """The address and every IPv4 address embedded in it: what the guard must judge."""
+    return [address, *targets.embedded_ipv4(address)]
+
+
 @given(any_ip)
 def test_strict_mode_allows_exactly_the_global_unicast_addresses(address: targets.IPAddress) -> None:
     reason = forbidden_reason(address, allow_private=False)
-    plain = (
-        address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
+    allowed = all(
+        a.is_global and not a.is_multicast and not a.is_link_local and a not in targets.METADATA_ADDRESSES
+        for a in _judged(address)
     )
-    if plain.is_global and not plain.is_multicast and plain not in targets.METADATA_ADDRESSES:
-        assert reason is None
-    else:
-        assert reason is not None
+    assert (reason is None) == allowed
 
 
 @given(any_ip)
-def test_permissive_mode_refuses_only_metadata_unspecified_and_multicast(address: targets.IPAddress) -> None:
+def test_permissive_mode_refuses_only_metadata_link_local_unspecified_and_multicast(
+    address: targets.IPAddress,
+) -> None:
     reason = forbidden_reason(address, allow_private=True)
-    plain = (
-        address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
+    expected_refusal = any(
+        a in targets.METADATA_ADDRESSES or a.is_unspecified or a.is_multicast or a.is_link_local
+        for a in _judged(address)
     )
-    expected_refusal = plain in targets.METADATA_ADDRESSES or plain.is_unspecified or plain.is_multicast
     assert (reason is not None) == expected_refusal
 
 
@@ -120,7 +125,7 @@ def test_strict_mode_resolves_names(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_delivery_time_check_pins_the_checked_address() -> None:
     target = parse_target("http://127.0.0.1:1/hook")
-    assert asyncio.run(targets.pinned_address(target, allow_private=True)) is None
+    assert str(asyncio.run(targets.pinned_address(target, allow_private=True))) == "127.0.0.1"
     with pytest.raises(TargetError):
         asyncio.run(targets.pinned_address(target, allow_private=False))
     public = parse_target("http://93.184.215.14/hook")
