@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import orjson
-from sqlalchemy import select, update
+from alembic import command
+from sqlalchemy import select
 
 from mock_server.bootstrap import DEMO_WORKSPACE, demo_key, ensure_demo
 from mock_server.settings import Settings
 from mock_server.storage import Storage, schema
-from mock_server.storage.migrations import _v3_sandbox_manage_scope
+from mock_server.storage.migrations import alembic_config
 from mock_server.storage.workspaces import WorkspaceRepo
 
 
@@ -45,7 +46,8 @@ def test_a_public_bind_revokes_the_predictable_key_of_an_earlier_loopback_run(
     public = local.replace(host="0.0.0.0")
     info = ensure_demo(public, storage)
     repo = WorkspaceRepo(storage)
-    assert info.replaced_predictable and info.api_key and info.api_key != demo_key(local)
+    assert "predictable seed-derived key was revoked" in info.message
+    assert info.api_key and info.api_key != demo_key(local)
     assert repo.principal_for_api_key(demo_key(local)) is None
     assert repo.principal_for_api_key(info.api_key) is not None
 
@@ -64,15 +66,10 @@ def test_migration_gives_sandbox_manage_to_full_scope_credentials_only(
     workspace = repo.by_name(DEMO_WORKSPACE)
     assert workspace is not None
     narrow = repo.add_api_key(workspace.id, ("patients:read", "pain:read"))
-    old_full = [s for s in workspace.scopes if s != "sandbox:manage"]
-    with storage.engine.begin() as conn:  # as a database from before sandbox:manage existed
-        for table in (schema.workspaces, schema.api_keys, schema.oauth_clients):
-            conn.execute(
-                update(table)
-                .where(table.c.scopes.contains("sandbox:manage"))
-                .values(scopes=orjson.dumps(old_full).decode())
-            )
-        _v3_sandbox_manage_scope(conn)
+    with storage.engine.begin() as conn:  # back to before sandbox:manage existed, then upgrade again
+        command.downgrade(alembic_config(conn), "0003_consent_sequence")
+        assert not any("sandbox:manage" in r[0] for r in conn.execute(select(schema.workspaces.c.scopes)))
+        command.upgrade(alembic_config(conn), "head")
         scopes = [orjson.loads(r[0]) for r in conn.execute(select(schema.oauth_clients.c.scopes))]
     assert all("sandbox:manage" in s for s in scopes)
     narrow_principal = repo.principal_for_api_key(narrow)
