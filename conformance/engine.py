@@ -19,12 +19,15 @@ from conformance.checks import CATALOGUE
 from conformance.checks.response import RESPONSE_CHECKS, ResponseCheck, error_envelope
 from conformance.errors import ConformanceFailure, KitError
 from conformance.exchange import Exchange, lower_headers
+from conformance.ledger import SAFE_METHODS
 from conformance.options import NEVER_FUZZED, RunOptions
 from conformance.results import Collector
 
 if TYPE_CHECKING:
     from schemathesis.config import SchemathesisConfig
 
+    from conformance.har import HarRecorder
+    from conformance.ledger import Ledger
     from conformance.spec import Spec
 
 # Semantic errors the contract documents for well-formed requests (unknown email, conflicting state,
@@ -45,6 +48,8 @@ class _State:
     active: bool = False
     spec: Spec | None = None
     check_seconds: float = 0.0
+    ledger: Ledger | None = None
+    recorder: HarRecorder | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -120,7 +125,46 @@ def register_checks() -> None:
 
         for check in RESPONSE_CHECKS:
             schemathesis.check(_adapter(check))
+        schemathesis.hook("before_call")(_guard_call)
+        schemathesis.hook("after_call")(_after_call)
         _REGISTERED = True
+
+
+def _guard_call(ctx: Any, case: Any, kwargs: Any) -> None:
+    """Keep Schemathesis' state-changing requests off the target's pre-existing resources."""
+    ledger = _STATE.ledger
+    if not _STATE.active or ledger is None or not case.path_parameters:
+        return
+    guarded = ledger.guard_path_parameters(case.method, case.path_parameters)
+    if guarded is not None:
+        case.path_parameters = guarded
+
+
+def _after_call(ctx: Any, case: Any, response: Any) -> None:
+    """Note what Schemathesis created (for the clean-up) and record the exchange for the HAR log."""
+    if not _STATE.active:
+        return
+    ledger, recorder = _STATE.ledger, _STATE.recorder
+    if ledger is not None and 200 <= response.status_code < 300:
+        try:
+            body = response.json()
+        except Exception:
+            body = None
+        ledger.note(case.method, case.operation.path, response.status_code, body)
+    if recorder is not None:
+        request = response.request
+        raw = request.body
+        recorder.record(
+            case.method,
+            str(request.url),
+            dict(request.headers),
+            raw.encode() if isinstance(raw, str) else raw,
+            response.status_code,
+            lower_headers(response.headers),
+            response.content or b"",
+            elapsed=float(response.elapsed or 0.0),
+            comment=f"schemathesis: {case.operation.label}",
+        )
 
 
 def build_config(
@@ -175,11 +219,16 @@ def build_config(
 
 
 def fuzzable(spec: Spec, options: RunOptions) -> list[str]:
-    """Labels Schemathesis may call: the selection minus the workspace-wide sandbox controls."""
+    """Labels Schemathesis may call: the selection minus the workspace-wide sandbox controls.
+
+    Under --read-only only safe methods remain: nothing the fuzzer sends may change the target.
+    """
     return [
         op.label
         for op in spec.operations
-        if options.selects(op.label, op.operation_id) and op.label not in NEVER_FUZZED
+        if options.selects(op.label, op.operation_id)
+        and op.label not in NEVER_FUZZED
+        and not (options.read_only and op.method.upper() not in SAFE_METHODS)
     ]
 
 
@@ -192,6 +241,8 @@ def run_schemathesis(
     patient_id: str | None = None,
     kit_checks: bool = True,
     progress: Progress | None = None,
+    ledger: Ledger | None = None,
+    recorder: HarRecorder | None = None,
 ) -> dict[str, Any]:
     """Run every enabled phase against the target; fold each check result into `collector`."""
     import schemathesis
@@ -210,6 +261,8 @@ def run_schemathesis(
         _STATE.check_seconds = 0.0
         _STATE.active = kit_checks
         _STATE.spec = spec
+        _STATE.ledger = ledger
+        _STATE.recorder = recorder
     try:
         for event in from_schema(schema).execute():
             if isinstance(event, events.ScenarioFinished):
@@ -231,6 +284,8 @@ def run_schemathesis(
     finally:
         with _STATE.lock:
             _STATE.active = False
+            _STATE.ledger = None
+            _STATE.recorder = None
     # What the kit adds on top of Schemathesis, measured directly (bench/bench_conformance.py reports it).
     stats["kit_check_seconds"] = round(_STATE.check_seconds, 4)
     stats["fold_seconds"] = round(fold_seconds, 4)
@@ -270,18 +325,33 @@ def _message(check: str, failure: Any) -> str:
     return f"[{check}] Received: {received}\nDocumented: {documented}"
 
 
+def _reproduction(event: Any) -> str | None:
+    """The curl line Schemathesis attached to a transport error (its code sample or exception note)."""
+    sample = getattr(event.info, "code_sample", None)
+    if sample:
+        return str(sample)
+    for note in getattr(event.value, "__notes__", []) or []:
+        if "curl" in note:
+            return str(note.split("Reproduce with:", 1)[-1].strip())
+    return None
+
+
 def _non_fatal(event: Any, collector: Collector) -> None:
     """Transport failures are the API's fault; generation limits (unsatisfiable schemas…) are notes."""
     from schemathesis.engine.errors import RuntimeErrorKind
 
     kind = getattr(event.info, "_kind", None)
     message = f"{event.info.title}: {event.info.message}"
-    if kind in (
-        RuntimeErrorKind.CONNECTION_OTHER,
-        RuntimeErrorKind.NETWORK_OTHER,
-        RuntimeErrorKind.SERVER_UNAVAILABLE,
-        RuntimeErrorKind.CONNECTION_SSL,
+    if (
+        kind
+        in (
+            RuntimeErrorKind.CONNECTION_OTHER,
+            RuntimeErrorKind.NETWORK_OTHER,
+            RuntimeErrorKind.SERVER_UNAVAILABLE,
+            RuntimeErrorKind.CONNECTION_SSL,
+        )
+        or "timeout" in message.lower()
     ):
-        collector.error(event.label, "request_completed", message)
+        collector.error(event.label, "request_completed", message, reproduce=_reproduction(event))
     else:
         collector.skipped(event.label, "schemathesis_generation", message)

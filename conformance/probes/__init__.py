@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from conformance.context import Context
-from conformance.probes.access import scope_enforcement, tenant_isolation
-from conformance.probes.idempotency import idempotent_replay
-from conformance.probes.lists import date_filters, pagination
+from conformance.probes import access, idempotency, lists
+from conformance.steps import Step, run_steps
+
+PROBES: tuple[Step, ...] = (
+    Step(lists.pagination, "list operations", "pagination_invariants"),
+    Step(lists.date_filters, "list operations", "date_filter_respected"),
+    Step(idempotency.idempotent_replay, idempotency.OPERATION, idempotency.CHECK, writes=True),
+    # asks POST /oauth/token for a narrower token: a write, strictly speaking
+    Step(access.scope_enforcement, "GET /v1/patients/{patient_id}/pain-entries", access.SCOPE, writes=True),
+    Step(access.tenant_isolation, "GET /v1/patients/{patient_id}", access.TENANT),
+)
 
 
 def run_probes(ctx: Context) -> None:
     """Run every probe; each records its own outcomes (and skips, with the reason)."""
-    pagination(ctx)
-    date_filters(ctx)
-    idempotent_replay(ctx)
-    scope_enforcement(ctx)
-    tenant_isolation(ctx)
+    run_steps(ctx, PROBES)
