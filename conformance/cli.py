@@ -232,3 +232,50 @@ def webhook_consumer(
     for path in write_reports(report, targets):
         console.print(f"report written: {path}")
     sys.exit(EXIT_OK if report.conforms else EXIT_FAILED)
+
+
+@main.command("proxy", cls=KitCommand, epilog=EXIT_CODES)
+@click.option("--upstream", required=True, help="Base URL of the implementation the traffic goes to.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface the proxy listens on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0: any free port.")
+@click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="OpenAPI 3.1 file.")
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    metavar="FORMAT=FILE[,…]",
+    help="Written on SIGINT/SIGTERM: junit=FILE,json=FILE,markdown=FILE,html=FILE,har=FILE.",
+)
+def proxy(upstream: str, host: str, port: int, spec_path: Path | None, reports: tuple[str, ...]) -> None:
+    """Validating reverse proxy: judge live traffic between a real client and a real server.
+
+    Point your client at the printed address instead of the server. Every request and response is
+    checked against the contract (openapi-core) and by the kit's header, error-envelope and pagination
+    checks; each violation prints as one line with its request id. PDFs and streams pass through
+    untouched; GET /healthz is answered by the proxy itself. Stop it with Ctrl-C or SIGTERM: it then writes
+    the reports and exits 1 if it saw any violation, else 0.
+
+    Example:
+
+        care-conformance proxy --upstream https://staging.example --port 8081 --report har=traffic.har
+    """
+    from conformance.proxy import serve
+    from conformance.reporting import write_reports
+
+    if not upstream.startswith(("http://", "https://")):
+        raise KitError(f"--upstream must be an http(s) URL, got {upstream!r}.")
+    targets = parse_reports(reports)
+
+    def say(line: str) -> None:
+        click.echo(line)
+        sys.stdout.flush()
+
+    try:
+        report = serve(upstream, host=host, port=port, spec_path=spec_path, reports=targets, printer=say)
+    except OSError as exc:
+        raise KitError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    for path in write_reports(report, targets):
+        say(f"report written: {path}")
+    violations = int(report.stats.get("violations", 0))
+    say(f"care-conformance proxy: {report.stats.get('exchanges', 0)} exchange(s), {violations} violation(s)")
+    sys.exit(EXIT_FAILED if violations else EXIT_OK)

@@ -63,6 +63,15 @@ _ENTRIES = [
     CheckInfo("tenant_isolation", "custom", 3, "Nothing of one workspace is readable by another."),
     CheckInfo("idempotent_replay", "custom", 2, "Same Idempotency-Key + body replays; other body gets 409."),
     CheckInfo(
+        "documented_operation", "custom", 2, "Traffic seen by the proxy is for operations of the contract."
+    ),
+    CheckInfo(
+        "independent_request_validation",
+        "custom",
+        1,
+        "Requests seen by the validating proxy validate with openapi-core (the client's side).",
+    ),
+    CheckInfo(
         "independent_response_validation",
         "custom",
         2,
