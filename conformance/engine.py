@@ -185,6 +185,10 @@ def build_config(
     }
     for name in KIT_CHECKS:
         checks[name] = {"enabled": kit_checks}
+    if options.read_only:
+        # both send methods the operation does not declare (DELETE, PUT…) to watch for 405
+        checks["unsupported_method"] = {"enabled": False}
+        checks["allow_header_conformance"] = {"enabled": False}
     data: dict[str, Any] = {
         "seed": options.seed,
         "base-url": options.base_url,
@@ -194,7 +198,8 @@ def build_config(
         "generation": {"database": "none", "max-examples": profile.max_examples},
         "phases": {
             "examples": {"enabled": True},
-            "coverage": {"enabled": profile.coverage_phase},
+            "coverage": {"enabled": profile.coverage_phase}
+            | ({"unexpected-methods": []} if options.read_only else {}),
             "fuzzing": {"enabled": True},
             "stateful": {
                 "enabled": True,
