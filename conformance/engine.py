@@ -141,29 +141,37 @@ def _guard_call(ctx: Any, case: Any, kwargs: Any) -> None:
 
 
 def _after_call(ctx: Any, case: Any, response: Any) -> None:
-    """Note what Schemathesis created (for the clean-up) and record the exchange for the HAR log."""
-    if not _STATE.active:
+    """Note what Schemathesis created, for the clean-up at the end of the run."""
+    ledger = _STATE.ledger
+    if not _STATE.active or ledger is None or not 200 <= response.status_code < 300:
         return
-    ledger, recorder = _STATE.ledger, _STATE.recorder
-    if ledger is not None and 200 <= response.status_code < 300:
-        try:
-            body = response.json()
-        except Exception:
-            body = None
-        ledger.note(case.method, case.operation.path, response.status_code, body)
-    if recorder is not None:
-        request = response.request
-        raw = request.body
+    try:
+        body = response.json()
+    except Exception:
+        body = None
+    ledger.note(case.method, case.operation.path, response.status_code, body)
+
+
+def _record(recorder: HarRecorder, scenario: Any) -> None:
+    """Every exchange of one scenario, the requests checks send themselves (ignored_auth…) included."""
+    from datetime import UTC, datetime
+
+    for interaction in scenario.interactions.values():
+        response = interaction.response
+        if response is None:
+            continue
+        request = interaction.request
         recorder.record(
-            case.method,
-            str(request.url),
-            dict(request.headers),
-            raw.encode() if isinstance(raw, str) else raw,
+            request.method,
+            request.uri,
+            lower_headers(request.headers),
+            request.body,
             response.status_code,
             lower_headers(response.headers),
             response.content or b"",
             elapsed=float(response.elapsed or 0.0),
-            comment=f"schemathesis: {case.operation.label}",
+            started=datetime.fromtimestamp(interaction.timestamp, UTC),
+            comment=f"schemathesis: {scenario.label}",
         )
 
 
@@ -274,6 +282,8 @@ def run_schemathesis(
                 stats["scenarios"] += 1
                 mark = time.perf_counter()
                 stats["cases"] += _fold(event.recorder, collector, Status)
+                if recorder is not None:
+                    _record(recorder, event.recorder)
                 fold_seconds += time.perf_counter() - mark
                 if progress is not None and event.label:
                     progress("operation", f"{event.phase.value}: {event.label}")
