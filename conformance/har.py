@@ -116,7 +116,7 @@ def _entry(item: Recorded) -> dict[str, Any]:
     response_type = _header(item.response_headers, "content-type")
     request: dict[str, Any] = {
         "method": item.method,
-        "url": item.url,
+        "url": redact.url(item.url),
         "httpVersion": "HTTP/1.1",
         "cookies": [],
         "headers": _pairs(item.request_headers),

@@ -11,7 +11,7 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "REDACTED"
 SECRET_HEADERS = frozenset(
@@ -74,10 +74,22 @@ def query_value(name: str, value: str) -> str:
     return REDACTED if name.lower() in FORM_SECRET_FIELDS else value
 
 
+def url(value: str) -> str:
+    """A URL with secret query parameters (an OAuth `code`, a token…) redacted."""
+    parts = urlsplit(value)
+    if not parts.query:
+        return value
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(name.lower() in FORM_SECRET_FIELDS for name, _ in pairs):
+        return value
+    query = urlencode([(name, query_value(name, item)) for name, item in pairs])
+    return urlunsplit(parts._replace(query=query))
+
+
 SKIP_IN_CURL = frozenset({"content-length", "host", "accept-encoding", "connection", "user-agent", "accept"})
 
 
-def curl(method: str, url: str, request_headers: Mapping[str, str], body: bytes | None = None) -> str:
+def curl(method: str, target: str, request_headers: Mapping[str, str], body: bytes | None = None) -> str:
     """A copy-paste curl line for one request; credentials become $CARE_API_KEY / $CARE_TOKEN."""
     parts = ["curl", "-i", "-X", method.upper()]
     for name, value in request_headers.items():
@@ -89,7 +101,7 @@ def curl(method: str, url: str, request_headers: Mapping[str, str], body: bytes 
     if body:
         content_type = next((v for k, v in request_headers.items() if k.lower() == "content-type"), "")
         parts += ["--data-raw", shlex.quote(body_text(body, content_type))]
-    parts.append(shlex.quote(url))
+    parts.append(shlex.quote(url(target)))
     return " ".join(parts)
 
 
