@@ -40,6 +40,7 @@ class Resource:
     create: tuple[str, str]  # (METHOD, path template) whose 2xx body carries the new id under `id_key`
     remove: tuple[str, str, str] | None  # (METHOD, path template, path parameter) or None: cannot remove
     only_if: tuple[str, str] | None = None  # (dotted field, value) the item must have to be removable
+    item: str | None = None  # GET path template of one item, read to decide `only_if`
 
 
 RESOURCES: tuple[Resource, ...] = (
@@ -57,6 +58,7 @@ RESOURCES: tuple[Resource, ...] = (
         ("POST", "/v1/link-requests"),
         ("DELETE", "/v1/link-requests/{request_id}", "request_id"),
         only_if=("status", "pending"),
+        item="/v1/link-requests/{request_id}",
     ),
     Resource(
         "patient",
@@ -65,6 +67,7 @@ RESOURCES: tuple[Resource, ...] = (
         ("POST", "/v1/sandbox/link-requests/{request_id}/accept"),
         ("POST", "/v1/sandbox/patients/{patient_id}/revoke", "patient_id"),
         only_if=("consent.status", "active"),
+        item="/v1/patients/{patient_id}",
     ),
     Resource("report", "/v1/reports", "id", ("POST", "/v1/patients/{patient_id}/reports"), None),
 )
@@ -197,8 +200,8 @@ class Ledger:
 
     def _removable(self, target: Target, resource: Resource, ident: str) -> bool:
         assert resource.only_if is not None and resource.remove is not None
-        item_path = resource.remove[1]
-        if target.spec.operation("GET", item_path) is None:
+        item_path = resource.item
+        if item_path is None or target.spec.operation("GET", item_path) is None:
             return True
         body = target.request("GET", item_path, path_params={resource.remove[2]: ident}).json()
         dotted, value = resource.only_if
