@@ -75,15 +75,17 @@ class Context:
         """Run one probe or scenario so that nothing it raises stops the rest of the run.
 
         The target failing (a timeout, an unexpected answer) is recorded as its failure; anything else is
-        a bug of the kit, recorded for exit code 3, and the run goes on.
+        a bug of the kit (or the kit unable to do its part), recorded for exit code 3, and the run goes on.
         """
         try:
             step(self)
         except ConformanceFailure as failure:
             if failure.check != REQUEST_COMPLETED:  # the target already recorded transport failures
                 self.fail(failure, failure.operation or f"<{name}>")
-        except KitError:
-            raise
+        except KitError as exc:
+            # after the preflight a KitError means the kit could not do its job (Schemathesis refusing
+            # the spec…): the run goes on and reports it with exit code 3 rather than dying unreported
+            self.kit_errors.append(f"{name}: the kit could not run this part: {exc}")
         except Exception as exc:
             self.kit_errors.append(f"{name}: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}")
 
