@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -162,3 +163,42 @@ def test_cli_writes_every_report_on_sigterm_and_exits_by_verdict(
     assert code == 1, out + err
     assert sum(line.startswith("VIOLATION") for line in out.splitlines()) == 1
     assert json.loads(reports.read_text())["conforms"] is False
+
+
+PDF_CHUNKS = [b"%PDF-1.7\n", bytes(range(256)) * 64, b"\n%%EOF\n"]
+
+
+async def streaming_upstream(scope: Any, receive: Any, send: Any) -> None:
+    """An upstream that streams a PDF in chunks and an event stream, as a real server may."""
+    if scope["type"] != "http":
+        return
+    media = b"application/pdf" if scope["path"].endswith("/pdf") else b"text/event-stream"
+    headers = [
+        (b"content-type", media),
+        (b"content-disposition", b'attachment; filename="report.pdf"'),
+        (b"x-request-id", b"req_stream"),
+        (b"x-ratelimit-limit", b"100"),
+        (b"x-ratelimit-remaining", b"99"),
+        (b"x-ratelimit-reset", b"60"),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    for chunk in PDF_CHUNKS:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def test_pdfs_and_streams_pass_through_byte_for_byte() -> None:
+    lines: list[str] = []
+    with serve(streaming_upstream) as upstream:
+        proxy = ValidatingProxy(upstream, Spec.load(), printer=lines.append)
+        with serve(proxy) as url:
+            pdf = httpx.get(
+                f"{url}/v1/patients/p2c_anon_000000000000/reports/pdf", headers={"X-API-Key": "k"}
+            )
+            direct = httpx.get(f"{upstream}/v1/patients/p2c_anon_000000000000/reports/pdf")
+            events = httpx.get(f"{url}/v1/events/stream")
+    assert pdf.content == direct.content == b"".join(PDF_CHUNKS)
+    assert pdf.headers["content-disposition"] == direct.headers["content-disposition"]
+    assert events.content == b"".join(PDF_CHUNKS)
+    # only status and headers are judged on streamed bodies: the PDF exchange passes them
+    assert not any("reports/pdf" in line for line in lines), lines
