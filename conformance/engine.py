@@ -145,11 +145,14 @@ def _after_call(ctx: Any, case: Any, response: Any) -> None:
     ledger = _STATE.ledger
     if not _STATE.active or ledger is None or not 200 <= response.status_code < 300:
         return
+    if not ledger.tracks(case.method, case.operation.path):
+        return
     try:
         body = response.json()
     except Exception:
         body = None
-    ledger.note(case.method, case.operation.path, response.status_code, body)
+    ident = next(iter((case.path_parameters or {}).values()), None)
+    ledger.note(case.method, case.operation.path, response.status_code, body, str(ident) if ident else None)
 
 
 def _record(recorder: HarRecorder, scenario: Any) -> None:

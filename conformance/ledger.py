@@ -124,6 +124,12 @@ class Ledger:
             with self._lock:
                 self.existing[resource.kind] = ids
 
+    @staticmethod
+    def tracks(method: str, template: str) -> bool:
+        """Whether an answer to this operation can create or remove a resource the ledger follows."""
+        key = (method.upper(), template)
+        return any(key == r.create or (r.remove is not None and key == r.remove[:2]) for r in RESOURCES)
+
     def created(
         self, method: str, template: str, exchange: Exchange, path_params: Mapping[str, str] | None = None
     ) -> None:
