@@ -44,8 +44,13 @@ def own_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSan
 def traffic(base_url: str, api_key: str) -> list[httpx.Response]:
     """What an integrating client does: list, read, page, link, download a PDF; plus one bad request."""
     with httpx.Client(base_url=base_url, headers={"X-API-Key": api_key}, timeout=30) as client:
-        answers = [client.get("/v1/patients", params={"per_page": 2})]
-        patient = answers[0].json()["data"][0]["id"]
+        answers = [client.get("/v1/patients", params={"per_page": 100})]
+        patient = next(
+            item["id"]
+            for item in answers[0].json()["data"]
+            if {"pain:read", "reports:read"} <= set(item["consent"].get("scopes") or [])
+            and item["consent"].get("status") == "active"
+        )
         answers += [
             client.get(f"/v1/patients/{patient}"),
             client.get(f"/v1/patients/{patient}/pain-entries", params={"page": 2, "per_page": 5}),
