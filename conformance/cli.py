@@ -1,23 +1,28 @@
 """`care-conformance`: judge any implementation of the partner API, or a partner's webhook receiver.
 
 Exit codes: 0 everything conforms, 1 the target does not conform, 2 the kit was misused (bad arguments,
-unreadable spec, unreachable server, rejected credentials) — always a one-line message, never a traceback.
+unreadable spec, unreachable server, rejected credentials) — a one-line message, never a traceback —
+and 3 the kit itself broke (a bug to file; the reports are still written).
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
+from pathlib import Path
 
 import click
 
-from conformance.errors import KitError
+from conformance.errors import BUG_POINTER, EXIT_FAILED, EXIT_KIT_BUG, EXIT_MISUSE, EXIT_OK, KitError
 from conformance.options import LAYERS, PROFILES, RunOptions, parse_reports
 
-EXIT_OK, EXIT_FAILED, EXIT_MISUSE = 0, 1, 2
+EXIT_CODES = """Exit codes: 0 the target conforms; 1 it does not conform (failures in the reports);
+2 misuse or an unreachable target (bad arguments, unreadable spec, wrong URL, rejected credentials);
+3 the kit itself broke (a bug in care-conformance: please file it; the reports are still written)."""
 
 
 class KitCommand(click.Command):
-    """Click reports usage errors with exit code 2 already; this maps `KitError` to the same."""
+    """Click reports usage errors with exit code 2 already; `KitError` maps to 2, any other crash to 3."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -25,9 +30,17 @@ class KitCommand(click.Command):
         except KitError as exc:
             click.echo(f"care-conformance: error: {exc}", err=True)
             ctx.exit(EXIT_MISUSE)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            last = traceback.extract_tb(exc.__traceback__)[-1:]
+            where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
+            click.echo(f"care-conformance: internal error: {type(exc).__name__}: {exc}{where}", err=True)
+            click.echo(BUG_POINTER, err=True)
+            ctx.exit(EXIT_KIT_BUG)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
 @click.version_option(package_name="care-sandbox", prog_name="care-conformance")
 def main() -> None:
     """Conformance kit for the patient-consented health-data partner API.
@@ -38,7 +51,7 @@ def main() -> None:
     """
 
 
-@main.command(cls=KitCommand)
+@main.command(cls=KitCommand, epilog=EXIT_CODES)
 @click.option("--base-url", required=True, help="Base URL of the implementation under test.")
 @click.option("--api-key", help="API key of the workspace under test (X-API-Key).")
 @click.option("--client-id", help="OAuth client id (client_credentials); enables the scope checks.")
@@ -77,7 +90,17 @@ def main() -> None:
     "reports",
     multiple=True,
     metavar="FORMAT=FILE[,…]",
-    help="Write reports: junit=FILE,json=FILE,markdown=FILE,html=FILE.",
+    help="Write reports: junit=FILE,json=FILE,markdown=FILE,html=FILE,har=FILE (HAR 1.2, secrets redacted).",
+)
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Send only GET/HEAD: nothing on the target changes (for production-like targets).",
+)
+@click.option(
+    "--allow-clock",
+    is_flag=True,
+    help="Run the sandbox-clock scenario, which moves the workspace's test clock forward for good.",
 )
 @click.option(
     "--request-timeout", type=float, default=10.0, show_default=True, help="Per-request timeout (s)."
@@ -116,13 +139,17 @@ def run(
     receiver_host: str,
     receiver_url: str | None,
     quiet: bool,
+    read_only: bool,
+    allow_clock: bool,
 ) -> None:
     """Run the conformance kit against an implementation of the API.
 
     Layers: the spec itself (OpenAPI 3.1), Schemathesis stateless and stateful phases, this API's own
     checks (error envelope, headers, pagination, date filters, scopes, tenant isolation, idempotency),
     scenarios (consent lifecycle, webhook delivery, report PDF, FHIR search) and webhook signatures.
-    Exit code 0 when everything conforms, 1 on failures, 2 on misuse.
+    What it changes on the target: by default it creates its own patients, link requests, webhooks and
+    reports, removes what the contract lets it remove at the end, and never touches what existed before;
+    the test clock moves only with --allow-clock; --read-only sends nothing but GET and HEAD.
 
     Example:
 
@@ -131,7 +158,7 @@ def run(
     """
     from rich.console import Console
 
-    from conformance.console import LiveProgress, render_summary
+    from conformance.console import LiveProgress, quiet_third_parties, render_summary
     from conformance.reporting import write_reports
     from conformance.runner import run as run_kit
 
@@ -153,17 +180,22 @@ def run(
         webhook_timeout=webhook_timeout,
         receiver_host=receiver_host,
         receiver_url=receiver_url,
+        read_only=read_only,
+        allow_clock=allow_clock,
     )
     console = Console()
-    with LiveProgress(console, enabled=not quiet and console.is_terminal) as progress:
+    with quiet_third_parties(), LiveProgress(console, enabled=not quiet and console.is_terminal) as progress:
         report = run_kit(options, progress)
-    render_summary(report, console)
     for path in write_reports(report, options.reports):
         console.print(f"report written: {path}")
+    render_summary(report, console)
+    if report.kit_errors:
+        click.echo(BUG_POINTER, err=True)
+        sys.exit(EXIT_KIT_BUG)
     sys.exit(EXIT_OK if report.conforms else EXIT_FAILED)
 
 
-@main.command("webhook-consumer", cls=KitCommand)
+@main.command("webhook-consumer", cls=KitCommand, epilog=EXIT_CODES)
 @click.option("--url", required=True, help="The partner's webhook receiver URL.")
 @click.option("--secret", required=True, help="The whsec_… secret the receiver verifies with.")
 @click.option("--spec", "spec_path", metavar="PATH_OR_URL", help="OpenAPI 3.1 file or URL with webhooks:.")
@@ -200,3 +232,50 @@ def webhook_consumer(
     for path in write_reports(report, targets):
         console.print(f"report written: {path}")
     sys.exit(EXIT_OK if report.conforms else EXIT_FAILED)
+
+
+@main.command("proxy", cls=KitCommand, epilog=EXIT_CODES)
+@click.option("--upstream", required=True, help="Base URL of the implementation the traffic goes to.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface the proxy listens on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0: any free port.")
+@click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="OpenAPI 3.1 file.")
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    metavar="FORMAT=FILE[,…]",
+    help="Written on SIGINT/SIGTERM: junit=FILE,json=FILE,markdown=FILE,html=FILE,har=FILE.",
+)
+def proxy(upstream: str, host: str, port: int, spec_path: Path | None, reports: tuple[str, ...]) -> None:
+    """Validating reverse proxy: judge live traffic between a real client and a real server.
+
+    Point your client at the printed address instead of the server. Every request and response is
+    checked against the contract (openapi-core) and by the kit's header, error-envelope and pagination
+    checks; each violation prints as one line with its request id. PDFs and streams pass through
+    untouched; GET /healthz is answered by the proxy itself. Stop it with Ctrl-C or SIGTERM: it then writes
+    the reports and exits 1 if it saw any violation, else 0.
+
+    Example:
+
+        care-conformance proxy --upstream https://staging.example --port 8081 --report har=traffic.har
+    """
+    from conformance.proxy import serve
+    from conformance.reporting import write_reports
+
+    if not upstream.startswith(("http://", "https://")):
+        raise KitError(f"--upstream must be an http(s) URL, got {upstream!r}.")
+    targets = parse_reports(reports)
+
+    def say(line: str) -> None:
+        click.echo(line)
+        sys.stdout.flush()
+
+    try:
+        report = serve(upstream, host=host, port=port, spec_path=spec_path, reports=targets, printer=say)
+    except OSError as exc:
+        raise KitError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    for path in write_reports(report, targets):
+        say(f"report written: {path}")
+    violations = int(report.stats.get("violations", 0))
+    say(f"care-conformance proxy: {report.stats.get('exchanges', 0)} exchange(s), {violations} violation(s)")
+    sys.exit(EXIT_FAILED if violations else EXIT_OK)

@@ -19,12 +19,15 @@ from conformance.checks import CATALOGUE
 from conformance.checks.response import RESPONSE_CHECKS, ResponseCheck, error_envelope
 from conformance.errors import ConformanceFailure, KitError
 from conformance.exchange import Exchange, lower_headers
+from conformance.ledger import SAFE_METHODS
 from conformance.options import NEVER_FUZZED, RunOptions
 from conformance.results import Collector
 
 if TYPE_CHECKING:
     from schemathesis.config import SchemathesisConfig
 
+    from conformance.har import HarRecorder
+    from conformance.ledger import Ledger
     from conformance.spec import Spec
 
 # Semantic errors the contract documents for well-formed requests (unknown email, conflicting state,
@@ -45,6 +48,8 @@ class _State:
     active: bool = False
     spec: Spec | None = None
     check_seconds: float = 0.0
+    ledger: Ledger | None = None
+    recorder: HarRecorder | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -122,7 +127,57 @@ def register_checks() -> None:
 
         for check in RESPONSE_CHECKS:
             schemathesis.check(_adapter(check))
+        schemathesis.hook("before_call")(_guard_call)
+        schemathesis.hook("after_call")(_after_call)
         _REGISTERED = True
+
+
+def _guard_call(ctx: Any, case: Any, kwargs: Any) -> None:
+    """Keep Schemathesis' state-changing requests off the target's pre-existing resources."""
+    ledger = _STATE.ledger
+    if not _STATE.active or ledger is None or not case.path_parameters:
+        return
+    guarded = ledger.guard_path_parameters(case.method, case.path_parameters)
+    if guarded is not None:
+        case.path_parameters = guarded
+
+
+def _after_call(ctx: Any, case: Any, response: Any) -> None:
+    """Note what Schemathesis created, for the clean-up at the end of the run."""
+    ledger = _STATE.ledger
+    if not _STATE.active or ledger is None or not 200 <= response.status_code < 300:
+        return
+    if not ledger.tracks(case.method, case.operation.path):
+        return
+    try:
+        body = response.json()
+    except Exception:
+        body = None
+    ident = next(iter((case.path_parameters or {}).values()), None)
+    ledger.note(case.method, case.operation.path, response.status_code, body, str(ident) if ident else None)
+
+
+def _record(recorder: HarRecorder, scenario: Any) -> None:
+    """Every exchange of one scenario, the requests checks send themselves (ignored_auth…) included."""
+    from datetime import UTC, datetime
+
+    for interaction in scenario.interactions.values():
+        response = interaction.response
+        if response is None:
+            continue
+        request = interaction.request
+        recorder.record(
+            request.method,
+            request.uri,
+            lower_headers(request.headers),
+            request.body,
+            response.status_code,
+            lower_headers(response.headers),
+            response.content or b"",
+            elapsed=float(response.elapsed or 0.0),
+            started=datetime.fromtimestamp(interaction.timestamp, UTC),
+            comment=f"schemathesis: {scenario.label}",
+        )
 
 
 def build_config(
@@ -143,6 +198,10 @@ def build_config(
     }
     for name in KIT_CHECKS:
         checks[name] = {"enabled": kit_checks}
+    if options.read_only:
+        # both send methods the operation does not declare (DELETE, PUT…) to watch for 405
+        checks["unsupported_method"] = {"enabled": False}
+        checks["allow_header_conformance"] = {"enabled": False}
     data: dict[str, Any] = {
         "seed": options.seed,
         "base-url": options.base_url,
@@ -152,7 +211,8 @@ def build_config(
         "generation": {"database": "none", "max-examples": profile.max_examples},
         "phases": {
             "examples": {"enabled": True},
-            "coverage": {"enabled": profile.coverage_phase},
+            "coverage": {"enabled": profile.coverage_phase}
+            | ({"unexpected-methods": []} if options.read_only else {}),
             "fuzzing": {"enabled": True},
             "stateful": {
                 "enabled": True,
@@ -177,11 +237,16 @@ def build_config(
 
 
 def fuzzable(spec: Spec, options: RunOptions) -> list[str]:
-    """Labels Schemathesis may call: the selection minus the workspace-wide sandbox controls."""
+    """Labels Schemathesis may call: the selection minus the workspace-wide sandbox controls.
+
+    Under --read-only only safe methods remain: nothing the fuzzer sends may change the target.
+    """
     return [
         op.label
         for op in spec.operations
-        if options.selects(op.label, op.operation_id) and op.label not in NEVER_FUZZED
+        if options.selects(op.label, op.operation_id)
+        and op.label not in NEVER_FUZZED
+        and not (options.read_only and op.method.upper() not in SAFE_METHODS)
     ]
 
 
@@ -194,6 +259,8 @@ def run_schemathesis(
     patient_id: str | None = None,
     kit_checks: bool = True,
     progress: Progress | None = None,
+    ledger: Ledger | None = None,
+    recorder: HarRecorder | None = None,
 ) -> dict[str, Any]:
     """Run every enabled phase against the target; fold each check result into `collector`."""
     import schemathesis
@@ -212,12 +279,16 @@ def run_schemathesis(
         _STATE.check_seconds = 0.0
         _STATE.active = kit_checks
         _STATE.spec = spec
+        _STATE.ledger = ledger
+        _STATE.recorder = recorder
     try:
         for event in from_schema(schema).execute():
             if isinstance(event, events.ScenarioFinished):
                 stats["scenarios"] += 1
                 mark = time.perf_counter()
                 stats["cases"] += _fold(event.recorder, collector, Status)
+                if recorder is not None:
+                    _record(recorder, event.recorder)
                 fold_seconds += time.perf_counter() - mark
                 if progress is not None and event.label:
                     progress("operation", f"{event.phase.value}: {event.label}")
@@ -233,6 +304,8 @@ def run_schemathesis(
     finally:
         with _STATE.lock:
             _STATE.active = False
+            _STATE.ledger = None
+            _STATE.recorder = None
     # What the kit adds on top of Schemathesis, measured directly (bench/bench_conformance.py reports it).
     stats["kit_check_seconds"] = round(_STATE.check_seconds, 4)
     stats["fold_seconds"] = round(fold_seconds, 4)
@@ -272,18 +345,33 @@ def _message(check: str, failure: Any) -> str:
     return f"[{check}] Received: {received}\nDocumented: {documented}"
 
 
+def _reproduction(event: Any) -> str | None:
+    """The curl line Schemathesis attached to a transport error (its code sample or exception note)."""
+    sample = getattr(event.info, "code_sample", None)
+    if sample:
+        return str(sample)
+    for note in getattr(event.value, "__notes__", []) or []:
+        if "curl" in note:
+            return str(note.split("Reproduce with:", 1)[-1].strip())
+    return None
+
+
 def _non_fatal(event: Any, collector: Collector) -> None:
     """Transport failures are the API's fault; generation limits (unsatisfiable schemas…) are notes."""
     from schemathesis.engine.errors import RuntimeErrorKind
 
     kind = getattr(event.info, "_kind", None)
     message = f"{event.info.title}: {event.info.message}"
-    if kind in (
-        RuntimeErrorKind.CONNECTION_OTHER,
-        RuntimeErrorKind.NETWORK_OTHER,
-        RuntimeErrorKind.SERVER_UNAVAILABLE,
-        RuntimeErrorKind.CONNECTION_SSL,
+    if (
+        kind
+        in (
+            RuntimeErrorKind.CONNECTION_OTHER,
+            RuntimeErrorKind.NETWORK_OTHER,
+            RuntimeErrorKind.SERVER_UNAVAILABLE,
+            RuntimeErrorKind.CONNECTION_SSL,
+        )
+        or "timeout" in message.lower()
     ):
-        collector.error(event.label, "request_completed", message)
+        collector.error(event.label, "request_completed", message, reproduce=_reproduction(event))
     else:
         collector.skipped(event.label, "schemathesis_generation", message)

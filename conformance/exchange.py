@@ -28,6 +28,7 @@ class Exchange:
     operation: str = ""
     elapsed: float = 0.0
     request_headers: Mapping[str, str] = field(default_factory=dict)
+    reproduce: str = ""  # a curl line replaying the request (secrets as $CARE_API_KEY / $CARE_TOKEN)
 
     @property
     def path(self) -> str:

@@ -10,12 +10,21 @@ from pathlib import Path
 from conformance.errors import KitError
 
 LAYERS = ("spec", "schemathesis", "custom", "scenarios")
-REPORT_FORMATS = ("junit", "json", "markdown", "html")
+REPORT_FORMATS = ("junit", "json", "markdown", "html", "har")
 
 # Sandbox controls that wipe or move the whole workspace: letting the fuzzer call them would make later
 # cases fail for reasons that are not bugs (a created resource vanishing after a reset), so Schemathesis
 # never gets them; the scenarios call the clock controls deliberately.
 NEVER_FUZZED = ("POST /v1/sandbox/reset", "POST /v1/sandbox/clock/advance")
+# Operations no layer calls by design, with the reason the reports give (coverage leaves them out).
+NEVER_CALLED = {
+    "POST /v1/sandbox/reset": "wipes the whole workspace; the kit leaves the target as it found it",
+}
+CLOCK_ADVANCE = "POST /v1/sandbox/clock/advance"
+CLOCK_REASON = (
+    "moves the workspace's test clock, which cannot be moved back; "
+    "pass --allow-clock to run the clock scenario"
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,8 @@ class RunOptions:
     webhook_timeout: float = 15.0
     receiver_host: str = "127.0.0.1"
     receiver_url: str | None = None
+    read_only: bool = False  # only safe methods: for production-like targets
+    allow_clock: bool = False  # the clock scenario moves the target's clock for good
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -85,6 +96,16 @@ class RunOptions:
     @property
     def settings(self) -> Profile:
         return PROFILES[self.profile]
+
+    def deliberately_skipped(self, method: str, label: str) -> str | None:
+        """Why this run never calls an operation on purpose (None when it may call it)."""
+        if label in NEVER_CALLED:
+            return NEVER_CALLED[label]
+        if self.read_only and method.upper() not in ("GET", "HEAD", "OPTIONS"):
+            return "changes state; not called under --read-only"
+        if label == CLOCK_ADVANCE and not self.allow_clock:
+            return CLOCK_REASON
+        return None
 
     def selects(self, label: str, operation_id: str = "") -> bool:
         """Whether an operation is in scope under --include/--exclude (globs on the label or operationId)."""

@@ -65,6 +65,10 @@ class CareItem(pytest.Item):
             else [r for r in report.results if r.operation not in self.config.stash[_STASH]["labels"]]
         )
         failing = [r for r in mine if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
+        if self.label == OTHER and report.kit_errors:
+            from conformance.errors import BUG_POINTER
+
+            raise CareFailure("\n\n".join([*report.kit_errors, BUG_POINTER]))
         if failing:
             raise CareFailure(
                 "\n\n".join(f"{r.check}: {r.messages[0] if r.messages else r.outcome}" for r in failing)

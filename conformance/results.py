@@ -13,6 +13,8 @@ from enum import StrEnum
 from typing import Any
 
 from conformance.checks import CATALOGUE
+from conformance.har import HarRecorder
+from conformance.redact import scrub_curl
 
 MAX_MESSAGES = 3
 
@@ -106,15 +108,19 @@ class Collector:
                 entry.messages.append(message)
             if code and code not in entry.codes:
                 entry.codes.append(code)
+            reproduce = scrub_curl(reproduce) if reproduce else reproduce
             if reproduce and len(entry.reproduce) < MAX_MESSAGES and reproduce not in entry.reproduce:
                 entry.reproduce.append(reproduce)
 
-    def error(self, operation: str, check: str, message: str) -> None:
+    def error(self, operation: str, check: str, message: str, *, reproduce: str | None = None) -> None:
         with self._lock:
             entry = self._entry(operation, check)
             entry.errors += 1
             if message not in entry.messages and len(entry.messages) < MAX_MESSAGES:
                 entry.messages.append(message)
+            reproduce = scrub_curl(reproduce) if reproduce else reproduce
+            if reproduce and len(entry.reproduce) < MAX_MESSAGES and reproduce not in entry.reproduce:
+                entry.reproduce.append(reproduce)
 
     def skipped(self, operation: str, check: str, reason: str) -> None:
         with self._lock:
@@ -141,6 +147,11 @@ class RunReport:
     results: list[CheckResult]
     notes: list[str] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    # operation label -> why this run never calls it on purpose (left out of coverage, named in reports)
+    deliberately_skipped: dict[str, str] = field(default_factory=dict)
+    kit_errors: list[str] = field(default_factory=list)  # crashes of the kit itself (exit code 3)
+    exchanges: HarRecorder | None = None  # every exchange, when a HAR report was asked for
+    mode: str = ""
 
     @property
     def failures(self) -> list[CheckResult]:
@@ -151,7 +162,7 @@ class RunReport:
         return not self.failures
 
     def to_dict(self) -> dict[str, Any]:
-        from conformance.score import score_report
+        from conformance.score import EXPLANATION, group_failures, score_report
 
         return {
             "target": self.target,
@@ -161,7 +172,12 @@ class RunReport:
             "started_at": self.started_at,
             "duration_seconds": round(self.duration, 3),
             "conforms": self.conforms,
+            "mode": self.mode,
+            "explanation": EXPLANATION,
             "score": score_report(self).to_dict(),
+            "failure_groups": [group.to_dict() for group in group_failures(self.failures)],
+            "deliberately_skipped": dict(self.deliberately_skipped),
+            "kit_errors": list(self.kit_errors),
             "operations": list(self.operations),
             "results": [item.to_dict() for item in self.results],
             "notes": list(self.notes),

@@ -13,6 +13,8 @@ from typing import Any
 
 from conformance.context import Context
 from conformance.errors import ConformanceFailure, KitError
+from conformance.har import HarRecorder
+from conformance.ledger import Ledger
 from conformance.options import RunOptions
 from conformance.results import Collector, RunReport
 from conformance.spec import Operation, Spec
@@ -112,7 +114,12 @@ def discover_patient(ctx: Context) -> str | None:
 
 
 def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
-    """Run every requested layer against `options.base_url`; raises `KitError` on misuse."""
+    """Run every requested layer against `options.base_url` and return the report.
+
+    Raises `KitError` only for misuse found before the run starts (bad spec, unreachable server,
+    rejected credentials). From then on nothing the target answers stops the run: failures are results,
+    and a crash of the kit itself is recorded in `RunReport.kit_errors` while the other layers go on.
+    """
     started = time.perf_counter()
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     spec = Spec.load(options.spec_path)
@@ -120,7 +127,13 @@ def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
     selected = [op.label for op in spec.operations if options.selects(op.label, op.operation_id)]
     if not selected:
         raise KitError("--include/--exclude leave no operation to test.")
+    deliberate = {
+        op.label: reason
+        for op in spec.operations
+        if op.label in selected and (reason := options.deliberately_skipped(op.method, op.label))
+    }
     stats: dict[str, Any] = {}
+    kit_errors: list[str] = []
     if "spec" in options.layers:
         progress("layer", "spec: OpenAPI 3.1 validation")
         errors = spec.validation_errors()
@@ -137,7 +150,17 @@ def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
         else:
             collector.passed(SPEC_OPERATION, "openapi_31_valid")
     validator = IndependentValidator(spec, options.base_url)
-    bare = Target(options.base_url, spec, collector, {}, timeout=options.request_timeout, validator=validator)
+    recorder = HarRecorder() if "har" in options.reports else None
+    ledger = None if options.read_only else Ledger()
+    bare = Target(
+        options.base_url,
+        spec,
+        collector,
+        {},
+        timeout=options.request_timeout,
+        validator=validator,
+        recorder=recorder,
+    )
     ctx: Context | None = None
     try:
         credentials = credentials_for(spec, options, bare)
@@ -148,6 +171,8 @@ def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
             credentials,
             timeout=options.request_timeout,
             validator=validator,
+            recorder=recorder,
+            ledger=ledger,
         )
         second = None
         if options.second_api_key:
@@ -159,43 +184,16 @@ def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
                 {(scheme[1] if scheme else "X-API-Key"): options.second_api_key},
                 timeout=options.request_timeout,
                 validator=validator,
+                recorder=recorder,
             )
-        ctx = Context(spec, options, target, collector, second=second)
+        ctx = Context(spec, options, target, collector, second=second, ledger=ledger)
+        ctx.kit_errors = kit_errors
         progress("layer", "preflight: reachability and credentials")
         preflight(ctx)
-        ctx.sandbox = detect_sandbox(ctx)
-        if not ctx.sandbox:
-            ctx.notes.append(
-                "The target offers no sandbox controls (GET /v1/sandbox/clock): scenarios skipped."
-            )
-        ctx.patient_id = _setup_patient(ctx, progress)
-        if "custom" in options.layers:
-            progress("layer", "probes: pagination, filters, idempotency, scopes, isolation")
-            mark = time.perf_counter()
-            from conformance.probes import run_probes
-
-            run_probes(ctx)
-            stats["probes_seconds"] = round(time.perf_counter() - mark, 3)
-        if "scenarios" in options.layers:
-            mark = time.perf_counter()
-            from conformance.scenarios import run_scenarios
-
-            run_scenarios(ctx, progress)
-            stats["scenarios_seconds"] = round(time.perf_counter() - mark, 3)
-        if "schemathesis" in options.layers:
-            progress("layer", "schemathesis: stateless and stateful phases")
-            mark = time.perf_counter()
-            from conformance.engine import run_schemathesis
-
-            st_stats = run_schemathesis(
-                spec, options, collector, credentials, patient_id=ctx.patient_id, progress=progress
-            )
-            stats.update({f"schemathesis_{key}": value for key, value in st_stats.items()})
-            stats["schemathesis_seconds"] = round(time.perf_counter() - mark, 3)
-        if "scenarios" in options.layers:
-            from conformance.scenarios import run_final_scenarios
-
-            run_final_scenarios(ctx, progress)  # revokes the run's patient: after Schemathesis
+        for each in (bare, target, second):
+            if each is not None:
+                each.reached = True
+        _layers(ctx, credentials, stats, progress)
         if validator.unavailable:
             ctx.notes.append(f"Independent validation off: {validator.unavailable}.")
         stats["kit_requests"] = target.requests_sent + (second.requests_sent if second else 0)
@@ -223,19 +221,100 @@ def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
         results=collector.results(),
         notes=ctx.notes if ctx else [],
         stats=stats,
+        deliberately_skipped=deliberate,
+        kit_errors=kit_errors,
+        exchanges=recorder,
+        mode=_mode(options),
     )
 
 
-def _setup_patient(ctx: Context, progress: Progress) -> str | None:
-    """A fresh consented patient from the sandbox controls when offered, else one already linked."""
-    if ctx.sandbox and ("scenarios" in ctx.options.layers or "custom" in ctx.options.layers):
+def _mode(options: RunOptions) -> str:
+    if options.read_only:
+        return "read-only: safe methods only, nothing on the target changes"
+    if options.allow_clock:
+        return "default, clock allowed: creates and removes its own resources, moves the test clock"
+    return "default: creates its own resources and removes them at the end; pre-existing ones untouched"
+
+
+def _layers(ctx: Context, credentials: dict[str, str], stats: dict[str, Any], progress: Progress) -> None:
+    """Setup, probes, scenarios, Schemathesis, clean-up: each isolated, so one breaking spares the rest."""
+    options = ctx.options
+    try:
+        if ctx.ledger is not None:
+            progress("layer", "setup: listing pre-existing resources (left untouched)")
+            ctx.guarded("snapshot", lambda c: c.ledger.snapshot(c.target) if c.ledger else None)
+        ctx.sandbox = detect_sandbox(ctx)
+        if not ctx.sandbox:
+            ctx.notes.append(
+                "The target offers no sandbox controls (GET /v1/sandbox/clock): scenarios skipped."
+            )
+        ctx.guarded("setup", lambda c: _setup_patient(c, progress))
+        if "custom" in options.layers:
+            progress("layer", "probes: pagination, filters, idempotency, scopes, isolation")
+            mark = time.perf_counter()
+            from conformance.probes import run_probes
+
+            run_probes(ctx)
+            stats["probes_seconds"] = round(time.perf_counter() - mark, 3)
+        if "scenarios" in options.layers:
+            mark = time.perf_counter()
+            from conformance.scenarios import run_scenarios
+
+            run_scenarios(ctx, progress)
+            stats["scenarios_seconds"] = round(time.perf_counter() - mark, 3)
+        if "schemathesis" in options.layers:
+            progress("layer", "schemathesis: stateless and stateful phases")
+            mark = time.perf_counter()
+            from conformance.engine import run_schemathesis
+
+            def fuzz(c: Context) -> None:
+                st_stats = run_schemathesis(
+                    c.spec,
+                    options,
+                    c.collector,
+                    credentials,
+                    patient_id=c.patient_id,
+                    progress=progress,
+                    ledger=c.ledger,
+                    recorder=c.target.recorder,
+                )
+                stats.update({f"schemathesis_{key}": value for key, value in st_stats.items()})
+
+            ctx.guarded("schemathesis", fuzz)
+            stats["schemathesis_seconds"] = round(time.perf_counter() - mark, 3)
+        if "scenarios" in options.layers:
+            from conformance.scenarios import run_final_scenarios
+
+            run_final_scenarios(ctx, progress)  # revokes the run's patient: after Schemathesis
+    finally:
+        if ctx.ledger is not None:
+            progress("layer", "clean-up: removing what the run created")
+            ledger = ctx.ledger
+            ctx.guarded("clean-up", lambda c: ledger.clean_up(c.target))
+            if ledger.cleaned:
+                ctx.notes.append(f"Clean-up removed {len(ledger.cleaned)} resource(s) the run created.")
+            if ledger.left:
+                ctx.notes.append("Left on the target: " + "; ".join(ledger.left[:10]) + ".")
+
+
+def _setup_patient(ctx: Context, progress: Progress) -> None:
+    """A fresh consented patient from the sandbox controls when offered, else one already linked.
+
+    When linking fails, the cause (with its reproduction) is kept for the checks that needed the
+    patient: each of them fails with it, and the run goes on.
+    """
+    layers = ctx.options.layers
+    if ctx.sandbox and ctx.writes_allowed and ("scenarios" in layers or "custom" in layers):
         from conformance.scenarios.consent import link_new_patient
 
         progress("layer", "setup: a fresh consented sandbox patient")
-        linked = link_new_patient(ctx, history_days=30)
-        if linked is not None:
-            return linked.patient_id
-    patient = discover_patient(ctx)
-    if patient is None:
+        try:
+            ctx.patient_id = link_new_patient(ctx, history_days=30, check="setup").patient_id
+            return
+        except ConformanceFailure as failure:
+            ctx.setup_failures["patient"] = failure
+            ctx.notes.append(f"Setup could not link a sandbox patient: {failure.received}")
+            return
+    ctx.patient_id = discover_patient(ctx)
+    if ctx.patient_id is None:
         ctx.notes.append("No patient with an active consent: per-patient probes skipped.")
-    return patient

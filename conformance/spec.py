@@ -7,6 +7,7 @@ payload schemas from the spec it is given, so a partner's re-implementation is j
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -178,6 +179,24 @@ class Spec:
         """The documented operation for a method and path template, if any."""
         for op in self.operations:
             if op.method == method.lower() and op.path == path:
+                return op
+        return None
+
+    @cached_property
+    def _matchers(self) -> list[tuple[re.Pattern[str], Operation]]:
+        """Per operation a regex of its path template; literal templates first (fewest parameters)."""
+        items = []
+        for op in self.operations:
+            pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(op.path)) + "$"
+            items.append((op.path.count("{"), re.compile(pattern), op))
+        items.sort(key=lambda item: item[0])
+        return [(pattern, op) for _, pattern, op in items]
+
+    def match(self, method: str, path: str) -> Operation | None:
+        """The documented operation a concrete request (`GET /v1/patients/pt_1`) belongs to, if any."""
+        method = method.lower()
+        for pattern, op in self._matchers:
+            if op.method == method and pattern.match(path):
                 return op
         return None
 

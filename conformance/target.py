@@ -10,17 +10,24 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import httpx
 
+from conformance import redact
 from conformance.checks.response import RESPONSE_CHECKS, error_envelope
 from conformance.errors import ConformanceFailure, KitError
 from conformance.exchange import Exchange, lower_headers
 from conformance.results import Collector
 from conformance.spec import Spec
 from conformance.validation import IndependentValidator
+
+if TYPE_CHECKING:
+    from conformance.har import HarRecorder
+    from conformance.ledger import Ledger
+
+REQUEST_COMPLETED = "request_completed"
 
 USER_AGENT = "care-conformance"
 
@@ -37,16 +44,25 @@ class Target:
         *,
         timeout: float = 10.0,
         validator: IndependentValidator | None = None,
+        recorder: HarRecorder | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.spec = spec
         self.collector = collector
         self.credentials = dict(credentials)
         self.validator = validator
+        self.recorder = recorder
+        self.ledger = ledger
         self.client = httpx.Client(
             timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=False
         )
         self.requests_sent = 0
+        # Until the preflight has reached the server, a transport error means a wrong URL (exit 2);
+        # afterwards it is the target failing mid-run, a conformance failure with its reproduction.
+        self.reached = False
+        self.last_curl = ""
+        self.last_sent = 0.0
 
     def close(self) -> None:
         self.client.close()
@@ -84,27 +100,58 @@ class Target:
             content = urlencode(dict(form)).encode()
             request_headers.setdefault("Content-Type", content_type)
         started = time.perf_counter()
+        request = self.client.build_request(
+            method,
+            self.base_url + path,
+            params=params if isinstance(params, list) else dict(params or {}),
+            content=content,
+            headers=request_headers,
+        )
+        self.last_curl = redact.curl(method, str(request.url), dict(request.headers), content)
+        self.last_sent = time.monotonic()
+        operation = f"{method.upper()} {template}"
         try:
-            response = self.client.request(
-                method,
-                self.base_url + path,
-                params=params if isinstance(params, list) else dict(params or {}),
-                content=content,
-                headers=request_headers,
-            )
+            response = self.client.send(request)
         except httpx.TransportError as exc:
-            raise KitError(f"Cannot reach {self.base_url} ({method} {path}): {exc}") from None
+            if not self.reached:
+                raise KitError(f"Cannot reach {self.base_url} ({method} {path}): {exc}") from None
+            what = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+            failure = ConformanceFailure(
+                REQUEST_COMPLETED,
+                f"{method.upper()} {path} {what}: {type(exc).__name__} {exc}".strip(),
+                "a response within --request-timeout",
+                operation=operation,
+                reproduce=self.last_curl,
+            )
+            self.collector.error(operation, REQUEST_COMPLETED, failure.message, reproduce=self.last_curl)
+            raise failure from None
+        self.reached = True
         self.requests_sent += 1
+        elapsed = time.perf_counter() - started
+        if self.recorder is not None:
+            self.recorder.record(
+                method,
+                str(request.url),
+                dict(request.headers),
+                content,
+                response.status_code,
+                dict(response.headers),
+                response.content,
+                elapsed=elapsed,
+            )
         exchange = Exchange(
             method=method.upper(),
             url=str(response.request.url),
             status=response.status_code,
             headers=lower_headers(dict(response.headers)),
             body=response.content,
-            operation=f"{method.upper()} {template}",
-            elapsed=time.perf_counter() - started,
+            operation=operation,
+            elapsed=elapsed,
             request_headers=lower_headers(dict(response.request.headers)),
+            reproduce=self.last_curl,
         )
+        if self.ledger is not None:
+            self.ledger.created(method, template, exchange, path_params)
         self.judge(exchange, request_body=content, request_content_type=content_type, validate=validate)
         return exchange
 
@@ -127,7 +174,7 @@ class Target:
                 else:
                     applied = check(exchange)
             except ConformanceFailure as failure:
-                self.collector.failed(operation, failure.check, failure.message)
+                self.collector.failed(operation, failure.check, failure.message, reproduce=self.last_curl)
             else:
                 if applied:
                     self.collector.passed(operation, check.__name__)
@@ -135,7 +182,7 @@ class Target:
             try:
                 self.validator.validate_exchange(exchange, request_body, request_content_type)
             except ConformanceFailure as failure:
-                self.collector.failed(operation, failure.check, failure.message)
+                self.collector.failed(operation, failure.check, failure.message, reproduce=self.last_curl)
             else:
                 if self.validator.unavailable is None:
                     self.collector.passed(operation, "independent_response_validation")

@@ -8,7 +8,7 @@ same 3.1 rules, so no single validator is ever the only judge.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from conformance.errors import ConformanceFailure
@@ -60,18 +60,32 @@ class IndependentValidator:
                     self.unavailable = f"openapi-core cannot load the spec: {type(exc).__name__}"
             return self._openapi
 
-    def validate_exchange(
-        self,
-        exchange: Exchange,
-        request_body: bytes | None = None,
-        request_content_type: str = "application/json",
+    def validate_request(
+        self, exchange: Exchange, request_body: bytes | None, request_content_type: str = "application/json"
     ) -> None:
-        """Raise `ConformanceFailure` when the response contradicts the spec for its operation."""
+        """Raise `ConformanceFailure` when a request (a client's, seen by the proxy) breaks the spec."""
         from openapi_core.templating.paths.exceptions import PathError
-        from openapi_core.testing import MockRequest, MockResponse
+
+        openapi = self.openapi
+        if openapi is None:
+            return
+        try:
+            openapi.validate_request(self._request(exchange, request_body, request_content_type))
+        except PathError:
+            return
+        except Exception as exc:
+            raise ConformanceFailure(
+                "independent_request_validation",
+                f"{exchange.method.upper()} {exchange.path}: {_describe(exc)}",
+                f"a request documented for {exchange.operation or exchange.path} (openapi-core)",
+                operation=exchange.operation,
+            ) from None
+
+    def _request(self, exchange: Exchange, request_body: bytes | None, request_content_type: str) -> Any:
+        from openapi_core.testing import MockRequest
 
         parts = urlsplit(exchange.url)
-        request = MockRequest(
+        return MockRequest(
             host_url=f"{parts.scheme}://{parts.netloc}",
             method=exchange.method.lower(),
             path=parts.path,
@@ -80,6 +94,18 @@ class IndependentValidator:
             data=request_body,
             content_type=request_content_type,
         )
+
+    def validate_exchange(
+        self,
+        exchange: Exchange,
+        request_body: bytes | None = None,
+        request_content_type: str = "application/json",
+    ) -> None:
+        """Raise `ConformanceFailure` when the response contradicts the spec for its operation."""
+        from openapi_core.templating.paths.exceptions import PathError
+        from openapi_core.testing import MockResponse
+
+        request = self._request(exchange, request_body, request_content_type)
         response = MockResponse(
             data=exchange.body,
             status_code=exchange.status,

@@ -76,6 +76,15 @@ _ENTRIES = [
         "Token endpoint: unknown grant, wrong secret, unknown code give RFC 6749 codes (401 + challenge).",
     ),
     CheckInfo(
+        "documented_operation", "custom", 2, "Traffic seen by the proxy is for operations of the contract."
+    ),
+    CheckInfo(
+        "independent_request_validation",
+        "custom",
+        1,
+        "Requests seen by the validating proxy validate with openapi-core (the client's side).",
+    ),
+    CheckInfo(
         "independent_response_validation",
         "custom",
         2,

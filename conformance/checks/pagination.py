@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from conformance.errors import ConformanceFailure
+from conformance.exchange import Exchange
 
 CHECK = "pagination_invariants"
 
@@ -89,3 +91,52 @@ def pagination_invariants(operation: str, pages: list[Page], *, complete: bool) 
                 f"page {page.number} holds {len(page.items)} items before the last page",
                 "every page but the last is full",
             )
+
+
+def _int_param(query: dict[str, str], name: str) -> int | None:
+    try:
+        return int(query[name]) if name in query else None
+    except ValueError:
+        return None
+
+
+def page_consistent(exchange: Exchange) -> bool:
+    """One page on its own (what a proxy can judge): it echoes page/per_page, holds at most per_page
+    items, a total that is a non-negative integer, and is full unless it is the last page.
+
+    Applies to 200 JSON bodies with `data` (a list) and `pagination` (an object); False otherwise.
+    """
+    if exchange.status != 200 or exchange.method.upper() != "GET":
+        return False
+    body = exchange.json()
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        return False
+    pagination = body.get("pagination")
+    if not isinstance(pagination, dict):
+        return False
+    query = dict(parse_qsl(urlsplit(exchange.url).query))
+    where = exchange.describe()
+    items = body["data"]
+
+    def fail(received: str, documented: str) -> ConformanceFailure:
+        return ConformanceFailure(CHECK, f"{where}: {received}", documented, operation=exchange.operation)
+
+    total, page, per_page = pagination.get("total"), pagination.get("page"), pagination.get("per_page")
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise fail(f"pagination.total = {total!r}", "a non-negative integer")
+    asked_page, asked_per_page = _int_param(query, "page"), _int_param(query, "per_page")
+    if asked_page is not None and page != asked_page:
+        raise fail(f"page={asked_page} answered pagination.page = {page!r}", "the requested page")
+    if asked_per_page is not None and 1 <= asked_per_page <= 100 and per_page != asked_per_page:
+        raise fail(
+            f"per_page={asked_per_page} answered pagination.per_page = {per_page!r}", "the requested per_page"
+        )
+    if isinstance(per_page, int) and per_page > 0:
+        if len(items) > per_page:
+            raise fail(f"{len(items)} items with per_page={per_page}", "at most per_page items")
+        if isinstance(page, int) and page * per_page <= total and len(items) != per_page:
+            raise fail(
+                f"page {page} of a {total}-item set holds {len(items)} items with per_page={per_page}",
+                "every page but the last is full",
+            )
+    return True

@@ -83,8 +83,7 @@ def _walk(ctx: Context, op: Operation, extra: dict[str, str] | None = None) -> t
 def pagination(ctx: Context) -> None:
     """Pages disjoint, union = the set, total exact, per_page respected — for every list operation."""
     for op in list_operations(ctx):
-        if "{patient_id}" in op.path and not ctx.patient_id:
-            ctx.skip(op.label, PAGE_CHECK, "no consented patient to read")
+        if "{patient_id}" in op.path and not ctx.needs_patient(op.label, PAGE_CHECK):
             continue
         walked = _walk(ctx, op)
         if walked is None:
@@ -123,8 +122,7 @@ def date_filters(ctx: Context) -> None:
         params = _date_params(ctx, op)
         if params is None:
             continue
-        if "{patient_id}" in op.path and not ctx.patient_id:
-            ctx.skip(op.label, FILTER_CHECK, "no consented patient to read")
+        if "{patient_id}" in op.path and not ctx.needs_patient(op.label, FILTER_CHECK):
             continue
         walked = _walk(ctx, op)
         items = [item for page in walked[0] for item in page.items] if walked else []

@@ -18,6 +18,8 @@ def _writer(name: str) -> Callable[[RunReport], str]:
         from conformance.reporting.markdown import render
     elif name == "html":
         from conformance.reporting.html_report import render
+    elif name == "har":
+        from conformance.reporting.har_report import render
     else:
         raise KitError(f"Unknown report format {name!r}.")
     return render

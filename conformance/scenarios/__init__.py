@@ -2,7 +2,7 @@
 
 Each scenario records one outcome under a pseudo-operation `scenario: <name>` (its requests are also
 judged per operation by the per-response checks). Scenarios needing sandbox controls are skipped,
-with the reason, against targets without them.
+with the reason, against targets without them; scenarios that write are not run under --read-only.
 """
 
 from __future__ import annotations
@@ -10,32 +10,49 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from conformance.context import Context
+from conformance.options import CLOCK_REASON
 from conformance.receiver import Receiver
-from conformance.scenarios.clock import sandbox_clock
-from conformance.scenarios.consent import consent_lifecycle
-from conformance.scenarios.fhir import fhir_search
-from conformance.scenarios.reports import report_after_revocation, report_job
-from conformance.scenarios.webhooks import webhook_delivery
+from conformance.scenarios import clock, consent, fhir, reports, webhooks
+from conformance.steps import Step, run_steps
 
 
-def run_scenarios(ctx: Context, progress: Callable[[str, str], None]) -> None:
-    """Run all scenarios; the webhook receiver lives exactly as long as they do."""
-    progress("layer", "scenarios: consent lifecycle")
-    consent_lifecycle(ctx)
-    progress("layer", "scenarios: report job and PDF")
-    report_job(ctx)
-    progress("layer", "scenarios: FHIR search")
-    fhir_search(ctx)
-    progress("layer", "scenarios: webhook delivery")
+def webhook_scenario(ctx: Context) -> None:
+    """Webhook delivery with the kit's receiver living exactly as long as the scenario."""
     with Receiver(
         ctx.target.validator, host=ctx.options.receiver_host, public_url=ctx.options.receiver_url
     ) as rx:
-        webhook_delivery(ctx, rx)
-    progress("layer", "scenarios: sandbox clock")
-    sandbox_clock(ctx)  # last: moving the clock may expire or generate data the others read
+        webhooks.webhook_delivery(ctx, rx)
+
+
+def clock_scenario(ctx: Context) -> None:
+    """The clock cannot be moved back, so it only moves when the caller said so (--allow-clock)."""
+    if not ctx.options.allow_clock:
+        ctx.skip(clock.OPERATION, clock.CHECK, CLOCK_REASON)
+        return
+    clock.sandbox_clock(ctx)
+
+
+SCENARIOS: tuple[Step, ...] = (
+    Step(consent.consent_lifecycle, consent.OPERATION, consent.CHECK, writes=True),
+    Step(reports.report_job, reports.OPERATION, reports.CHECK, writes=True),
+    Step(fhir.fhir_search, fhir.OPERATION, fhir.CHECK),
+    Step(webhook_scenario, webhooks.OPERATION, webhooks.CHECK, writes=True),
+    # last: moving the clock may expire or generate data the others read
+    Step(clock_scenario, clock.OPERATION, clock.CHECK, writes=True),
+)
+
+
+def run_scenarios(ctx: Context, progress: Callable[[str, str], None]) -> None:
+    """Run all scenarios, each isolated from the others' failures."""
+    run_steps(ctx, SCENARIOS, progress)
+
+
+# After every layer that reads the run's patient: this one ends that patient's consent.
+FINAL_SCENARIOS: tuple[Step, ...] = (
+    Step(reports.report_after_revocation, reports.REVOKED_OPERATION, reports.REVOKED_CHECK, writes=True),
+)
 
 
 def run_final_scenarios(ctx: Context, progress: Callable[[str, str], None]) -> None:
-    """Scenarios that end the run's patient's consent: after every layer that reads that patient."""
-    progress("layer", "scenarios: report access after revocation")
-    report_after_revocation(ctx)
+    """Scenarios that revoke the run's patient, each isolated from the others' failures."""
+    run_steps(ctx, FINAL_SCENARIOS, progress)

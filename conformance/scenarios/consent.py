@@ -32,10 +32,11 @@ class Linked:
 
 def link_new_patient(
     ctx: Context, history_days: int = 30, scopes: list[str] | None = None, check: str = CHECK
-) -> Linked | None:
-    """Create a sandbox patient, send a link request, accept it as the patient; None if a step fails.
+) -> Linked:
+    """Create a sandbox patient, send a link request, accept it as the patient.
 
-    Failures are raised as `ConformanceFailure` when `check` is the scenario's own; setup callers get None.
+    A step answering otherwise raises `ConformanceFailure` under `check`, with the curl line of the
+    request that showed it; the caller decides whose failure that is (its scenario's, or the setup's).
     """
     scopes = scopes or DATA_SCOPES
     target = ctx.target
@@ -76,10 +77,8 @@ def link_new_patient(
             )
         return Linked(patient_id, request_id, email)
     except ConformanceFailure as failure:
-        if check == CHECK:
-            raise
-        ctx.notes.append(f"Could not link a sandbox patient: {failure.message}")
-        return None
+        failure.reproduce = failure.reproduce or ctx.last_curl()
+        raise
 
 
 def consent_lifecycle(ctx: Context) -> None:
@@ -91,7 +90,6 @@ def consent_lifecycle(ctx: Context) -> None:
     granted = ["pain:read", "wellbeing:read"]
     try:
         linked = link_new_patient(ctx, history_days=7, scopes=granted)
-        assert linked is not None
         link = ctx.expect_status(
             target.request(
                 "GET", "/v1/link-requests/{request_id}", path_params={"request_id": linked.request_id}

@@ -14,9 +14,9 @@ def fhir_search(ctx: Context) -> None:
     """Search the patient's Observations; every entry is theirs, the date prefixes are honoured."""
     if not ctx.documented("GET", "/fhir/r4/Observation"):
         return
-    if not ctx.patient_id:
-        ctx.skip(OPERATION, CHECK, "no consented patient to search")
+    if not ctx.needs_patient(OPERATION, CHECK):
         return
+    assert ctx.patient_id is not None
     target = ctx.target
     try:
         if ctx.documented("GET", "/fhir/r4/metadata"):

@@ -15,9 +15,9 @@ POLL_SECONDS = 0.2
 
 def report_job(ctx: Context) -> None:
     """Ask for a report, poll it to completion, download it; fetch the synchronous PDF too."""
-    if not ctx.patient_id:
-        ctx.skip(OPERATION, CHECK, "no consented patient to report on")
+    if not ctx.needs_patient(OPERATION, CHECK):
         return
+    assert ctx.patient_id is not None
     target = ctx.target
     ids = {"patient_id": ctx.patient_id}
     try:

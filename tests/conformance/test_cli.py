@@ -137,3 +137,43 @@ def test_workers_option_runs(toy_url: str) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
+
+
+def test_help_documents_every_exit_code() -> None:
+    text = CliRunner().invoke(main, ["run", "--help"], terminal_width=200).output
+    for code in ("0 the target conforms", "1 it does not conform", "2 misuse", "3 the kit itself broke"):
+        assert code in " ".join(text.split()), code
+
+
+def test_a_crash_of_the_kit_exits_3_and_still_writes_every_report(
+    toy_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conformance import probes
+    from conformance.steps import Step
+
+    def exploding(ctx: object) -> None:
+        raise ZeroDivisionError("a bug in a probe")
+
+    monkeypatch.setattr(probes, "PROBES", (Step(exploding, "GET /items", "pagination_invariants"),))
+    reports = {name: tmp_path / f"r.{name}" for name in ("json", "junit", "html", "markdown", "har")}
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--base-url",
+            toy_url,
+            "--api-key",
+            "key-a",
+            "--spec",
+            str(TOY_SPEC),
+            "--layer",
+            "custom",
+            "--report",
+            ",".join(f"{name}={path}" for name, path in reports.items()),
+        ],
+    )
+    assert result.exit_code == 3, result.output
+    assert "file an issue" in result.output
+    assert all(path.exists() and path.stat().st_size for path in reports.values())
+    report = json.loads(reports["json"].read_text())
+    assert "ZeroDivisionError: a bug in a probe" in report["kit_errors"][0]

@@ -46,6 +46,7 @@ def full_run(sandbox: RunningSandbox, base_url: str | None = None, **kwargs: obj
         second_api_key=sandbox.second_api_key,
         client_id=sandbox.alpha.client_id,
         client_secret=sandbox.alpha.client_secret,
+        allow_clock=True,  # a throwaway sandbox: the clock scenario may move its clock
         **kwargs,
     )
 
