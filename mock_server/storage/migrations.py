@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, inspect, select, text
 
 from mock_server.storage import schema
 from mock_server.timeutil import iso, utcnow
@@ -21,8 +21,26 @@ def _v1_initial(conn: Connection) -> None:
     schema.metadata.create_all(conn)
 
 
+def _v2_tenant_fairness(conn: Connection) -> None:
+    """The pending clock advance (chunked advances, issue 13) and a per-workspace delivery index.
+
+    Fresh databases already have both from ``_v1_initial`` (it creates the current metadata), so
+    each step checks first.
+    """
+    columns = {c["name"] for c in inspect(conn).get_columns("workspaces")}
+    if "clock_target_seconds" not in columns:
+        conn.execute(text("ALTER TABLE workspaces ADD COLUMN clock_target_seconds FLOAT"))
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS ix_deliveries_ws_due "
+            "ON deliveries (workspace_id, status, next_attempt_at)"
+        )
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _v1_initial),
+    (2, "pending clock advances, per-workspace delivery index", _v2_tenant_fairness),
 ]
 
 

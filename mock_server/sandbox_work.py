@@ -1,0 +1,189 @@
+"""The heavy sandbox controls — clock advance and reset — done in short, committed chunks.
+
+Why: both used to run as one transaction on the event loop. A 365-day advance wrote ~170,000 rows
+and held every request of every workspace for 3-4 s; a reset of a 244k-record workspace held
+SQLite's single writer for ~5 s. Now they run on the handler thread pool and commit every
+``Settings.sandbox_chunk_rows`` rows or so, so another workspace's write waits milliseconds.
+
+Correctness with chunks:
+
+- **Advance**: the request first records a *pending target* (``workspaces.clock_target_seconds``)
+  and leaves the served clock alone. Each chunk generates some days of one patient and moves that
+  patient's ``generated_days`` by compare-and-set in the chunk's own transaction, so a chunk is
+  written once or not at all and two advances never write a day twice. Only when every patient is
+  generated up to the target does the served offset jump to it. A crash midway therefore leaves
+  the clock where it was (``GET /v1/sandbox/clock`` shows ``advancing_to``), and the advance is
+  resumed at the next start (:func:`resume_pending`) or by the next advance of that workspace.
+  The data is the same as one big transaction's: the generator is continuable (days 0..N then
+  N..N+k equal 0..N+k), which ``tests/mock_server/test_sandbox_work.py`` checks.
+- **Reset**: one short transaction removes the patients, consents, link requests and report jobs and
+  returns the clock to real time; the records, events and deliveries left behind are deleted in
+  chunks; then each seeded patient is written in its own transaction, after clearing whatever an
+  interrupted earlier reset left under its (deterministic) id. Interrupted anywhere, the workspace
+  is returned to its seeded state by running the reset again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from mock_server.consent import ConsentService
+from mock_server.context import Services
+from mock_server.seeding import (
+    CONSENTED_SCOPE_SETS,
+    DEMO_HISTORY_DAYS,
+    DEMO_PATIENTS,
+    insert_days,
+    patient_ref,
+    profile_for,
+)
+from mock_server.seeding import create_patient as seed_patient
+from mock_server.storage import purge
+from mock_server.storage.patients import PatientRepo, SandboxPatientRow
+from mock_server.storage.workspaces import Workspace, WorkspaceRepo
+from mock_server.timeutil import iso, utcnow
+
+log = logging.getLogger("care_sandbox.sandbox")
+
+FIRST_CHUNK_DAYS = 7  # the first chunk of a patient measures how many rows a day makes
+
+
+@dataclass
+class Advanced:
+    now: datetime
+    offset_seconds: float
+    expired_link_requests: int = 0
+    generated: dict[str, int] = field(
+        default_factory=lambda: {"pain_entries": 0, "wellbeing": 0, "gauges": 0, "vitals": 0}
+    )
+
+    def add(self, counts: dict[str, int]) -> None:
+        for key, value in counts.items():
+            self.generated[key] = self.generated.get(key, 0) + value
+
+
+def advance(services: Services, workspace: Workspace, seconds: float) -> Advanced:
+    """Move the workspace clock ``seconds`` forward, generating the days that pass, chunk by chunk."""
+    repo = WorkspaceRepo(services.storage)
+    with services.storage.begin() as conn:
+        repo.begin_advance(conn, workspace.id, seconds)
+    return complete(services, workspace)
+
+
+def complete(services: Services, workspace: Workspace) -> Advanced:
+    """Finish whatever advance is pending for the workspace (this one's, another's, a crashed one's)."""
+    storage, repo = services.storage, WorkspaceRepo(services.storage)
+    result: Advanced | None = None
+    while True:
+        with storage.connect() as conn:
+            offset, target = repo.clock_state(conn, workspace.id)
+        if target is None:  # finished (by us or a concurrent advance), or dropped by a reset
+            result = result or Advanced(utcnow() + timedelta(seconds=offset), offset)
+            result.now, result.offset_seconds = utcnow() + timedelta(seconds=offset), offset
+            return result
+        moment = utcnow() + timedelta(seconds=target)
+        result = result or Advanced(moment, target)
+        _generate_until(services, workspace, moment, result)
+        with storage.begin() as conn:
+            finished = repo.finish_advance(conn, workspace.id, target)
+        if finished:
+            consents = ConsentService(storage, PatientRepo(storage), services.settings.link_request_ttl_days)
+            result.expired_link_requests += consents.expire_due(workspace.id, moment)
+            services.wake_dispatcher()
+            result.now, result.offset_seconds = moment, target
+            return result
+
+
+def _generate_until(services: Services, workspace: Workspace, moment: datetime, result: Advanced) -> None:
+    storage = services.storage
+    patients = PatientRepo(storage)
+    consents = ConsentService(storage, patients, services.settings.link_request_ttl_days)
+    chunk_rows = max(services.settings.sandbox_chunk_rows, 1)
+    stamp = iso(moment)
+    for listed in patients.all(workspace.id):
+        row: SandboxPatientRow | None = listed
+        per_day = 0.0
+        while row is not None:
+            goal = (moment.date() - date.fromisoformat(row.history_start)).days
+            done = row.generated_days
+            if goal <= done:
+                break
+            n = FIRST_CHUNK_DAYS if per_day == 0 else max(1, int(chunk_rows / per_day))
+            n = min(n, goal - done)
+            gen = row.profile["generator"]
+            profile = profile_for(gen["run_seed"], gen["index"], gen["overrides"])
+            with storage.begin() as conn:
+                if not patients.claim_days(conn, row.id, done, done + n):
+                    row = patients.by_ref(conn, row.id)  # another advance wrote these days (or a reset)
+                    continue
+                consent = consents.latest(conn, workspace.id, row.anon_id)
+                scopes = None
+                if consent is not None and consent.status == "active":
+                    scopes = frozenset(orjson.loads(consent.scopes))
+                counts = insert_days(conn, row, profile, done, n, workspace.id, stamp, scopes)
+            services.wake_dispatcher()
+            result.add(counts)
+            per_day = max(sum(counts.values()) / n, 1.0)
+            row = replace(row, generated_days=done + n)
+
+
+def resume_pending(services: Services) -> int:
+    """At start-up: finish advances a crash or restart interrupted. Returns how many were pending."""
+    repo = WorkspaceRepo(services.storage)
+    pending = repo.pending_advances()
+    for workspace_id in pending:
+        workspace = repo.get(workspace_id)
+        if workspace is not None:
+            log.info("resuming the interrupted clock advance of workspace %s", workspace_id)
+            complete(services, workspace)
+    return len(pending)
+
+
+def reset(
+    services: Services,
+    workspace: Workspace,
+    *,
+    patients: int = DEMO_PATIENTS,
+    history_days: int = DEMO_HISTORY_DAYS,
+) -> dict[str, Any]:
+    """Return the workspace to its seeded state, holding the writer for one chunk at a time."""
+    storage = services.storage
+    chunk = max(services.settings.sandbox_chunk_rows, 1)
+    repo = PatientRepo(storage)
+    with storage.begin() as conn:
+        refs = repo.refs(conn, workspace.id)
+        cleared = purge.detach_world(conn, workspace.id)
+    # what an interrupted earlier reset may have left under the refs the seed is about to reuse
+    refs = list(dict.fromkeys([*refs, *(patient_ref(workspace.id, i) for i in range(patients))]))
+    removed = _drain(storage, lambda conn: purge.records_chunk(conn, refs, chunk))
+    _drain(storage, lambda conn: purge.events_chunk(conn, workspace.id, max(chunk // 4, 1)))
+    now = services.clock.now(workspace.id)
+    consents = ConsentService(storage, repo, services.settings.link_request_ttl_days)
+    rows = []
+    for i in range(patients):
+        with storage.begin() as conn:
+            rows.append(seed_patient(services, conn, workspace, i, now, history_days=history_days))
+    with storage.begin() as conn:
+        for row, scopes in zip(rows, CONSENTED_SCOPE_SETS, strict=False):
+            consents.grant_directly(conn, workspace.id, row.id, row.anon_id, scopes, now)
+    return {
+        "patients": len(rows),
+        "consents": min(len(CONSENTED_SCOPE_SETS), len(rows)),
+        "link_requests": cleared.get("link_requests", 0),
+        "removed_records": removed,
+    }
+
+
+def _drain(storage: Any, step: Any) -> int:
+    total = 0
+    while True:
+        with storage.begin() as conn:
+            n = int(step(conn))
+        if n == 0:
+            return total
+        total += n
