@@ -28,23 +28,10 @@ def _workspace(storage: Storage) -> tuple[str, str]:
 
 def _patient(storage: Storage, workspace_id: str, email: str | None = None) -> SandboxPatientRow:
     ref = f"sp_{secrets.token_hex(8)}"
-    row = SandboxPatientRow(
-        ref,
-        workspace_id,
-        email or f"{ref}@patients.example",
-        anonymized_id("salt", ref),
-        {
-            "display_name": "A B.",
-            "locale": "en_GB",
-            "condition": "migraine",
-            "baseline_severity": "moderate",
-            "sources": [],
-            "history_days": 0,
-        },
-        "2026-01-01",
-        0,
-        iso(datetime.now(UTC)),
-    )
+    row = SandboxPatientRow(ref, workspace_id, email or f"{ref}@patients.example", anonymized_id("salt", ref),
+                            {"display_name": "A B.", "locale": "en_GB", "condition": "migraine",
+                             "baseline_severity": "moderate", "sources": [], "history_days": 0},
+                            "2026-01-01", 0, iso(datetime.now(UTC)))
     with storage.begin() as conn:
         PatientRepo(storage).insert(conn, row)
     return row
@@ -76,9 +63,7 @@ def test_consent_state_machine(storage: Storage) -> None:
     patient = _patient(storage, workspace_id)
     service = ConsentService(storage, PatientRepo(storage), 30)
     now = datetime(2026, 5, 1, tzinfo=UTC)
-    request = service.create_request(
-        workspace_id, patient.email.upper(), ["pain:read", "fhir:read"], None, now
-    )
+    request = service.create_request(workspace_id, patient.email.upper(), ["pain:read", "fhir:read"], None, now)
     accepted = service.accept(workspace_id, request["request_id"], ["pain:read"], now)
     assert accepted["consent"]["scopes"] == ["pain:read"]
     with pytest.raises(ApiError) as twice:
@@ -109,21 +94,16 @@ def test_pending_requests_expire_with_the_clock(storage: Storage) -> None:
     assert service.expire_due(workspace_id, now + timedelta(days=30)) == 1
     assert service.get_request(workspace_id, request["request_id"])["status"] == "expired"
     with storage.connect() as conn:
-        types = conn.exec_driver_sql(
-            "SELECT type FROM events WHERE workspace_id = '%s'" % workspace_id
-        ).scalars()
+        types = conn.exec_driver_sql("SELECT type FROM events WHERE workspace_id = '%s'" % workspace_id).scalars()
         assert "link_request.expired" in list(types)
 
 
-_entry = st.fixed_dictionaries(
-    {
-        "pain_level": st.integers(0, 10),
-        "logged_at": st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)).map(
-            lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")
-        ),
-        "notes": st.one_of(st.none(), st.text(max_size=40)),
-    }
-)
+_entry = st.fixed_dictionaries({
+    "pain_level": st.integers(0, 10),
+    "logged_at": st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)).map(
+        lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")),
+    "notes": st.one_of(st.none(), st.text(max_size=40)),
+})
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -131,10 +111,8 @@ _entry = st.fixed_dictionaries(
 def test_records_round_trip(storage: Storage, entries: list[dict]) -> None:
     """Insert, read back, equal (sqlite-utils' round-trip property), with exact paging totals."""
     ref = f"sp_{secrets.token_hex(8)}"
-    stored = [
-        {"id": f"pe_{ref}_{i}", "areas": [], "qualities": [], "overall_wellbeing": None, "vitals": None, **e}
-        for i, e in enumerate(entries)
-    ]
+    stored = [{"id": f"pe_{ref}_{i}", "areas": [], "qualities": [], "overall_wellbeing": None, "vitals": None, **e}
+              for i, e in enumerate(entries)]
     with storage.begin() as conn:
         records_mod.insert_many(conn, ref, "pain_entry", stored)
     repo = RecordRepo(storage)
