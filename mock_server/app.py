@@ -33,7 +33,7 @@ from connexion.resolver import RelativeResolver
 from mock_server import sandbox_work, spec
 from mock_server.auth.oauth import OAuthService
 from mock_server.auth.principals import PrincipalResolver
-from mock_server.blocking import BlockingPool
+from mock_server.blocking import BlockingPool, HeavyWork
 from mock_server.context import Services
 from mock_server.gateway.dispatch import GatewayMiddleware
 from mock_server.gateway.idempotency import IdempotencyStore
@@ -74,6 +74,7 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         storage=storage,
         clock=WorkspaceClock(storage),
         blocking=BlockingPool(settings.handler_threads),
+        heavy=HeavyWork(settings, settings.sandbox_processes),
     )
     services.extras["workspaces"] = WorkspaceRepo(storage)
     services.extras["oauth"] = OAuthService(storage, settings)
@@ -137,6 +138,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
             upkeep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await upkeep
+            if services.heavy is not None:
+                services.heavy.close()
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)

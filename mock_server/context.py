@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mock_server.blocking import DEFAULT_HANDLER_THREADS, BlockingPool
+from mock_server.blocking import DEFAULT_HANDLER_THREADS, BlockingPool, HeavyWork
 
 if TYPE_CHECKING:
     from mock_server.settings import Settings
@@ -45,6 +45,8 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
     # where sync handlers and other blocking work run, off the event loop (see mock_server.blocking)
     blocking: BlockingPool = field(default_factory=lambda: BlockingPool(DEFAULT_HANDLER_THREADS))
+    # where CPU-heavy sandbox controls run (a child process; see mock_server.blocking.HeavyWork)
+    heavy: HeavyWork | None = None
 
 
 @dataclass

@@ -132,6 +132,38 @@ def _generate_until(services: Services, workspace: Workspace, moment: datetime, 
             row = replace(row, generated_days=done + n)
 
 
+def advance_job(services: Services, workspace_id: str, seconds: float) -> dict[str, Any]:
+    """:func:`advance` by workspace id, with a picklable result: what ``HeavyWork`` runs."""
+    workspace = WorkspaceRepo(services.storage).get(workspace_id)
+    if workspace is None:
+        raise LookupError(f"workspace {workspace_id} is gone")
+    done = advance(services, workspace, seconds)
+    return {
+        "now": iso(done.now),
+        "offset_seconds": int(done.offset_seconds),
+        "expired_link_requests": done.expired_link_requests,
+        "generated": done.generated,
+    }
+
+
+def reset_job(services: Services, workspace_id: str) -> dict[str, Any]:
+    """:func:`reset` by workspace id: what ``HeavyWork`` runs."""
+    workspace = WorkspaceRepo(services.storage).get(workspace_id)
+    if workspace is None:
+        raise LookupError(f"workspace {workspace_id} is gone")
+    return reset(services, workspace)
+
+
+def run_heavy(services: Services, fn: Any, *args: Any) -> dict[str, Any]:
+    """Run a job in the child process when there is one, here otherwise; then wake the dispatcher
+    (the child cannot reach it) for the events the job wrote."""
+    result: dict[str, Any] = (
+        fn(services, *args) if services.heavy is None else services.heavy.call(services, fn, *args)
+    )
+    services.wake_dispatcher()
+    return result
+
+
 def resume_pending(services: Services) -> int:
     """At start-up: finish advances a crash or restart interrupted. Returns how many were pending."""
     repo = WorkspaceRepo(services.storage)

@@ -66,6 +66,7 @@ class Settings:
     dispatcher_poll_seconds: float = 0.5
     # fairness between workspaces (issue 13): one tenant's work never holds up another's
     handler_threads: int = 8  # the bounded pool sync handlers and blocking work run on
+    sandbox_processes: int = 1  # child processes for clock advances and resets (0: in a handler thread)
     webhook_endpoint_inflight: int = 8  # attempts in flight per endpoint, across workers (0: no cap)
     webhook_workspace_inflight: int = 16  # per workspace: its fair share of the dispatcher's 32 slots
     sandbox_chunk_rows: int = 2000  # rows a clock advance or reset writes per committed transaction

@@ -34,7 +34,8 @@ def _workspace(req: ApiRequest) -> Workspace:
 @own_transactions
 def reset(req: ApiRequest) -> Reply:
     """Chunked (see ``sandbox_work``): another workspace's writes never wait long behind it."""
-    return ok(sandbox_work.reset(req.services, _workspace(req)))
+    workspace = _workspace(req)
+    return ok(sandbox_work.run_heavy(req.services, sandbox_work.reset_job, workspace.id))
 
 
 def create_patient(req: ApiRequest) -> Reply:
@@ -177,12 +178,4 @@ def advance_clock(req: ApiRequest) -> Reply:
         offset, target = repo.clock_state(conn, workspace.id)
         quotas.check_clock(settings, max(offset, target or offset), seconds)
         quotas.check_records_for_days(settings, conn, workspace.id, seconds / quotas.DAY_SECONDS)
-    done = sandbox_work.advance(req.services, workspace, seconds)
-    return ok(
-        {
-            "now": iso(done.now),
-            "offset_seconds": int(done.offset_seconds),
-            "expired_link_requests": done.expired_link_requests,
-            "generated": done.generated,
-        }
-    )
+    return ok(sandbox_work.run_heavy(req.services, sandbox_work.advance_job, workspace.id, seconds))
