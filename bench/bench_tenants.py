@@ -136,35 +136,37 @@ def format_report(quiet: Phase, loaded: list[Phase]) -> str:
 @contextlib.contextmanager
 def hanging_server() -> Iterator[str]:
     """Accepts connections, reads, never answers: a receiver that hangs until the client gives up."""
+    loop = asyncio.new_event_loop()
     ready = threading.Event()
-    holder: dict[str, Any] = {}
+    port: list[int] = []
 
-    def main() -> None:
-        loop = asyncio.new_event_loop()
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            while await reader.read(65536):
+                pass
+        writer.close()
 
-        async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(Exception):
-                while await reader.read(65536):
-                    pass
-            writer.close()
-
-        async def start() -> None:
-            server = await asyncio.start_server(hold, "127.0.0.1", 0)
-            holder["port"] = server.sockets[0].getsockname()[1]
-            holder["server"] = server
-
-        loop.run_until_complete(start())
-        holder["loop"] = loop
+    async def serve(stop: asyncio.Event) -> None:
+        server = await asyncio.start_server(hold, "127.0.0.1", 0)
+        port.append(server.sockets[0].getsockname()[1])
         ready.set()
-        loop.run_forever()
+        async with server:
+            await stop.wait()
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
-    thread = threading.Thread(target=main, daemon=True)
+    stop = asyncio.Event()
+    thread = threading.Thread(target=lambda: loop.run_until_complete(serve(stop)), daemon=True)
     thread.start()
     ready.wait(10)
     try:
-        yield f"http://127.0.0.1:{holder['port']}"
+        yield f"http://127.0.0.1:{port[0]}"
     finally:
-        holder["loop"].call_soon_threadsafe(holder["loop"].stop)
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=10)
+        loop.close()
 
 
 # --------------------------------------------------------------------------- load from A
