@@ -19,6 +19,7 @@ import multiprocessing
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
@@ -102,7 +103,15 @@ class HeavyWork:
                     initargs=(self.settings,),
                 )
             executor = self._executor
-        return executor.submit(_in_child, fn, *args).result()
+        try:
+            return executor.submit(_in_child, fn, *args).result()
+        except BrokenProcessPool:
+            # the child died (killed, out of memory): the next call starts a new one; an advance it
+            # left half-way is resumed by that call or at the next start (see sandbox_work)
+            with self._lock:
+                if self._executor is executor:
+                    self._executor = None
+            raise
 
     def close(self) -> None:
         with self._lock:

@@ -9,6 +9,9 @@ checked before anything is written.
 
 from __future__ import annotations
 
+import threading
+import time
+
 from sqlalchemy import Connection
 
 from mock_server.errors import ApiError
@@ -17,6 +20,9 @@ from mock_server.storage import purge
 
 DAY_SECONDS = 86_400.0
 TYPICAL_ROWS_PER_PATIENT_DAY = 30.0  # a guess used only before a workspace has any data
+COUNT_TTL_SECONDS = 5.0
+_COUNTS: dict[str, tuple[float, int]] = {}  # workspace -> (fresh until, records) for check-ins
+_COUNTS_LOCK = threading.Lock()
 
 
 def exceeded(quota: str, limit: int, current: float, requested: float, unit: str) -> ApiError:
@@ -43,13 +49,35 @@ def check_clock(settings: Settings, ahead_seconds: float, step_seconds: float) -
 
 
 def check_records(settings: Settings, conn: Connection, workspace_id: str, adding: int) -> None:
-    """At most ``quota_records`` stored records (pain, wellbeing, gauges, vitals) per workspace."""
+    """At most ``quota_records`` stored records (pain, wellbeing, gauges, vitals) per workspace.
+
+    For the one-record writes (check-ins) the count is remembered for ``COUNT_TTL_SECONDS`` and
+    advanced by what each write adds: counting a large workspace's records on every check-in would
+    cost more than the check-in. A quota may so be passed by the writes of a few seconds, never more.
+    """
     limit = settings.quota_records
     if limit <= 0:
         return
-    current = purge.count_records(conn, workspace_id)
+    now = time.monotonic()
+    with _COUNTS_LOCK:
+        remembered = _COUNTS.get(workspace_id)
+    if remembered is not None and remembered[0] > now:
+        current = remembered[1]
+    else:
+        current = purge.count_records(conn, workspace_id)
     if current + adding > limit:
         raise exceeded("records", limit, current, adding, "records")
+    with _COUNTS_LOCK:
+        if len(_COUNTS) > 10_000:
+            _COUNTS.clear()
+        expires = remembered[0] if remembered is not None and remembered[0] > now else now + COUNT_TTL_SECONDS
+        _COUNTS[workspace_id] = (expires, current + adding)
+
+
+def forget(workspace_id: str) -> None:
+    """Drop the remembered record count (after a reset or an advance changed it wholesale)."""
+    with _COUNTS_LOCK:
+        _COUNTS.pop(workspace_id, None)
 
 
 def check_records_for_days(

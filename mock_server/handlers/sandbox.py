@@ -35,7 +35,10 @@ def _workspace(req: ApiRequest) -> Workspace:
 def reset(req: ApiRequest) -> Reply:
     """Chunked (see ``sandbox_work``): another workspace's writes never wait long behind it."""
     workspace = _workspace(req)
-    return ok(sandbox_work.run_heavy(req.services, sandbox_work.reset_job, workspace.id))
+    try:
+        return ok(sandbox_work.run_heavy(req.services, sandbox_work.reset_job, workspace.id))
+    finally:
+        quotas.forget(workspace.id)
 
 
 def create_patient(req: ApiRequest) -> Reply:
@@ -178,4 +181,7 @@ def advance_clock(req: ApiRequest) -> Reply:
         offset, target = repo.clock_state(conn, workspace.id)
         quotas.check_clock(settings, max(offset, target or offset), seconds)
         quotas.check_records_for_days(settings, conn, workspace.id, seconds / quotas.DAY_SECONDS)
-    return ok(sandbox_work.run_heavy(req.services, sandbox_work.advance_job, workspace.id, seconds))
+    try:
+        return ok(sandbox_work.run_heavy(req.services, sandbox_work.advance_job, workspace.id, seconds))
+    finally:
+        quotas.forget(workspace.id)
