@@ -2,8 +2,11 @@
 
 Why: both used to run as one transaction on the event loop. A 365-day advance wrote ~170,000 rows
 and held every request of every workspace for 3-4 s; a reset of a 244k-record workspace held
-SQLite's single writer for ~5 s. Now they run on the handler thread pool and commit every
-``Settings.sandbox_chunk_rows`` rows or so, so another workspace's write waits milliseconds.
+SQLite's single writer for ~5 s. Now they run in a child process (``HeavyWork``) and commit every
+``Settings.sandbox_chunk_rows`` rows or so; each chunk is generated and serialized *before* its
+transaction begins, so the write lock is held only to insert, and after each commit the lock is left
+free for about as long as it was held (SQLite's lock is not fair; see :func:`_yield_writer`). Another
+workspace's write waits milliseconds, not seconds.
 
 Correctness with chunks:
 
@@ -26,6 +29,7 @@ Correctness with chunks:
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -38,11 +42,12 @@ from mock_server.seeding import (
     CONSENTED_SCOPE_SETS,
     DEMO_HISTORY_DAYS,
     DEMO_PATIENTS,
-    insert_days,
+    generate_records,
     patient_ref,
+    plan_patient,
     profile_for,
+    store_records,
 )
-from mock_server.seeding import create_patient as seed_patient
 from mock_server.storage import purge
 from mock_server.storage.patients import PatientRepo, SandboxPatientRow
 from mock_server.storage.workspaces import Workspace, WorkspaceRepo
@@ -51,6 +56,7 @@ from mock_server.timeutil import iso, utcnow
 log = logging.getLogger("care_sandbox.sandbox")
 
 FIRST_CHUNK_DAYS = 7  # the first chunk of a patient measures how many rows a day makes
+MAX_YIELD_SECONDS = 0.05
 
 
 @dataclass
@@ -117,6 +123,8 @@ def _generate_until(services: Services, workspace: Workspace, moment: datetime, 
             n = min(n, goal - done)
             gen = row.profile["generator"]
             profile = profile_for(gen["run_seed"], gen["index"], gen["overrides"])
+            generated = generate_records(row, profile, done, n)  # the CPU work, before the write lock
+            held = time.monotonic()
             with storage.begin() as conn:
                 if not patients.claim_days(conn, row.id, done, done + n):
                     row = patients.by_ref(conn, row.id)  # another advance wrote these days (or a reset)
@@ -125,11 +133,23 @@ def _generate_until(services: Services, workspace: Workspace, moment: datetime, 
                 scopes = None
                 if consent is not None and consent.status == "active":
                     scopes = frozenset(orjson.loads(consent.scopes))
-                counts = insert_days(conn, row, profile, done, n, workspace.id, stamp, scopes)
+                counts = store_records(conn, row, generated, workspace.id, stamp, scopes)
+            _yield_writer(time.monotonic() - held)
             services.wake_dispatcher()
             result.add(counts)
             per_day = max(sum(counts.values()) / n, 1.0)
             row = replace(row, generated_days=done + n)
+
+
+def _yield_writer(held: float) -> None:
+    """Leave SQLite's write lock free for about as long as the last chunk held it.
+
+    Why: SQLite's lock is not fair. A writer waiting in its busy handler polls at growing
+    intervals, and a loop that commits and at once begins again takes the lock back first nearly
+    every time, so another workspace's check-in would wait for the whole advance. With this pause
+    the writer is free at least half the time and a waiting request gets it within a few polls.
+    """
+    time.sleep(min(max(held, 0.001), MAX_YIELD_SECONDS))
 
 
 def advance_job(services: Services, workspace_id: str, seconds: float) -> dict[str, Any]:
@@ -198,8 +218,14 @@ def reset(
     consents = ConsentService(storage, repo, services.settings.link_request_ttl_days)
     rows = []
     for i in range(patients):
+        row, profile = plan_patient(workspace, i, now, history_days=history_days)
+        generated = generate_records(row, profile, 0, history_days)
+        held = time.monotonic()
         with storage.begin() as conn:
-            rows.append(seed_patient(services, conn, workspace, i, now, history_days=history_days))
+            repo.insert(conn, row)
+            store_records(conn, row, generated, workspace.id, iso(now), None)
+        _yield_writer(time.monotonic() - held)
+        rows.append(row)
     with storage.begin() as conn:
         for row, scopes in zip(rows, CONSENTED_SCOPE_SETS, strict=False):
             consents.grant_directly(conn, workspace.id, row.id, row.anon_id, scopes, now)
@@ -214,8 +240,10 @@ def reset(
 def _drain(storage: Any, step: Any) -> int:
     total = 0
     while True:
+        held = time.monotonic()
         with storage.begin() as conn:
             n = int(step(conn))
+        _yield_writer(time.monotonic() - held)
         if n == 0:
             return total
         total += n

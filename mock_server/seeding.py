@@ -73,17 +73,17 @@ def profile_for(run_seed: int, index: int, overrides: dict[str, Any]) -> Any:
     return make_profile(run_seed, index, **kwargs)
 
 
-def insert_days(
-    conn: Connection,
-    row: SandboxPatientRow,
-    profile: Any,
-    first_day: int,
-    n_days: int,
-    workspace_id: str,
-    timestamp: str,
-    emit_scopes: frozenset[str] | None,
-) -> dict[str, int]:
-    """Generate days [first_day, first_day + n_days) of one patient, store them, maybe emit events."""
+@dataclass(frozen=True)
+class Generated:
+    """Days of one patient, generated and serialized, ready to store: the CPU work done up front so
+    the write transaction that stores them only inserts (see ``sandbox_work``)."""
+
+    series: list[tuple[str, str, str, str | None, list[dict[str, Any]], list[dict[str, Any]]]]
+    # (attribute, series name, scope, event, API items, row values)
+
+
+def generate_records(row: SandboxPatientRow, profile: Any, first_day: int, n_days: int) -> Generated:
+    """Generate days [first_day, first_day + n_days) of one patient, without touching the database."""
     series = generate_days(
         profile,
         date.fromisoformat(row.history_start),
@@ -91,12 +91,29 @@ def insert_days(
         n_days,
         messiness=float(row.profile.get("messiness", 0.3)),
     )
-    counts: dict[str, int] = {}
+    out = []
     for attribute, name, scope, event in SERIES:
         items = list(getattr(series, attribute))
         if name == "gauge":
             items = [{**item, "patient_id": row.anon_id} for item in items]
-        counts[attribute] = records_mod.insert_many(conn, row.id, name, items)
+        out.append(
+            (attribute, name, scope, event, items, [records_mod.row_values(row.id, name, i) for i in items])
+        )
+    return Generated(out)
+
+
+def store_records(
+    conn: Connection,
+    row: SandboxPatientRow,
+    generated: Generated,
+    workspace_id: str,
+    timestamp: str,
+    emit_scopes: frozenset[str] | None,
+) -> dict[str, int]:
+    """Insert generated days and, for a consenting partner, emit their events (one transaction)."""
+    counts: dict[str, int] = {}
+    for attribute, name, scope, event, items, values in generated.series:
+        counts[attribute] = records_mod.insert_values(conn, values)
         if emit_scopes is None or event is None or scope not in emit_scopes:
             continue
         if name == "vital" and items:
@@ -121,17 +138,30 @@ def insert_days(
     return counts
 
 
-def create_patient(
-    services: Services,
+def insert_days(
     conn: Connection,
+    row: SandboxPatientRow,
+    profile: Any,
+    first_day: int,
+    n_days: int,
+    workspace_id: str,
+    timestamp: str,
+    emit_scopes: frozenset[str] | None,
+) -> dict[str, int]:
+    """Generate days [first_day, first_day + n_days) of one patient, store them, maybe emit events."""
+    generated = generate_records(row, profile, first_day, n_days)
+    return store_records(conn, row, generated, workspace_id, timestamp, emit_scopes)
+
+
+def plan_patient(
     workspace: Workspace,
     index: int,
     now: datetime,
     *,
     history_days: int,
     overrides: dict[str, Any] | None = None,
-) -> SandboxPatientRow:
-    """One sandbox patient with ``history_days`` whole past days of data."""
+) -> tuple[SandboxPatientRow, Any]:
+    """The row and generator profile of sandbox patient ``index`` (nothing stored yet)."""
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     profile = profile_for(workspace.seed, index, overrides)
     ref = patient_ref(workspace.id, index)
@@ -157,6 +187,21 @@ def create_patient(
         history_days,
         iso(now),
     )
+    return row, profile
+
+
+def create_patient(
+    services: Services,
+    conn: Connection,
+    workspace: Workspace,
+    index: int,
+    now: datetime,
+    *,
+    history_days: int,
+    overrides: dict[str, Any] | None = None,
+) -> SandboxPatientRow:
+    """One sandbox patient with ``history_days`` whole past days of data."""
+    row, profile = plan_patient(workspace, index, now, history_days=history_days, overrides=overrides)
     PatientRepo(services.storage).insert(conn, row)
     if history_days:
         insert_days(conn, row, profile, 0, history_days, workspace.id, iso(now), None)

@@ -69,7 +69,7 @@ class Settings:
     sandbox_processes: int = 1  # child processes for clock advances and resets (0: in a handler thread)
     webhook_endpoint_inflight: int = 8  # attempts in flight per endpoint, across workers (0: no cap)
     webhook_workspace_inflight: int = 16  # per workspace: its fair share of the dispatcher's 32 slots
-    sandbox_chunk_rows: int = 2000  # rows a clock advance or reset writes per committed transaction
+    sandbox_chunk_rows: int = 500  # rows a clock advance or reset writes per committed transaction
     sqlite_wal_limit_bytes: int = 32 * 1024 * 1024  # journal_size_limit; checkpoints truncate to it
     sqlite_checkpoint_seconds: float = 30.0  # how often the server runs wal_checkpoint(TRUNCATE)
     quota_records: int = 2_000_000  # stored records (pain, wellbeing, gauges, vitals) per workspace

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from mock_server import sandbox_work
 from mock_server.app import build_services
 from mock_server.context import Services
-from mock_server.seeding import insert_days, profile_for, seed_workspace
+from mock_server.seeding import profile_for, seed_workspace, store_records
 from mock_server.settings import Settings
 from mock_server.storage import Storage, schema
 from mock_server.storage.patients import PatientRepo
@@ -104,9 +104,9 @@ def test_an_interrupted_advance_never_reads_as_done_and_resumes_to_the_same_data
         calls["n"] += 1
         if calls["n"] == 4:
             raise RuntimeError("power cut")
-        return insert_days(*args, **kwargs)
+        return store_records(*args, **kwargs)
 
-    monkeypatch.setattr(sandbox_work, "insert_days", crashing)
+    monkeypatch.setattr(sandbox_work, "store_records", crashing)
     with pytest.raises(RuntimeError, match="power cut"):
         sandbox_work.advance(services, workspace, 20 * DAY)
     repo = WorkspaceRepo(storage)
@@ -118,7 +118,7 @@ def test_an_interrupted_advance_never_reads_as_done_and_resumes_to_the_same_data
     # three chunks did commit: some patient is part-way, and nothing is doubled (checked below)
     assert any(r.generated_days > HISTORY_DAYS for r in PatientRepo(storage).all(workspace.id))
 
-    monkeypatch.setattr(sandbox_work, "insert_days", insert_days)
+    monkeypatch.setattr(sandbox_work, "store_records", store_records)
     assert sandbox_work.resume_pending(services) == 1
     assert repo.pending_advances() == []
     assert services.clock.offset(workspace.id) == 20 * DAY
@@ -169,19 +169,18 @@ def test_a_reset_interrupted_midway_is_completed_by_running_it_again(
     workspace = _workspace(services)
     seeded = {r.id: _stored(storage, r.id) for r in PatientRepo(storage).all(workspace.id)}
     sandbox_work.advance(services, workspace, 9 * DAY)
-    real = sandbox_work.seed_patient
     calls = {"n": 0}
 
     def crashing(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("killed mid-reset")
-        return real(*args, **kwargs)
+        return store_records(*args, **kwargs)
 
-    monkeypatch.setattr(sandbox_work, "seed_patient", crashing)
+    monkeypatch.setattr(sandbox_work, "store_records", crashing)
     with pytest.raises(RuntimeError):
         sandbox_work.reset(services, workspace, patients=PATIENTS, history_days=HISTORY_DAYS)
-    monkeypatch.setattr(sandbox_work, "seed_patient", real)
+    monkeypatch.setattr(sandbox_work, "store_records", store_records)
     sandbox_work.reset(services, workspace, patients=PATIENTS, history_days=HISTORY_DAYS)
     assert {r.id: _stored(storage, r.id) for r in PatientRepo(storage).all(workspace.id)} == seeded
 
@@ -193,7 +192,7 @@ def test_a_reset_drops_a_pending_advance(storage: Storage, monkeypatch: pytest.M
     def crashing(*args: Any, **kwargs: Any) -> dict[str, int]:
         raise RuntimeError("crash at the first chunk")
 
-    monkeypatch.setattr(sandbox_work, "insert_days", crashing)
+    monkeypatch.setattr(sandbox_work, "store_records", crashing)
     with pytest.raises(RuntimeError):
         sandbox_work.advance(services, workspace, 5 * DAY)
     monkeypatch.undo()
