@@ -301,13 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="quiet and hanging phases (default 15)")
     parser.add_argument("--days", type=int, default=365, help="B's clock advance (default 365)")
     parser.add_argument(
-        "--read-rate", type=float, default=40.0, help="A's page reads per second (default 40)"
+        "--read-rate", type=float, default=10.0, help="A's page reads per second (default 10)"
     )
     parser.add_argument(
-        "--health-rate", type=float, default=20.0, help="A's /healthz per second (default 20)"
+        "--health-rate", type=float, default=10.0, help="A's /healthz per second (default 10)"
     )
     parser.add_argument(
-        "--checkin-rate", type=float, default=5.0, help="A's check-ins per second (default 5)"
+        "--checkin-rate", type=float, default=2.0, help="A's check-ins per second (default 2)"
     )
     parser.add_argument("--quick", action="store_true", help="5 s phases, a 90-day advance")
     parser.add_argument("--json", default=None, help="write the figures to this file")
