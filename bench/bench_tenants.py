@@ -141,10 +141,14 @@ def hanging_server() -> Iterator[str]:
     port: list[int] = []
 
     async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(Exception):
-            while await reader.read(65536):
-                pass
-        writer.close()
+        try:
+            with contextlib.suppress(Exception):
+                while await reader.read(65536):
+                    pass
+        finally:  # also when cancelled at shutdown: no transport may outlive the loop
+            writer.close()
+            with contextlib.suppress(BaseException):
+                await writer.wait_closed()
 
     async def serve(stop: asyncio.Event) -> None:
         server = await asyncio.start_server(hold, "127.0.0.1", 0)
@@ -156,6 +160,7 @@ def hanging_server() -> Iterator[str]:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.sleep(0.01)  # let the closed transports finish closing
 
     stop = asyncio.Event()
     thread = threading.Thread(target=lambda: loop.run_until_complete(serve(stop)), daemon=True)

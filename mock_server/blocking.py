@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mock_server.settings import Settings
 
 DEFAULT_HANDLER_THREADS = 8
+CONTROL_THREADS = 2
 P = ParamSpec("P")
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mock_server.blocking import DEFAULT_HANDLER_THREADS, BlockingPool, HeavyWork
+from mock_server.blocking import CONTROL_THREADS, DEFAULT_HANDLER_THREADS, BlockingPool, HeavyWork
 
 if TYPE_CHECKING:
     from mock_server.settings import Settings
@@ -47,6 +47,9 @@ class Services:
     blocking: BlockingPool = field(default_factory=lambda: BlockingPool(DEFAULT_HANDLER_THREADS))
     # where CPU-heavy sandbox controls run (a child process; see mock_server.blocking.HeavyWork)
     heavy: HeavyWork | None = None
+    # the threads ``own_transactions`` handlers (advance, reset) wait on: their own small pool, so a
+    # queue of them never takes the threads every other request needs
+    controls: BlockingPool = field(default_factory=lambda: BlockingPool(CONTROL_THREADS))
 
 
 @dataclass

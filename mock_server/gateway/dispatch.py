@@ -131,7 +131,7 @@ class OperationRunner:
         blocking = self.services.blocking
         try:
             if self.own_transactions:
-                return await blocking.run(self._keyed_separately, request, keyed, replayed_id)
+                return await self.services.controls.run(self._keyed_separately, request, keyed, replayed_id)
             else:
                 with self.services.storage.unit_of_work() as conn:
                     stored = await blocking.run(self.idempotency.claim, conn, keyed)
@@ -200,12 +200,14 @@ class OperationRunner:
         workspace's, ``/healthz`` — until it returns. Why one unit of work per sync handler: one pooled
         connection per request instead of one per repository call (each checkout costs a pre-ping
         round trip on PostgreSQL), and a request's writes commit together or not at all. Handlers
-        marked ``own_transactions`` commit in chunks themselves. Async handlers do slow work (PDF
-        rendering) and must not hold a connection meanwhile.
+        marked ``own_transactions`` commit in chunks themselves, and wait on a pool of their own
+        (``services.controls``): eight workspaces advancing at once must not take all eight threads.
+        Async handlers do slow work (PDF rendering) and must not hold a connection meanwhile.
         """
         if self.is_async:
             return self._result(await self.handler(request))
-        return await self.services.blocking.run(self._call_sync, request)
+        pool = self.services.controls if self.own_transactions else self.services.blocking
+        return await pool.run(self._call_sync, request)
 
     def _call_sync(self, request: ApiRequest) -> Reply:
         if self.own_transactions:
