@@ -68,7 +68,11 @@ def _child_init(settings: Settings) -> None:
 
 
 def _in_child(fn: Callable[..., T], *args: Any) -> T:
-    return fn(_CHILD, *args)
+    try:
+        return fn(_CHILD, *args)
+    finally:
+        # an idle child holds no database connections: they count against the server's bound
+        _CHILD.storage.engine.dispose()
 
 
 class HeavyWork:

@@ -77,8 +77,14 @@ def advance(services: Services, workspace: Workspace, seconds: float) -> Advance
     """Move the workspace clock ``seconds`` forward, generating the days that pass, chunk by chunk."""
     repo = WorkspaceRepo(services.storage)
     with services.storage.begin() as conn:
-        repo.begin_advance(conn, workspace.id, seconds)
-    return complete(services, workspace)
+        own = repo.begin_advance(conn, workspace.id, seconds)
+    done = complete(services, workspace)
+    if done.offset_seconds >= own:
+        # concurrent advances finish together at the furthest target; each answers with where its
+        # own step landed (on top of the ones recorded before it), as when they ran one by one
+        done.offset_seconds = own
+        done.now = utcnow() + timedelta(seconds=own)
+    return done
 
 
 def complete(services: Services, workspace: Workspace) -> Advanced:

@@ -129,10 +129,11 @@ def test_concurrent_advances_add_up_and_never_write_a_day_twice(storage: Storage
     services = _services(storage)
     workspace = _workspace(services)
     errors: list[BaseException] = []
+    landed: list[float] = []
 
     def run(days: int) -> None:
         try:
-            sandbox_work.advance(services, workspace, days * DAY)
+            landed.append(sandbox_work.advance(services, workspace, days * DAY).offset_seconds)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -143,6 +144,8 @@ def test_concurrent_advances_add_up_and_never_write_a_day_twice(storage: Storage
         t.join(timeout=120)
     assert errors == []
     assert services.clock.offset(workspace.id) == 25 * DAY
+    # each answers where its own step landed, on top of the one recorded before it
+    assert sorted(landed) in ([10 * DAY, 25 * DAY], [15 * DAY, 25 * DAY])
     _assert_generated_exactly(services, workspace)
 
 
