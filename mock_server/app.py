@@ -31,9 +31,10 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 
-from mock_server import spec, swagger_ui
+from mock_server import sandbox_work, spec, swagger_ui
 from mock_server.auth.oauth import OAuthService
 from mock_server.auth.principals import PrincipalResolver
+from mock_server.blocking import BlockingPool, HeavyWork
 from mock_server.context import Services
 from mock_server.gateway.dispatch import GatewayMiddleware
 from mock_server.gateway.idempotency import IdempotencyStore
@@ -66,13 +67,48 @@ class SandboxConnexion(ConnexionMiddleware):
 
 
 def build_services(settings: Settings, storage: Storage | None = None) -> Services:
-    storage = storage or Storage.open(settings.database_url, pool_size=settings.db_pool_size)
-    services = Services(settings=settings, storage=storage, clock=WorkspaceClock(storage))
+    storage = storage or Storage.open(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        wal_limit_bytes=settings.sqlite_wal_limit_bytes,
+    )
+    services = Services(
+        settings=settings,
+        storage=storage,
+        clock=WorkspaceClock(storage),
+        blocking=BlockingPool(settings.handler_threads),
+        heavy=HeavyWork(settings, settings.sandbox_processes),
+    )
     services.extras["workspaces"] = WorkspaceRepo(storage)
     services.extras["oauth"] = OAuthService(storage, settings)
     services.extras["secretbox"] = SecretBox.from_settings(settings.secrets_key, settings.secrets_key_file)
     services.extras["metrics"] = Metrics()
     return services
+
+
+async def _upkeep(services: Services, stop: asyncio.Event) -> None:
+    """Background housekeeping on the thread pool: finish clock advances a crash interrupted, then
+    checkpoint SQLite's WAL every ``sqlite_checkpoint_seconds`` so it stays bounded."""
+    blocking = services.blocking
+    try:
+        resumed = await blocking.run(sandbox_work.resume_pending, services)
+        if resumed:
+            log.info("resumed %d interrupted clock advance(s)", resumed)
+    except Exception:  # the server must start regardless; the next advance of the workspace resumes it
+        log.exception("resuming interrupted clock advances failed")
+    period = services.settings.sqlite_checkpoint_seconds
+    if period <= 0 or services.storage.is_postgres:
+        return
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=period)
+        if stop.is_set():
+            return
+        try:
+            result = await blocking.run(services.storage.checkpoint)
+            log.debug("wal checkpoint: %s", result)
+        except Exception:
+            log.exception("WAL checkpoint failed; trying again in %.0f s", period)
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> SandboxConnexion:
@@ -98,10 +134,16 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
             # inside a unit of work the wake-up waits for the commit, so it never runs ahead of data
             services.wake_dispatcher = lambda: storage_.after_commit(wake)
             task = asyncio.create_task(dispatcher.run(stop))
+        upkeep = asyncio.create_task(_upkeep(services, stop))
         try:
             yield
         finally:
             stop.set()
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
+            if services.heavy is not None:
+                services.heavy.close()
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)

@@ -1,10 +1,12 @@
 """What a handler receives and returns.
 
 Handlers are plain functions ``def op(req: ApiRequest) -> Reply`` (or ``async def`` for slow work
-such as PDF rendering). The gateway has already authenticated the caller, checked scopes, and
-validated and defaulted every parameter and the body against the operation's compiled schemas, so
-handlers only parse meaning, call the store and shape the reply. Dependencies arrive in
-``req.services``, built once in ``app.create_app``; handlers import no globals.
+such as PDF rendering). Plain ones run on the bounded thread pool ``services.blocking``, never on
+the event loop, each inside one unit of work unless marked with :func:`own_transactions`. The
+gateway has already authenticated the caller, checked scopes, and validated and defaulted every
+parameter and the body against the operation's compiled schemas, so handlers only parse meaning,
+call the store and shape the reply. Dependencies arrive in ``req.services``, built once in
+``app.create_app``; handlers import no globals.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from mock_server.blocking import CONTROL_THREADS, DEFAULT_HANDLER_THREADS, BlockingPool, HeavyWork
 
 if TYPE_CHECKING:
     from mock_server.settings import Settings
@@ -39,6 +43,13 @@ class Services:
     clock: WorkspaceClock
     wake_dispatcher: Callable[[], None] = lambda: None
     extras: dict[str, Any] = field(default_factory=dict)
+    # where sync handlers and other blocking work run, off the event loop (see mock_server.blocking)
+    blocking: BlockingPool = field(default_factory=lambda: BlockingPool(DEFAULT_HANDLER_THREADS))
+    # where CPU-heavy sandbox controls run (a child process; see mock_server.blocking.HeavyWork)
+    heavy: HeavyWork | None = None
+    # the threads ``own_transactions`` handlers (advance, reset) wait on: their own small pool, so a
+    # queue of them never takes the threads every other request needs
+    controls: BlockingPool = field(default_factory=lambda: BlockingPool(CONTROL_THREADS))
 
 
 @dataclass
@@ -94,3 +105,13 @@ def accepted(body: Any) -> Reply:
 
 def no_content() -> Reply:
     return Reply(204, None)
+
+
+def own_transactions(handler: Callable[[ApiRequest], Any]) -> Callable[[ApiRequest], Any]:
+    """Mark a handler that commits its own work in short chunks (clock advance, reset).
+
+    The gateway then runs it without the request-wide unit of work, which would otherwise join every
+    chunk into one long transaction and hold SQLite's single writer for seconds.
+    """
+    handler.own_transactions = True  # type: ignore[attr-defined]
+    return handler

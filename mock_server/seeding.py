@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import orjson
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection
 
 from mock_server.consent import ConsentService
 from mock_server.context import Services
 from mock_server.storage import records as records_mod
-from mock_server.storage import schema
 from mock_server.storage.patients import PatientRepo, SandboxPatientRow, anonymized_id
 from mock_server.storage.workspaces import Workspace
 from mock_server.timeutil import iso
@@ -63,29 +61,29 @@ class Counts:
         return Counts(merged)
 
 
-def _patient_ref(workspace_id: str, index: int) -> str:
+def patient_ref(workspace_id: str, index: int) -> str:
     """Sortable by creation index (listing order), unique per workspace."""
     return f"sp_{index:05d}" + hashlib.sha256(f"{workspace_id}:{index}".encode()).hexdigest()[:12]
 
 
-def _profile(run_seed: int, index: int, overrides: dict[str, Any]) -> Any:
+def profile_for(run_seed: int, index: int, overrides: dict[str, Any]) -> Any:
     kwargs = dict(overrides)
     if "sources" in kwargs and kwargs["sources"] is not None:
         kwargs["sources"] = tuple(kwargs["sources"])
     return make_profile(run_seed, index, **kwargs)
 
 
-def _insert_days(
-    conn: Connection,
-    row: SandboxPatientRow,
-    profile: Any,
-    first_day: int,
-    n_days: int,
-    workspace_id: str,
-    timestamp: str,
-    emit_scopes: frozenset[str] | None,
-) -> dict[str, int]:
-    """Generate days [first_day, first_day + n_days) of one patient, store them, maybe emit events."""
+@dataclass(frozen=True)
+class Generated:
+    """Days of one patient, generated and serialized, ready to store: the CPU work done up front so
+    the write transaction that stores them only inserts (see ``sandbox_work``)."""
+
+    series: list[tuple[str, str, str, str | None, list[dict[str, Any]], list[dict[str, Any]]]]
+    # (attribute, series name, scope, event, API items, row values)
+
+
+def generate_records(row: SandboxPatientRow, profile: Any, first_day: int, n_days: int) -> Generated:
+    """Generate days [first_day, first_day + n_days) of one patient, without touching the database."""
     series = generate_days(
         profile,
         date.fromisoformat(row.history_start),
@@ -93,12 +91,29 @@ def _insert_days(
         n_days,
         messiness=float(row.profile.get("messiness", 0.3)),
     )
-    counts: dict[str, int] = {}
+    out = []
     for attribute, name, scope, event in SERIES:
         items = list(getattr(series, attribute))
         if name == "gauge":
             items = [{**item, "patient_id": row.anon_id} for item in items]
-        counts[attribute] = records_mod.insert_many(conn, row.id, name, items)
+        out.append(
+            (attribute, name, scope, event, items, [records_mod.row_values(row.id, name, i) for i in items])
+        )
+    return Generated(out)
+
+
+def store_records(
+    conn: Connection,
+    row: SandboxPatientRow,
+    generated: Generated,
+    workspace_id: str,
+    timestamp: str,
+    emit_scopes: frozenset[str] | None,
+) -> dict[str, int]:
+    """Insert generated days and, for a consenting partner, emit their events (one transaction)."""
+    counts: dict[str, int] = {}
+    for attribute, name, scope, event, items, values in generated.series:
+        counts[attribute] = records_mod.insert_values(conn, values)
         if emit_scopes is None or event is None or scope not in emit_scopes:
             continue
         if name == "vital" and items:
@@ -123,20 +138,33 @@ def _insert_days(
     return counts
 
 
-def create_patient(
-    services: Services,
+def insert_days(
     conn: Connection,
+    row: SandboxPatientRow,
+    profile: Any,
+    first_day: int,
+    n_days: int,
+    workspace_id: str,
+    timestamp: str,
+    emit_scopes: frozenset[str] | None,
+) -> dict[str, int]:
+    """Generate days [first_day, first_day + n_days) of one patient, store them, maybe emit events."""
+    generated = generate_records(row, profile, first_day, n_days)
+    return store_records(conn, row, generated, workspace_id, timestamp, emit_scopes)
+
+
+def plan_patient(
     workspace: Workspace,
     index: int,
     now: datetime,
     *,
     history_days: int,
     overrides: dict[str, Any] | None = None,
-) -> SandboxPatientRow:
-    """One sandbox patient with ``history_days`` whole past days of data."""
+) -> tuple[SandboxPatientRow, Any]:
+    """The row and generator profile of sandbox patient ``index`` (nothing stored yet)."""
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    profile = _profile(workspace.seed, index, overrides)
-    ref = _patient_ref(workspace.id, index)
+    profile = profile_for(workspace.seed, index, overrides)
+    ref = patient_ref(workspace.id, index)
     start = now.date() - timedelta(days=history_days)
     stored = {
         "display_name": profile.display_name,
@@ -159,9 +187,24 @@ def create_patient(
         history_days,
         iso(now),
     )
+    return row, profile
+
+
+def create_patient(
+    services: Services,
+    conn: Connection,
+    workspace: Workspace,
+    index: int,
+    now: datetime,
+    *,
+    history_days: int,
+    overrides: dict[str, Any] | None = None,
+) -> SandboxPatientRow:
+    """One sandbox patient with ``history_days`` whole past days of data."""
+    row, profile = plan_patient(workspace, index, now, history_days=history_days, overrides=overrides)
     PatientRepo(services.storage).insert(conn, row)
     if history_days:
-        _insert_days(conn, row, profile, 0, history_days, workspace.id, iso(now), None)
+        insert_days(conn, row, profile, 0, history_days, workspace.id, iso(now), None)
     return row
 
 
@@ -186,60 +229,3 @@ def seed_workspace(
         for row, scopes in zip(rows[:consented], CONSENTED_SCOPE_SETS, strict=False):
             consents.grant_directly(conn, workspace.id, row.id, row.anon_id, scopes, now)
     return {"patients": len(rows), "consents": min(consented, len(rows))}
-
-
-def clear_workspace(conn: Connection, workspace_id: str) -> dict[str, int]:
-    """Remove a workspace's sandbox world (webhook subscriptions are configuration and stay)."""
-    P, R = schema.sandbox_patients, schema.records
-    refs = [r[0] for r in conn.execute(select(P.c.id).where(P.c.workspace_id == workspace_id)).all()]
-    counts = {"records": 0}
-    for chunk in range(0, len(refs), 200):
-        result = conn.execute(delete(R).where(R.c.patient_ref.in_(refs[chunk : chunk + 200])))
-        counts["records"] += result.rowcount or 0
-    for name, table in (
-        ("link_requests", schema.link_requests),
-        ("consents", schema.consents),
-        ("report_jobs", schema.report_jobs),
-        ("patients", P),
-    ):
-        counts[name] = conn.execute(delete(table).where(table.c.workspace_id == workspace_id)).rowcount or 0
-    conn.execute(delete(schema.deliveries).where(schema.deliveries.c.workspace_id == workspace_id))
-    conn.execute(delete(schema.events).where(schema.events.c.workspace_id == workspace_id))
-    conn.execute(
-        update(schema.workspaces)
-        .where(schema.workspaces.c.id == workspace_id)
-        .values(clock_offset_seconds=0.0)
-    )
-    return counts
-
-
-def advance_patients(services: Services, workspace: Workspace, now: datetime) -> dict[str, int]:
-    """Generate every patient's data for the whole days that passed up to ``now``; emit their events."""
-    repo = PatientRepo(services.storage)
-    consents = ConsentService(services.storage, repo, services.settings.link_request_ttl_days)
-    totals: dict[str, int] = {"pain_entries": 0, "wellbeing": 0, "gauges": 0, "vitals": 0}
-    with services.storage.begin() as conn:
-        for row in repo.all(workspace.id, conn):
-            target = (now.date() - date.fromisoformat(row.history_start)).days
-            if target <= row.generated_days:
-                continue
-            gen = row.profile["generator"]
-            profile = _profile(gen["run_seed"], gen["index"], gen["overrides"])
-            consent = consents.latest(conn, workspace.id, row.anon_id)
-            scopes = None
-            if consent is not None and consent.status == "active":
-                scopes = frozenset(orjson.loads(consent.scopes))
-            counts = _insert_days(
-                conn,
-                row,
-                profile,
-                row.generated_days,
-                target - row.generated_days,
-                workspace.id,
-                iso(now),
-                scopes,
-            )
-            repo.set_generated_days(conn, row.id, target)
-            for key, value in counts.items():
-                totals[key] = totals.get(key, 0) + value
-    return totals

@@ -83,6 +83,17 @@ class Settings:
     webhook_secret_grace_seconds: int = 24 * 3600
     dispatcher: bool = True  # run the webhook dispatcher inside the server process
     dispatcher_poll_seconds: float = 0.5
+    # fairness between workspaces (issue 13): one tenant's work never holds up another's
+    handler_threads: int = 8  # the bounded pool sync handlers and blocking work run on
+    sandbox_processes: int = 1  # child processes for clock advances and resets (0: in a handler thread)
+    webhook_endpoint_inflight: int = 8  # attempts in flight per endpoint, across workers (0: no cap)
+    webhook_workspace_inflight: int = 16  # per workspace: its fair share of the dispatcher's 32 slots
+    sandbox_chunk_rows: int = 500  # rows a clock advance or reset writes per committed transaction
+    sqlite_wal_limit_bytes: int = 32 * 1024 * 1024  # journal_size_limit; checkpoints truncate to it
+    sqlite_checkpoint_seconds: float = 30.0  # how often the server runs wal_checkpoint(TRUNCATE)
+    quota_records: int = 2_000_000  # stored records (pain, wellbeing, gauges, vitals) per workspace
+    quota_webhook_endpoints: int = 50  # webhook endpoints per workspace
+    quota_clock_days: int = 3660  # how far a workspace's test clock may run ahead of real time
     log_level: str = "info"
     # key that encrypts webhook signing secrets at rest; empty: read (or create) secrets_key_file.
     # Every process sharing one database needs the same key (set it on a hosted deployment).

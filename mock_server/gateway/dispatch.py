@@ -63,6 +63,7 @@ class OperationRunner:
         self.plan = plan
         self.handler = handler
         self.is_async = inspect.iscoroutinefunction(handler)
+        self.own_transactions = bool(getattr(handler, "own_transactions", False))
         self.services = services
         self.idempotency = idempotency
         self.scopes = required_scopes(plan)
@@ -138,45 +139,99 @@ class OperationRunner:
         # envelope's request_id and the X-Request-Id header must agree
         replayed_id = {"X-Request-Id": state.request_id}
         refused: ApiError | None = None
+        blocking = self.services.blocking
         try:
-            with self.services.storage.unit_of_work() as conn:
-                stored = self.idempotency.claim(conn, keyed)
-                if stored is not None:
-                    return Reply(
-                        stored.status,
-                        RawJSON(stored.body),
-                        {**stored.headers, "Idempotent-Replayed": "true"},
-                    )
-                try:
-                    reply = await self._call(request)
-                except ApiError as error:
-                    refused = error
-                    raise  # rolls the unit back: a refused request leaves no partial write
-                data, media = self._encode(reply)
-                headers = {**reply.headers, "Content-Type": media, **replayed_id}
-                if reply.replayable:  # secrets are never stored: see gateway.idempotency
-                    kept = without_fields(data, reply.secret_fields)
-                    self.idempotency.record(conn, keyed, StoredResponse(reply.status, headers, kept))
+            if self.own_transactions:
+                return await self.services.controls.run(self._keyed_separately, request, keyed, replayed_id)
+            else:
+                with self.services.storage.unit_of_work() as conn:
+                    stored = await blocking.run(self.idempotency.claim, conn, keyed)
+                    if stored is not None:
+                        return _replay(stored)
+                    try:
+                        reply = await self._call(request)
+                    except ApiError as error:
+                        refused = error
+                        raise  # rolls the unit back: a refused request leaves no partial write
+                    data, media = self._encode(reply)
+                    headers = {**reply.headers, "Content-Type": media, **replayed_id}
+                    if reply.replayable:  # secrets are never stored: see gateway.idempotency
+                        kept = StoredResponse(
+                            reply.status, headers, without_fields(data, reply.secret_fields)
+                        )
+                        await blocking.run(self.idempotency.record, conn, keyed, kept)
+        except _Refused as wrapped:
+            refused = wrapped.error
+            await self._remember_refusal(keyed, refused, state, scope, replayed_id)
+            raise refused from None
         except ApiError as error:
             if error is refused:  # remember the refusal, so a retry gets the same answer
-                body, body_media = render(error, state.request_id, scope["path"])
-                headers = {**error.headers, "Content-Type": body_media, **replayed_id}
-                self.idempotency.record_failure(keyed, StoredResponse(error.status, headers, body))
+                await self._remember_refusal(keyed, error, state, scope, replayed_id)
             raise
-        return Reply(reply.status, RawJSON(data) if media in JSON_TYPES else data, reply.headers, media)
+        return _final(reply, data, media)
+
+    async def _remember_refusal(
+        self,
+        keyed: IdempotentRequest,
+        error: ApiError,
+        state: RequestState,
+        scope: Scope,
+        ids: dict[str, str],
+    ) -> None:
+        body, body_media = render(error, state.request_id, scope["path"])
+        headers = {**error.headers, "Content-Type": body_media, **ids}
+        await self.services.blocking.run(
+            self.idempotency.record_failure, keyed, StoredResponse(error.status, headers, body)
+        )
+
+    def _keyed_separately(self, request: ApiRequest, keyed: IdempotentRequest, ids: dict[str, str]) -> Reply:
+        """A keyed call of an ``own_transactions`` handler: claim, run, record — each committed alone.
+
+        Its chunks cannot share one transaction with the key (that is the point of chunking), so a
+        crash mid-request leaves no stored response and a retry runs again; the handlers that do this
+        (clock advance, reset) are written to resume, not to repeat, what an interrupted run began.
+        """
+        storage = self.services.storage
+        with storage.begin() as conn:
+            stored = self.idempotency.claim(conn, keyed)
+        if stored is not None:
+            return _replay(stored)
+        try:
+            reply = self._result(self.handler(request))
+        except ApiError as error:
+            raise _Refused(error) from error
+        data, media = self._encode(reply)
+        headers = {**reply.headers, "Content-Type": media, **ids}
+        if reply.replayable:  # secrets are never stored: see gateway.idempotency
+            kept = StoredResponse(reply.status, headers, without_fields(data, reply.secret_fields))
+            with storage.begin() as conn:
+                self.idempotency.record(conn, keyed, kept)
+        return _final(reply, data, media)
 
     async def _call(self, request: ApiRequest) -> Reply:
-        """Run the handler; a plain (sync) one inside one unit of work.
+        """Run the handler: an async one here, a plain (sync) one on the bounded thread pool.
 
-        Why: one pooled connection per request instead of one per repository call (each checkout
-        costs a pre-ping round trip on PostgreSQL), and a request's writes commit together or not at
-        all. Async handlers do slow work (PDF rendering) and must not hold a connection meanwhile.
+        Why the pool: a sync handler called on the event loop holds every other request — another
+        workspace's, ``/healthz`` — until it returns. Why one unit of work per sync handler: one pooled
+        connection per request instead of one per repository call (each checkout costs a pre-ping
+        round trip on PostgreSQL), and a request's writes commit together or not at all. Handlers
+        marked ``own_transactions`` commit in chunks themselves, and wait on a pool of their own
+        (``services.controls``): eight workspaces advancing at once must not take all eight threads.
+        Async handlers do slow work (PDF rendering) and must not hold a connection meanwhile.
         """
         if self.is_async:
-            result = await self.handler(request)
-        else:
-            with self.services.storage.unit_of_work():
-                result = self.handler(request)
+            return self._result(await self.handler(request))
+        pool = self.services.controls if self.own_transactions else self.services.blocking
+        return await pool.run(self._call_sync, request)
+
+    def _call_sync(self, request: ApiRequest) -> Reply:
+        if self.own_transactions:
+            return self._result(self.handler(request))
+        with self.services.storage.unit_of_work():
+            return self._result(self.handler(request))
+
+    @staticmethod
+    def _result(result: Any) -> Reply:
         return result if isinstance(result, Reply) else Reply(200, result)
 
     def _encode(self, reply: Reply) -> tuple[bytes, str]:
@@ -274,6 +329,23 @@ class OperationRunner:
         )
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": data})
+
+
+class _Refused(Exception):
+    """An ``ApiError`` raised inside ``_keyed_separately``, carried out of the thread pool."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _replay(stored: StoredResponse) -> Reply:
+    return Reply(stored.status, RawJSON(stored.body), {**stored.headers, "Idempotent-Replayed": "true"})
+
+
+def _final(reply: Reply, data: bytes, media: str) -> Reply:
+    """The reply as stored under its key: already encoded, so it is sent byte for byte."""
+    return Reply(reply.status, RawJSON(data) if media in JSON_TYPES else data, reply.headers, media)
 
 
 class _GatewayAPI(RoutedAPI[OperationRunner]):

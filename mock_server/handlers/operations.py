@@ -15,7 +15,9 @@ except PackageNotFoundError:  # running from a source tree without installing
     VERSION = "0.0.0"
 
 
-def healthz(req: ApiRequest) -> Reply:
+async def healthz(req: ApiRequest) -> Reply:
+    """Async on purpose: it needs no database, so it answers on the event loop without waiting for a
+    thread of the handler pool (which another workspace's heavy work may be keeping busy)."""
     return ok({"status": "ok", "version": VERSION})
 
 

@@ -11,14 +11,14 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from mock_server.context import ApiRequest, Reply, created, ok
+from mock_server import quotas, sandbox_work
+from mock_server.context import ApiRequest, Reply, created, ok, own_transactions
 from mock_server.errors import not_found, unprocessable
 from mock_server.handlers._shared import consents, list_body, now, paging, patients
-from mock_server.seeding import advance_patients, clear_workspace, seed_workspace
 from mock_server.seeding import create_patient as seed_patient
 from mock_server.storage import records as records_mod
 from mock_server.storage.workspaces import Workspace, WorkspaceRepo
-from mock_server.timeutil import EARLIEST_RECORDED, iso, parse_iso, shift
+from mock_server.timeutil import EARLIEST_RECORDED, iso, parse_iso, shift, utcnow
 from mock_server.webhooks.outbox import emit_event
 from synthetic_data.vocab import LOCALES
 
@@ -31,14 +31,14 @@ def _workspace(req: ApiRequest) -> Workspace:
     return workspace
 
 
+@own_transactions
 def reset(req: ApiRequest) -> Reply:
+    """Chunked (see ``sandbox_work``): another workspace's writes never wait long behind it."""
     workspace = _workspace(req)
-    with req.services.storage.begin() as conn:
-        cleared = clear_workspace(conn, workspace.id)
-    seeded = seed_workspace(req.services, workspace, req.services.clock.now(workspace.id))
-    return ok(
-        {**seeded, "link_requests": cleared.get("link_requests", 0), "removed_records": cleared["records"]}
-    )
+    try:
+        return ok(sandbox_work.run_heavy(req.services, sandbox_work.reset_job, workspace.id))
+    finally:
+        quotas.forget(workspace.id)
 
 
 def create_patient(req: ApiRequest) -> Reply:
@@ -47,7 +47,9 @@ def create_patient(req: ApiRequest) -> Reply:
     if body.get("locale") is not None and body["locale"] not in LOCALES:
         raise unprocessable("unsupported locale", {"locale": [f"use one of {', '.join(LOCALES)}"]})
     repo = patients(req)
+    history_days = int(body.get("history_days", 90))
     with req.services.storage.begin() as conn:
+        quotas.check_records_for_days(req.services.settings, conn, workspace.id, history_days, patients=1)
         index = repo.count(workspace.id, conn)
         row = seed_patient(
             req.services,
@@ -55,7 +57,7 @@ def create_patient(req: ApiRequest) -> Reply:
             workspace,
             index,
             now(req),
-            history_days=int(body.get("history_days", 90)),
+            history_days=history_days,
             overrides={k: body.get(k) for k in ("condition", "baseline_severity", "sources", "locale")},
         )
     return created(row.view())
@@ -147,6 +149,7 @@ def create_pain_entry(req: ApiRequest) -> Reply:
         "logged_at": logged,
     }
     with req.services.storage.begin() as conn:
+        quotas.check_records(req.services.settings, conn, req.workspace_id, 1)
         records_mod.insert_many(conn, row.id, "pain_entry", [entry])
         _emit_if_consented(req, conn, row.anon_id, "pain:read", "pain_entry.created", entry, iso(now(req)))
     req.services.wake_dispatcher()
@@ -168,6 +171,7 @@ def create_wellbeing_checkin(req: ApiRequest) -> Reply:
         "dimensions": dims,
     }
     with req.services.storage.begin() as conn:
+        quotas.check_records(req.services.settings, conn, req.workspace_id, 1)
         records_mod.insert_many(conn, row.id, "wellbeing", [checkin])
         _emit_if_consented(
             req, conn, row.anon_id, "wellbeing:read", "wellbeing.completed", checkin, iso(now(req))
@@ -177,28 +181,29 @@ def create_wellbeing_checkin(req: ApiRequest) -> Reply:
 
 
 def get_clock(req: ApiRequest) -> Reply:
-    offset = req.services.clock.offset(req.workspace_id)
-    return ok({"now": iso(now(req)), "offset_seconds": int(offset)})
+    repo: WorkspaceRepo = req.services.extras["workspaces"]
+    with req.services.storage.connect() as conn:
+        offset, target = repo.clock_state(conn, req.workspace_id)
+    moment = utcnow()
+    body: dict[str, Any] = {"now": iso(moment + timedelta(seconds=offset)), "offset_seconds": int(offset)}
+    if target is not None:  # an advance is still writing its days (or was interrupted)
+        body["advancing_to"] = iso(moment + timedelta(seconds=target))
+    return ok(body)
 
 
+@own_transactions
 def advance_clock(req: ApiRequest) -> Reply:
+    """Chunked (see ``sandbox_work``): the served clock moves only once every new day is written."""
     workspace = _workspace(req)
     step = timedelta(days=int(req.body.get("days", 0)), hours=int(req.body.get("hours", 0)))
+    seconds = step.total_seconds()
+    settings, storage = req.services.settings, req.services.storage
     repo: WorkspaceRepo = req.services.extras["workspaces"]
-    # the gateway runs this handler in one unit of work: the advance's row lock makes a concurrent
-    # advance (another worker process) wait until these days are generated and committed, so no day
-    # is generated twice and no step is lost
-    with req.services.storage.begin() as conn:
-        offset = repo.advance_clock(conn, workspace.id, step.total_seconds())
-        moment = req.services.clock.now(workspace.id)
-        expired = consents(req).expire_due(workspace.id, moment)
-        generated = advance_patients(req.services, workspace, moment)
-    req.services.wake_dispatcher()
-    return ok(
-        {
-            "now": iso(moment),
-            "offset_seconds": int(offset),
-            "expired_link_requests": expired,
-            "generated": generated,
-        }
-    )
+    with storage.connect() as conn:
+        offset, target = repo.clock_state(conn, workspace.id)
+        quotas.check_clock(settings, max(offset, target or offset), seconds)
+        quotas.check_records_for_days(settings, conn, workspace.id, seconds / quotas.DAY_SECONDS)
+    try:
+        return ok(sandbox_work.run_heavy(req.services, sandbox_work.advance_job, workspace.id, seconds))
+    finally:
+        quotas.forget(workspace.id)

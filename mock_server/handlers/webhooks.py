@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mock_server import quotas
 from mock_server.context import ApiRequest, Reply, accepted, no_content, ok
 from mock_server.errors import ApiError, unprocessable
 from mock_server.timeutil import iso, utcnow
@@ -25,6 +26,7 @@ def create(req: ApiRequest) -> Reply:
     url = _safe_url(req, body.get("url"))
     events = _events(body.get("events"))
     with req.services.storage.begin() as conn:
+        quotas.check_webhook_endpoints(req.services.settings, conn, req.workspace_id)
         view = store.create_endpoint(
             conn,
             workspace_id=req.workspace_id,

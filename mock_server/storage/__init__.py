@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 
-from mock_server.storage.engine import build_engine, is_postgres
+from mock_server.storage.engine import DEFAULT_WAL_LIMIT_BYTES, build_engine, checkpoint, is_postgres
 from mock_server.storage.migrations import migrate
 
 
@@ -42,8 +42,15 @@ class Storage:
     url: str
 
     @classmethod
-    def open(cls, url: str, *, run_migrations: bool = True, pool_size: int = 5) -> Storage:
-        engine = build_engine(url, pool_size=pool_size)
+    def open(
+        cls,
+        url: str,
+        *,
+        run_migrations: bool = True,
+        pool_size: int = 5,
+        wal_limit_bytes: int = DEFAULT_WAL_LIMIT_BYTES,
+    ) -> Storage:
+        engine = build_engine(url, pool_size=pool_size, wal_limit_bytes=wal_limit_bytes)
         if run_migrations:
             migrate(engine)
         return cls(engine=engine, url=url)
@@ -108,6 +115,10 @@ class Storage:
             callback()
         else:
             unit.after_commit.append(callback)
+
+    def checkpoint(self) -> tuple[int, int, int] | None:
+        """Checkpoint and truncate SQLite's WAL (see :func:`engine.checkpoint`); None on PostgreSQL."""
+        return checkpoint(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -120,3 +120,16 @@ class PatientRepo:
 
     def set_generated_days(self, conn: Connection, patient_ref: str, days: int) -> None:
         conn.execute(update(P).where(P.c.id == patient_ref).values(generated_days=days))
+
+    def claim_days(self, conn: Connection, patient_ref: str, done: int, upto: int) -> bool:
+        """Compare-and-set ``generated_days`` from ``done`` to ``upto``; False if another writer did.
+
+        Taken before a chunk's rows are inserted in the same transaction: the row lock (PostgreSQL)
+        or the write lock (SQLite) makes a concurrent advance of the same workspace wait, then find
+        the days already claimed and skip them, so no day is generated twice.
+        """
+        moved = update(P).where(P.c.id == patient_ref, P.c.generated_days == done).values(generated_days=upto)
+        return bool(conn.execute(moved).rowcount)
+
+    def refs(self, conn: Connection, workspace_id: str) -> list[str]:
+        return [r[0] for r in conn.execute(select(P.c.id).where(P.c.workspace_id == workspace_id)).all()]

@@ -60,7 +60,11 @@ def row_values(patient_ref: str, series: str, record: dict[str, Any]) -> dict[st
 
 
 def insert_many(conn: Connection, patient_ref: str, series: str, records: Iterable[dict[str, Any]]) -> int:
-    values = [row_values(patient_ref, series, r) for r in records]
+    return insert_values(conn, [row_values(patient_ref, series, r) for r in records])
+
+
+def insert_values(conn: Connection, values: list[dict[str, Any]]) -> int:
+    """Insert rows already shaped by :func:`row_values` (serialized outside the transaction)."""
     if values:
         conn.execute(R.insert(), values)
     return len(values)

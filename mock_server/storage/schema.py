@@ -56,6 +56,8 @@ workspaces = Table(
     Column("scopes", Text, nullable=False),  # JSON list
     Column("seed", Integer, nullable=False),
     Column("clock_offset_seconds", Float, nullable=False, default=0.0),
+    # an advance being generated: the offset it moves to once every day is written (revision 0005)
+    Column("clock_target_seconds", Float, nullable=True),
     Column("salt", String(64), nullable=False),  # keys the anonymized patient ids
     Column("created_at", TS, nullable=False),
 )
@@ -225,6 +227,7 @@ deliveries = Table(
     Column("updated_at", TS, nullable=False),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
     Index("ix_deliveries_endpoint", "endpoint_id", "created_at"),
+    Index("ix_deliveries_ws_due", "workspace_id", "status", "next_attempt_at"),
 )
 
 delivery_attempts = Table(

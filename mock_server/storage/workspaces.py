@@ -6,11 +6,12 @@ Every credential belongs to exactly one workspace, which is how isolation is enf
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from mock_server.auth.credentials import digest, display_prefix, new_api_key, new_secret
 from mock_server.auth.redirects import DEFAULT_REDIRECT_URIS, DEFAULT_REDIRECTS_JSON, RedirectRefused
@@ -255,3 +256,42 @@ class WorkspaceRepo:
         column = W.c.clock_offset_seconds
         moved = update(W).where(W.c.id == workspace_id).values(clock_offset_seconds=column + seconds)
         return float(conn.execute(moved.returning(column)).scalar_one())
+
+    # -- chunked clock advances (issue 13) ---------------------------------------------------------
+
+    def begin_advance(self, conn: Connection, workspace_id: str, seconds: float) -> float:
+        """Record an advance as pending and return the offset it moves to once generated.
+
+        The served clock (``clock_offset_seconds``) does not move yet: until every day up to the
+        target is written, the workspace still reads as before the advance, so a crash midway never
+        leaves a half-advanced clock that looks done. Two advances add up (the second extends the
+        pending target), whichever process runs them.
+        """
+        target = func.coalesce(W.c.clock_target_seconds, W.c.clock_offset_seconds) + seconds
+        moved = update(W).where(W.c.id == workspace_id).values(clock_target_seconds=target)
+        return float(conn.execute(moved.returning(W.c.clock_target_seconds)).scalar_one())
+
+    def clock_state(self, conn: Connection, workspace_id: str) -> tuple[float, float | None]:
+        """``(served offset, pending target or None)``."""
+        row = conn.execute(
+            select(W.c.clock_offset_seconds, W.c.clock_target_seconds).where(W.c.id == workspace_id)
+        ).first()
+        if row is None:
+            return 0.0, None
+        target = None if row[1] is None else float(row[1])
+        return float(row[0] or 0.0), target
+
+    def finish_advance(self, conn: Connection, workspace_id: str, target: float) -> bool:
+        """Serve the pending target once its days are written; False if it moved meanwhile."""
+        done = (
+            update(W)
+            .where(W.c.id == workspace_id, W.c.clock_target_seconds == target)
+            .values(clock_offset_seconds=target, clock_target_seconds=None)
+        )
+        return bool(conn.execute(done).rowcount)
+
+    def pending_advances(self) -> builtins.list[str]:
+        """Workspaces whose advance was interrupted (a crash, a restart): resumed at start-up."""
+        with self.db.connect() as conn:
+            rows = conn.execute(select(W.c.id).where(W.c.clock_target_seconds.is_not(None))).all()
+        return [r[0] for r in rows]

@@ -38,8 +38,8 @@ from sqlalchemy import (
 
 from mock_server.secretbox import SecretBox, SecretBoxError
 from mock_server.storage import schema
-from mock_server.timeutil import iso
-from mock_server.webhooks.outbox import new_id, precise_iso
+from mock_server.timeutil import iso, utcnow
+from mock_server.webhooks.outbox import emit_event, new_id, precise_iso
 
 D = schema.deliveries
 E = schema.webhook_endpoints
@@ -125,12 +125,21 @@ def claim(
     limit: int,
     lease_seconds: float,
     probe: bool = True,
+    per_endpoint: int = 0,
+    per_workspace: int = 0,
 ) -> list[Job]:
     """Lease up to ``limit`` due deliveries to ``worker_id``; returns them ready to send.
 
     Endpoint secrets are stored encrypted; ``box`` decrypts them for signing, in memory only.
 
     ``probe=False`` skips the read-only check for work, when the caller knows some was just queued.
+
+    Fairness (``per_endpoint``, ``per_workspace``; 0 = no cap): at most that many attempts in flight
+    per endpoint and per workspace, counted over every worker's unexpired leases, and the free slots
+    are dealt round-robin over the workspaces with due work, oldest delivery first within each. Why:
+    with one shared first-come queue, 40 endpoints of one workspace that time out held all 32 slots
+    for 15 s at a time and another workspace's test delivery waited 14 s. Now a workspace can hold
+    only its share, however much it has queued, and everyone else's deliveries still find a slot.
     """
     if limit <= 0:
         return []
@@ -139,18 +148,14 @@ def claim(
         with engine.connect() as conn:
             if conn.execute(select(D.c.id).where(_due(stamp)).limit(1)).first() is None:
                 return []
-    chosen = (
-        select(D.c.id)
-        .where(_due(stamp))
-        .order_by(D.c.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
+    with engine.connect() as conn:  # choose outside the write transaction; the claim re-checks
+        chosen_ids = _fair_choice(conn, stamp, limit, per_endpoint, per_workspace)
+    if not chosen_ids:
+        return []
     with engine.begin() as conn:  # the write lock is held only for this one statement
         leased = conn.execute(
             update(D)
-            .where(D.c.id.in_(chosen))
+            .where(D.c.id.in_(chosen_ids), _due(stamp))
             .values(
                 status="delivering",
                 locked_by=worker_id,
@@ -203,6 +208,59 @@ def claim(
             )
         )
     return jobs
+
+
+def _fair_choice(
+    conn: Connection, stamp: str, limit: int, per_endpoint: int, per_workspace: int
+) -> list[str]:
+    """Which due deliveries to lease: round-robin over workspaces, within every cap."""
+    busy = D.c.status == "delivering"
+    live = and_(busy, D.c.locked_until > stamp)
+    by_endpoint: dict[str, int] = {}
+    by_workspace: dict[str, int] = {}
+    for endpoint_id, workspace_id, n in conn.execute(
+        select(D.c.endpoint_id, D.c.workspace_id, func.count())
+        .where(live)
+        .group_by(D.c.endpoint_id, D.c.workspace_id)
+    ):
+        by_endpoint[endpoint_id] = by_endpoint.get(endpoint_id, 0) + int(n)
+        by_workspace[workspace_id] = by_workspace.get(workspace_id, 0) + int(n)
+    W = schema.workspaces
+    has_due = select(D.c.id).where(D.c.workspace_id == W.c.id, _due(stamp)).exists()
+    workspaces = list(conn.execute(select(W.c.id).where(has_due)).scalars())
+    queues: dict[str, list[tuple[str, str]]] = {}
+    for workspace_id in workspaces:
+        room = limit if per_workspace <= 0 else min(limit, per_workspace - by_workspace.get(workspace_id, 0))
+        if room <= 0:
+            continue
+        full = [e for e, n in by_endpoint.items() if per_endpoint > 0 and n >= per_endpoint]
+        query = select(D.c.id, D.c.endpoint_id).where(D.c.workspace_id == workspace_id, _due(stamp))
+        if full:
+            query = query.where(D.c.endpoint_id.not_in(full))
+        # enough candidates to fill the room even when some share an endpoint at its cap
+        fetch = room if per_endpoint <= 0 else room * 4
+        rows = conn.execute(query.order_by(D.c.next_attempt_at).limit(fetch)).all()
+        queues[workspace_id] = [(r[0], r[1]) for r in rows]
+    chosen: list[str] = []
+    while len(chosen) < limit and queues:
+        for workspace_id in list(queues):
+            queue = queues[workspace_id]
+            taken = by_workspace.get(workspace_id, 0)
+            picked = None
+            while queue:
+                delivery_id, endpoint_id = queue.pop(0)
+                if per_endpoint <= 0 or by_endpoint.get(endpoint_id, 0) < per_endpoint:
+                    picked = (delivery_id, endpoint_id)
+                    break
+            if picked is None or (per_workspace > 0 and taken >= per_workspace):
+                del queues[workspace_id]
+                continue
+            chosen.append(picked[0])
+            by_endpoint[picked[1]] = by_endpoint.get(picked[1], 0) + 1
+            by_workspace[workspace_id] = taken + 1
+            if len(chosen) >= limit:
+                break
+    return chosen
 
 
 def record(engine: Engine, outcomes: Sequence[Outcome], *, worker_id: str, disable_after: int) -> None:
@@ -303,31 +361,54 @@ def _endpoint_health(conn: Connection, o: Outcome, *, disable_after: int) -> Non
         conn.execute(update(E).where(endpoint, E.c.consecutive_failures != 0).values(consecutive_failures=0))
         return
     if o.gone:
-        conn.execute(
+        reason = "the receiver answered 410 Gone; re-enable the endpoint to resume deliveries"
+        disabled = conn.execute(
             update(E)
             .where(endpoint, E.c.enabled.is_(True))
-            .values(
-                enabled=False,
-                disabled_reason="the receiver answered 410 Gone; re-enable the endpoint to resume deliveries",
-                updated_at=stamp,
-            )
+            .values(enabled=False, disabled_reason=reason, updated_at=stamp)
         )
+        if disabled.rowcount:
+            _announce_disabled(conn, o.job.endpoint_id, reason)
         return
     if o.retry_in is not None:
         return  # it will be retried: not a failed delivery (yet)
     conn.execute(update(E).where(endpoint).values(consecutive_failures=E.c.consecutive_failures + 1))
     if disable_after > 0:
         last = f"HTTP {o.status_code}" if o.status_code is not None else (o.error or "no response")
-        conn.execute(
+        reason = (
+            f"disabled after {disable_after} consecutive deliveries failed every attempt"
+            f" (last: {last}); re-enable the endpoint to resume deliveries"
+        )
+        disabled = conn.execute(
             update(E)
             .where(endpoint, E.c.enabled.is_(True), E.c.consecutive_failures >= disable_after)
-            .values(
-                enabled=False,
-                disabled_reason=f"disabled after {disable_after} consecutive deliveries failed every attempt"
-                f" (last: {last}); re-enable the endpoint to resume deliveries",
-                updated_at=stamp,
-            )
+            .values(enabled=False, disabled_reason=reason, updated_at=stamp)
         )
+        if disabled.rowcount:
+            _announce_disabled(conn, o.job.endpoint_id, reason)
+
+
+def _announce_disabled(conn: Connection, endpoint_id: str, reason: str) -> None:
+    """Emit ``webhook.disabled`` (to the workspace's other subscribed endpoints) in the same
+    transaction as the disabling, so the signal is never lost nor sent for a rolled-back change.
+    Its timestamp is the workspace's test-clock time, like every other event's."""
+    W = schema.workspaces
+    row = conn.execute(
+        select(E.c.workspace_id, E.c.url, W.c.clock_offset_seconds)
+        .join(W, W.c.id == E.c.workspace_id)
+        .where(E.c.id == endpoint_id)
+    ).first()
+    if row is None:
+        return
+    moment = utcnow() + timedelta(seconds=float(row.clock_offset_seconds or 0.0))
+    emit_event(
+        conn,
+        workspace_id=row.workspace_id,
+        event_type="webhook.disabled",
+        patient_id=None,
+        data={"webhook_id": endpoint_id, "url": row.url, "reason": reason[:1000]},
+        timestamp=iso(moment),
+    )
 
 
 def release(engine: Engine, delivery_ids: Sequence[str], *, worker_id: str, now: datetime) -> None:

@@ -10,6 +10,10 @@ Why it is shaped like this:
 - Latency: a handler that emitted an event calls ``wake()`` right after its commit, so delivery starts
   within milliseconds instead of at the next poll. On PostgreSQL, workers in other processes are woken
   by ``LISTEN``/``NOTIFY``; polling (``dispatcher_poll_seconds``) is only the safety net.
+- Fairness: at most ``webhook_endpoint_inflight`` attempts per endpoint and
+  ``webhook_workspace_inflight`` per workspace are in flight (counted over every worker's leases),
+  and free slots go round-robin over workspaces (``claims.claim``), so one workspace's dead or
+  hanging endpoints cannot hold the slots another workspace's deliveries need.
 - Throughput: up to ``concurrency`` attempts are in flight at once over one lean keep-alive httpx
   transport (``transport``: httpx's default one costs too much CPU per POST); database work runs
   on two threads (claims, records) so the event loop never blocks on it, and finished attempts are
@@ -92,6 +96,7 @@ class Dispatcher:
         self._claimer: ThreadPoolExecutor | None = None
         self._recorder: ThreadPoolExecutor | None = None
         self._inflight: dict[str, asyncio.Task[Outcome]] = {}
+        self._capped = False  # due work is waiting for a slot within its endpoint's/workspace's cap
 
     # -- called from anywhere -------------------------------------------------------------------
 
@@ -207,6 +212,7 @@ class Dispatcher:
         lease = lease_seconds(self.settings)
         while not stop.is_set():
             self._wakeup.clear()
+            self._capped = False
             free = self.concurrency - len(self._inflight)
             jobs: list[Job] = []
             sleep = poll
@@ -222,8 +228,10 @@ class Dispatcher:
                         limit=free,
                         lease_seconds=lease,
                         probe=probe,
+                        per_endpoint=self.settings.webhook_endpoint_inflight,
+                        per_workspace=self.settings.webhook_workspace_inflight,
                     )
-                    if not jobs:
+                    if len(jobs) < free:
                         sleep = await self._idle_sleep(poll)
                 except Exception:  # the database may be away for a while; the dispatcher must outlive it
                     log.exception("claiming webhook deliveries failed; retrying in %.1f s", poll)
@@ -235,11 +243,19 @@ class Dispatcher:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=sleep)
 
     async def _idle_sleep(self, poll: float) -> float:
-        """Sleep until the next known due time, but never longer than the poll interval."""
+        """Sleep until the next known due time, but never longer than the poll interval.
+
+        Work already due that the claim left alone is waiting for a slot within its endpoint's or
+        workspace's cap: then sleep until an attempt in flight finishes (it wakes the loop), instead
+        of spinning on a claim that cannot take it.
+        """
         due = await self._db(claims.next_due, self._engine)
         if due is None:
             return poll
         wait = (parse_iso(due) - datetime.now(UTC)).total_seconds()
+        if wait <= 0 and self._inflight:
+            self._capped = True
+            return poll
         return min(max(wait, 0.001), poll)
 
     def _start(
@@ -267,7 +283,7 @@ class Dispatcher:
                 log.error("webhook attempt for %s crashed", job.delivery_id, exc_info=exc)
                 return
             results.put_nowait(done.result())
-            if saturated and self._wakeup is not None:
+            if (saturated or self._capped) and self._wakeup is not None:
                 self._wakeup.set()
 
         task.add_done_callback(finished)

@@ -34,6 +34,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "vitals.received",
     "report.completed",
     "webhook.test",
+    "webhook.disabled",
 )
 """Every event type the sandbox emits (the ``webhooks:`` section of openapi.yaml has one schema each)."""
 

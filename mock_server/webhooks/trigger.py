@@ -8,7 +8,10 @@ up afterwards. Only ``link_request.expired`` needs the test clock, which it adva
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +22,7 @@ import httpx
 
 from mock_server.timeutil import iso, parse_iso
 
+DISABLE_WAIT_SECONDS = 15.0
 PATIENT_DATA_SCOPES = [
     "pain:read",
     "wellbeing:read",
@@ -307,6 +311,56 @@ def webhook_test(sb: SandboxClient, _patient: str | None) -> Triggered:
     )
 
 
+@contextlib.contextmanager
+def _gone_receiver() -> Iterator[str]:
+    """A loopback receiver that answers every delivery ``410 Gone``; yields its URL."""
+
+    class Gone(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(410)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gone)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/gone"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def webhook_disabled(sb: SandboxClient, _patient: str | None) -> Triggered:
+    """An endpoint that answers 410 is disabled at its first delivery, which emits the event.
+
+    The 410 receiver runs in this process on loopback, so the sandbox must be able to reach it
+    (a sandbox on this machine, with private targets allowed — the default)."""
+    with _gone_receiver() as url:
+        endpoint = sb.call("POST", "/v1/webhooks", json={"url": url, "events": ["webhook.test"]})
+        try:
+            sb.call("POST", f"/v1/webhooks/{endpoint['id']}/test")
+            deadline = time.monotonic() + DISABLE_WAIT_SECONDS
+            while sb.call("GET", f"/v1/webhooks/{endpoint['id']}")["enabled"]:
+                if time.monotonic() > deadline:
+                    raise TriggerError(
+                        "the 410 endpoint was not disabled in time; "
+                        "can the sandbox reach this machine's loopback?"
+                    )
+                time.sleep(0.1)
+        finally:
+            sb.call("DELETE", f"/v1/webhooks/{endpoint['id']}")
+    return Triggered(
+        "webhook.disabled",
+        f"endpoint {endpoint['id']} answered 410 and was disabled (then deleted)",
+        {"webhook_id": endpoint["id"]},
+    )
+
+
 TRIGGERS: dict[str, Callable[[SandboxClient, str | None], Triggered]] = {
     "consent.granted": consent_granted,
     "consent.revoked": consent_revoked,
@@ -317,6 +371,7 @@ TRIGGERS: dict[str, Callable[[SandboxClient, str | None], Triggered]] = {
     "vitals.received": vitals_received,
     "report.completed": report_completed,
     "webhook.test": webhook_test,
+    "webhook.disabled": webhook_disabled,
 }
 
 

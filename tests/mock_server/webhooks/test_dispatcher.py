@@ -294,7 +294,11 @@ def test_wake_starts_delivery_before_the_next_poll(storage: Storage) -> None:
 
 
 def test_many_events_are_delivered_in_parallel(storage: Storage) -> None:
-    with running_receiver(default=Reply(200, delay=0.3)) as rx, running_dispatcher(storage) as dispatcher:
+    uncapped = FAST.replace(webhook_endpoint_inflight=0, webhook_workspace_inflight=0)  # caps: test_fairness
+    with (
+        running_receiver(default=Reply(200, delay=0.3)) as rx,
+        running_dispatcher(storage, uncapped) as dispatcher,
+    ):
         subscribe(storage, rx.url)
         started = time.monotonic()
         ids = {emit(storage) for _ in range(40)}

@@ -52,6 +52,7 @@ def test_every_event_type_validates_against_its_schema(sandbox_factory) -> None:
         "report.completed",
         "consent.revoked",
         "webhook.test",
+        "webhook.disabled",
         "link_request.expired",
     ]
     assert set(order) == set(TRIGGERS) == set(EVENT_TYPES)
