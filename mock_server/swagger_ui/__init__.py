@@ -3,7 +3,7 @@
 Why vendored: the PyPI bundle Connexion installs (swagger-ui-bundle 1.1.0) is Swagger UI 4.15, which
 cannot read OpenAPI 3.1, and the Python wrappers of Swagger UI 5 lag behind its releases.
 ``swagger-ui-dist`` is the Swagger project's own build, published with every release; the pinned
-version is in ``VERSION`` and ``scripts/update_swagger_ui.sh`` replaces the files with another one.
+version is in ``VERSION`` and ``mock_server/swagger_ui/update.sh`` replaces the files with another one.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Vendor Swagger UI from npm's swagger-ui-dist (the Swagger project's own build) into the package, so
-# /ui/ is served from the sandbox itself with no CDN. Usage: scripts/update_swagger_ui.sh [VERSION]
+# /ui/ is served from the sandbox itself with no CDN. Usage: mock_server/swagger_ui/update.sh [VERSION]
 # The version is pinned in mock_server/swagger_ui/VERSION; pass a new one to upgrade, then run
-# tests/mock_server/test_swagger_ui.py and tests/browser/ and commit the changed files.
+# tests/mock_server/test_swagger_ui.py and tests/mock_server/test_browser.py and commit the changed files.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 dest=mock_server/swagger_ui
 version="${1:-$(cat "$dest/VERSION")}"
 work="$(mktemp -d)"
