@@ -6,6 +6,7 @@ serves Swagger UI at ``/ui/``. Its per-request security and validation layers ar
 (see ``gateway``), because they rebuild validators on every call and cannot read OpenAPI 3.1. The
 stack, outermost first::
 
+    RequestLogMiddleware  what each workspace's clients sent and got, queued for the request log
     EdgeMiddleware      request id, credentials, rate limit, common headers, the one error path
     SwaggerUIMiddleware /ui/ and /openapi.json
     RoutingMiddleware   path + method -> operationId (Starlette router), 404/405
@@ -39,6 +40,8 @@ from mock_server.gateway.idempotency import IdempotencyStore
 from mock_server.metrics import Metrics
 from mock_server.middleware.edge import EdgeMiddleware, allowed_methods_from, not_found_app
 from mock_server.middleware.rate_limit import build_limiter
+from mock_server.middleware.request_log import RequestLogMiddleware
+from mock_server.requestlog.writer import RequestLogWriter
 from mock_server.settings import Settings
 from mock_server.storage import Storage
 from mock_server.storage.workspaces import WorkspaceRepo
@@ -81,6 +84,15 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
     limiter = build_limiter(services.storage, settings.rate_limit_backend, settings.workers)
     services.extras["principals"] = resolver
     services.extras["limiter"] = limiter
+    request_log: RequestLogWriter | None = None
+    if settings.request_log:
+        request_log = RequestLogWriter(
+            services.storage,
+            keep=settings.request_log_keep,
+            retention_days=settings.request_log_retention_days,
+            body_limit=settings.request_log_body_bytes,
+        )
+        services.extras["request_log"] = request_log
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -101,12 +113,18 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)
+            if request_log is not None:  # write what is still queued
+                request_log.close()
             close = getattr(limiter, "close", None)
             if close is not None:  # a shared limiter writes the hits it still holds
                 with contextlib.suppress(Exception):
                     close()
 
-    middlewares = [
+    middlewares: list[Any] = []
+    if request_log is not None:  # outermost: it sees what the client sent and got, errors included
+        capture = 4 * settings.request_log_body_bytes  # redaction runs before the cut
+        middlewares.append(partial(RequestLogMiddleware, writer=request_log, capture_bytes=capture))
+    middlewares += [
         partial(
             EdgeMiddleware,
             resolver=resolver,

@@ -13,6 +13,8 @@ ALL_SCOPES: tuple[str, ...] = (
     "analytics:read",
     "webhooks:manage",
     "fhir:read",
+    "events:read",  # GET /v1/events (webhooks:manage alone does not suffice)
+    "sandbox:manage",  # the sandbox request log, GET /v1/sandbox/requests
 )
 
 PATIENT_DATA_SCOPES: tuple[str, ...] = (

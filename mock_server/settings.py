@@ -64,6 +64,10 @@ class Settings:
     webhook_secret_grace_seconds: int = 24 * 3600
     dispatcher: bool = True  # run the webhook dispatcher inside the server process
     dispatcher_poll_seconds: float = 0.5
+    request_log: bool = True  # keep the per-workspace request log (GET /v1/sandbox/requests)
+    request_log_keep: int = 1000  # requests kept per workspace (newest)
+    request_log_retention_days: int = 7  # and none older than this (wall clock)
+    request_log_body_bytes: int = 16_384  # each stored body is cut to this size, after redaction
     log_level: str = "info"
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -190,7 +190,11 @@ events = Table(
     Column("patient_id", String(64), nullable=True),
     Column("payload", Text, nullable=False),  # the exact JSON body every delivery sends
     Column("created_at", TS, nullable=False),
+    # the payload's timestamp: when the change happened on the workspace's sandbox clock; the events
+    # API filters, orders and expires (30 days) by it (migration 2 added it; older rows backfilled)
+    Column("occurred_at", TS, nullable=True),
     Index("ix_events_ws_created", "workspace_id", "created_at"),
+    Index("ix_events_ws_occurred", "workspace_id", "occurred_at"),
 )
 
 deliveries = Table(
@@ -272,4 +276,32 @@ report_jobs = Table(
     Column("created_at", TS, nullable=False),
     Column("completed_at", TS, nullable=True),
     Index("ix_report_jobs_ws", "workspace_id", "created_at"),
+)
+
+request_log = Table(
+    "request_log",
+    metadata,
+    # what each workspace's clients sent and what the sandbox answered (GET /v1/sandbox/requests);
+    # written in batches by a background thread, secrets already redacted, bodies cut at 16 KB
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(64), ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("request_id", String(128), nullable=False),  # X-Request-Id (a client may reuse one)
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", Text, nullable=True),
+    Column("operation_id", String(100), nullable=True),
+    Column("status", Integer, nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("duration_ms", Float, nullable=False),
+    Column("credential_kind", String(16), nullable=False),  # api_key | oauth
+    Column("credential_id", String(64), nullable=False),  # key id or OAuth client id, never a secret
+    Column("request_headers", Text, nullable=False),  # JSON object
+    Column("request_body", Text, nullable=True),
+    Column("request_truncated", Boolean, nullable=False, default=False),
+    Column("response_headers", Text, nullable=False),  # JSON object
+    Column("response_body", Text, nullable=True),
+    Column("response_truncated", Boolean, nullable=False, default=False),
+    Column("created_at", TS, nullable=False),  # wall clock, millisecond form (orders same-second requests)
+    Index("ix_request_log_ws_created", "workspace_id", "created_at"),
+    Index("ix_request_log_ws_request", "workspace_id", "request_id"),
 )

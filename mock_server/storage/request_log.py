@@ -1,0 +1,135 @@
+"""The request log's table: batched inserts, per-workspace bounds, and the two reads of the API.
+
+Rows arrive already redacted (``requestlog.redact``). ``created_at`` uses the millisecond queue form
+(``webhooks.outbox.precise_iso``) so requests within one second keep their order; the API serves it in
+whole seconds like every other timestamp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Row, delete, func, select
+
+from mock_server.storage import Storage, schema
+from mock_server.timeutil import iso, parse_iso
+
+R = schema.request_log
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    status: str | None = None  # "404" or "4xx"
+    operation: str | None = None
+    error_code: str | None = None
+    start: str | None = None  # inclusive stored-timestamp bounds (whole seconds)
+    end: str | None = None
+
+
+def _summary(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "request_id": row.request_id,
+        "method": row.method,
+        "path": row.path,
+        "query": row.query,
+        "operation_id": row.operation_id,
+        "status": int(row.status),
+        "error_code": row.error_code,
+        "duration_ms": round(float(row.duration_ms), 3),
+        "credential": {"kind": row.credential_kind, "id": row.credential_id},
+        "created_at": iso(parse_iso(row.created_at)),
+    }
+
+
+class RequestLogRepo:
+    def __init__(self, db: Storage) -> None:
+        self.db = db
+
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        with self.db.begin() as conn:
+            conn.execute(R.insert(), rows)
+
+    def trim(self, workspace_ids: Iterable[str], *, keep: int, older_than: str) -> int:
+        """Drop what the log no longer keeps: rows before ``older_than`` and beyond the newest ``keep``."""
+        removed = 0
+        with self.db.begin() as conn:
+            removed += conn.execute(delete(R).where(R.c.created_at < older_than)).rowcount or 0
+            for workspace_id in workspace_ids:
+                boundary = conn.execute(
+                    select(R.c.created_at, R.c.id)
+                    .where(R.c.workspace_id == workspace_id)
+                    .order_by(R.c.created_at.desc(), R.c.id.desc())
+                    .offset(keep)
+                    .limit(1)
+                ).first()
+                if boundary is not None:
+                    removed += (
+                        conn.execute(
+                            delete(R).where(
+                                R.c.workspace_id == workspace_id, R.c.created_at <= boundary.created_at
+                            )
+                        ).rowcount
+                        or 0
+                    )
+        return removed
+
+    def search(
+        self, workspace_id: str, where: RequestFilter, *, page: int, per_page: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        conditions = [R.c.workspace_id == workspace_id]
+        if where.status is not None:
+            if where.status.endswith("xx"):
+                low = int(where.status[0]) * 100
+                conditions += [R.c.status >= low, R.c.status < low + 100]
+            else:
+                conditions.append(R.c.status == int(where.status))
+        if where.operation is not None:
+            conditions.append(R.c.operation_id == where.operation)
+        if where.error_code is not None:
+            conditions.append(R.c.error_code == where.error_code)
+        if where.start is not None:
+            conditions.append(R.c.created_at >= where.start.replace("Z", ".000Z"))
+        if where.end is not None:
+            conditions.append(R.c.created_at <= where.end.replace("Z", ".999Z"))
+        columns = [
+            c
+            for c in R.c
+            if c.name not in ("request_headers", "request_body", "response_headers", "response_body")
+        ]
+        with self.db.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(R).where(*conditions)).scalar_one()
+            rows = conn.execute(
+                select(*columns)
+                .where(*conditions)
+                .order_by(R.c.created_at.desc(), R.c.id.desc())
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            ).all()
+        return [_summary(r) for r in rows], int(total)
+
+    def get(self, workspace_id: str, request_id: str) -> dict[str, Any] | None:
+        """The newest logged request with this ``X-Request-Id`` (clients may reuse one)."""
+        with self.db.connect() as conn:
+            row = conn.execute(
+                select(R)
+                .where(R.c.workspace_id == workspace_id, R.c.request_id == request_id)
+                .order_by(R.c.created_at.desc(), R.c.id.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        return {
+            **_summary(row),
+            "request_headers": orjson.loads(row.request_headers),
+            "request_body": row.request_body,
+            "request_body_truncated": bool(row.request_truncated),
+            "response_headers": orjson.loads(row.response_headers),
+            "response_body": row.response_body,
+            "response_body_truncated": bool(row.response_truncated),
+        }
