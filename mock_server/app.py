@@ -6,6 +6,7 @@ serves Swagger UI at ``/ui/``. Its per-request security and validation layers ar
 (see ``gateway``), because they rebuild validators on every call and cannot read OpenAPI 3.1. The
 stack, outermost first::
 
+    ConsoleMiddleware   /console/: server-rendered pages that call the API below, in process
     RequestLogMiddleware  what each workspace's clients sent and got, queued for the request log
     EdgeMiddleware      request id, credentials, rate limit, common headers, the one error path
     SwaggerUIMiddleware /ui/ and /openapi.json
@@ -34,6 +35,7 @@ from connexion.resolver import RelativeResolver
 from mock_server import spec
 from mock_server.auth.oauth import OAuthService
 from mock_server.auth.principals import PrincipalResolver
+from mock_server.console.app import ConsoleMiddleware
 from mock_server.context import Services
 from mock_server.gateway.dispatch import GatewayMiddleware
 from mock_server.gateway.idempotency import IdempotencyStore
@@ -44,6 +46,8 @@ from mock_server.middleware.request_log import RequestLogMiddleware
 from mock_server.requestlog.writer import RequestLogWriter
 from mock_server.settings import Settings
 from mock_server.storage import Storage
+from mock_server.storage.credentials import workspace_overview
+from mock_server.storage.request_log import request_log_storage
 from mock_server.storage.workspaces import WorkspaceRepo
 from mock_server.workspace_clock import WorkspaceClock
 
@@ -71,6 +75,7 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     services.extras["workspaces"] = WorkspaceRepo(storage)
     services.extras["oauth"] = OAuthService(storage, settings)
     services.extras["metrics"] = Metrics()
+    services.extras["request_log_storage"] = request_log_storage(storage)
     return services
 
 
@@ -87,7 +92,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
     request_log: RequestLogWriter | None = None
     if settings.request_log:
         request_log = RequestLogWriter(
-            services.storage,
+            services.extras["request_log_storage"],
             keep=settings.request_log_keep,
             retention_days=settings.request_log_retention_days,
             body_limit=settings.request_log_body_bytes,
@@ -120,7 +125,14 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
                 with contextlib.suppress(Exception):
                     close()
 
-    middlewares: list[Any] = []
+    middlewares: list[Any] = [  # outermost: /console is served here, everything else passes through
+        partial(
+            ConsoleMiddleware,
+            document=document,
+            resolve_key=lambda key: resolver.resolve({"x-api-key": key})[0],
+            describe_workspace=partial(workspace_overview, services.storage),
+        )
+    ]
     if request_log is not None:  # outermost: it sees what the client sent and got, errors included
         capture = 4 * settings.request_log_body_bytes  # redaction runs before the cut
         middlewares.append(partial(RequestLogMiddleware, writer=request_log, capture_bytes=capture))

@@ -76,9 +76,10 @@ class IdempotencyStore:
 
         Raises 409 when another request holds the key or the key was used for a different request.
         """
-        if conn.dialect.name == "postgresql" and not conn.execute(
-            _TRY_LOCK, {"lock": request.lock_id()}
-        ).scalar_one():
+        if (
+            conn.dialect.name == "postgresql"
+            and not conn.execute(_TRY_LOCK, {"lock": request.lock_id()}).scalar_one()
+        ):
             raise ApiError(
                 409,
                 "idempotency_conflict",

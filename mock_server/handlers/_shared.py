@@ -24,9 +24,7 @@ def patients(req: ApiRequest) -> PatientRepo:
 
 
 def consents(req: ApiRequest) -> ConsentService:
-    return ConsentService(
-        req.services.storage, patients(req), req.services.settings.link_request_ttl_days
-    )
+    return ConsentService(req.services.storage, patients(req), req.services.settings.link_request_ttl_days)
 
 
 def now(req: ApiRequest) -> datetime:

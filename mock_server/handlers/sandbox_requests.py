@@ -22,15 +22,18 @@ def search(req: ApiRequest) -> Reply:
         start=start,
         end=end,
     )
-    items, total = RequestLogRepo(req.services.storage).search(
-        req.workspace_id, where, page=page, per_page=per_page
-    )
+    items, total = _repo(req).search(req.workspace_id, where, page=page, per_page=per_page)
     return ok(list_body(items, total, page, per_page))
 
 
 def get(req: ApiRequest) -> Reply:
     request_id = req.params["request_id"]
-    found = RequestLogRepo(req.services.storage).get(req.workspace_id, request_id)
+    found = _repo(req).get(req.workspace_id, request_id)
     if found is None:
         raise not_found("logged request", request_id)
     return ok(found)
+
+
+def _repo(req: ApiRequest) -> RequestLogRepo:
+    """The log's own storage (a side file on SQLite; see ``storage.request_log``)."""
+    return RequestLogRepo(req.services.extras["request_log_storage"])

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server.console.api import CONSOLE_SCOPE_FLAG
 from mock_server.middleware.state import RequestState
 from mock_server.requestlog.writer import Captured, RequestLogWriter
 
@@ -35,6 +36,7 @@ class RequestLogMiddleware:
             scope["type"] != "http"
             or not path.startswith(LOGGED_PREFIXES)
             or path.startswith(UNLOGGED_PREFIXES)
+            or scope.get(CONSOLE_SCOPE_FLAG)  # the console's own calls, not the integrator's client
         ):
             await self.app(scope, receive, send)
             return

@@ -12,8 +12,11 @@ import logging
 import queue
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -26,6 +29,8 @@ from mock_server.webhooks.outbox import precise_iso
 log = logging.getLogger("care_sandbox.request_log")
 
 BATCH = 200
+GATHER_SECONDS = 0.1  # how long a first entry waits for others (the log lags by about this much)
+TRIM_EVERY = 1.0  # seconds between trims of the log to its bounds
 QUEUE_BOUND = 10_000
 
 
@@ -112,6 +117,8 @@ class RequestLogWriter:
         self.retention = timedelta(days=retention_days)
         self.body_limit = body_limit
         self.dropped = 0
+        self._untrimmed: set[str] = set()
+        self._next_trim = 0.0
         self._queue: queue.Queue[Captured | None] = queue.Queue(QUEUE_BOUND)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -132,7 +139,13 @@ class RequestLogWriter:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
+            try:  # idle or not, a trim that fell due runs within TRIM_EVERY seconds
+                first = self._queue.get(timeout=TRIM_EVERY if self._untrimmed else None)
+            except queue.Empty:
+                self._guarded(self._trim_if_due)
+                continue
+            if first is not None:
+                time.sleep(GATHER_SECONDS)  # let a burst gather: one transaction for many requests
             batch = [first]
             while len(batch) < BATCH:
                 try:
@@ -140,19 +153,32 @@ class RequestLogWriter:
                 except queue.Empty:
                     break
             entries = [e for e in batch if e is not None]
-            try:
-                self.write(entries)
-            except Exception:  # the log must never take the server down; the next batch tries again
-                log.exception("could not write %d request log entries", len(entries))
+            self._guarded(partial(self.write, entries))
             if any(e is None for e in batch):
                 return
+
+    @staticmethod
+    def _guarded(work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception:  # the log must never take the server down; the next round tries again
+            log.exception("request log write or trim failed")
 
     def write(self, entries: list[Captured]) -> None:
         if not entries:
             return
         self.repo.insert_many([to_row(e, self.body_limit) for e in entries])
+        self._untrimmed.update(e.workspace_id for e in entries)
+        self._trim_if_due()
+
+    def _trim_if_due(self) -> None:
+        """Bounds are enforced at most once per TRIM_EVERY seconds: cheap under load, prompt when idle."""
+        if not self._untrimmed or time.monotonic() < self._next_trim:
+            return
         cutoff = precise_iso(datetime.now(UTC) - self.retention)
-        self.repo.trim({e.workspace_id for e in entries}, keep=self.keep, older_than=cutoff)
+        self.repo.trim(self._untrimmed, keep=self.keep, older_than=cutoff)
+        self._untrimmed.clear()
+        self._next_trim = time.monotonic() + TRIM_EVERY
 
     def close(self, timeout: float = 5.0) -> None:
         """Write every queued entry, then stop the thread."""

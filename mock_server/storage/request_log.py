@@ -13,11 +13,30 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Row, delete, func, select
+from sqlalchemy.engine import make_url
 
 from mock_server.storage import Storage, schema
+from mock_server.storage.engine import build_engine
 from mock_server.timeutil import iso, parse_iso
 
 R = schema.request_log
+
+
+def request_log_storage(main: Storage) -> Storage:
+    """Where the log is written: on PostgreSQL the main database; on a SQLite file, a side file.
+
+    Why a side file: every write to a SQLite database invalidates the page cache of every other
+    connection to it, and the read path lives on that cache (``storage.engine``). Logging each
+    request into the main file halved read throughput in bench/bench_read_path.py; writing next to it
+    leaves the main file's cache alone. The side file holds only ``request_log``.
+    """
+    url = make_url(main.url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return main
+    side_url = str(url.set(database=f"{url.database}-requests"))
+    side = Storage(engine=build_engine(side_url, pool_size=2), url=side_url)
+    schema.metadata.create_all(side.engine, tables=[R])
+    return side
 
 
 @dataclass(frozen=True)

@@ -193,7 +193,7 @@ def test_bodies_are_bounded_and_the_log_keeps_the_newest(sandbox_factory: Any) -
 def test_entries_older_than_the_retention_are_dropped(sandbox_factory: Any) -> None:
     fresh: RunningSandbox = sandbox_factory(request_log_retention_days=7)
     old_moment = precise_iso(datetime.now(UTC) - timedelta(days=8))
-    RequestLogRepo(fresh.services.storage).insert_many(
+    RequestLogRepo(fresh.services.extras["request_log_storage"]).insert_many(
         [
             {
                 "id": "rql_" + "0" * 20,

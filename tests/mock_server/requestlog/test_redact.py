@@ -60,7 +60,7 @@ def test_the_requests_own_credential_is_replaced_wherever_it_is_echoed(secret: s
 
 @given(SECRET)
 def test_secrets_are_recognised_by_shape_in_any_text(tail: str) -> None:
-    for secret in (f"whsec_{tail}", f"p2c_test_{tail}", f"cs_test_{tail}", f"at_{tail}{tail}"):
+    for secret in (f"whsec_{tail}", f"p2c_test_{tail}", f"cs_test_{tail}", f"Bearer at_{tail}{tail}"):
         for media in ("text/plain", "application/json", ""):
             stored = redact_body(f"see {secret} here".encode(), media, (), request=False)
             assert stored is not None and secret not in stored and "see" in stored
