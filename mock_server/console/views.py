@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -20,6 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from mock_server.console import session
 from mock_server.console.api import ApiAnswer, InProcessApi
 from mock_server.console.vocabulary import SCOPE_WORDS, Vocabulary, label
+from mock_server.timeutil import iso
 
 Page = Callable[[Request, str], Awaitable[Response]]
 
@@ -44,6 +46,7 @@ class Console:
         )
         self.templates.filters["label"] = label
         self.templates.filters["pretty"] = _pretty
+        self.templates.filters["epoch"] = _epoch
 
     # ------------------------------------------------------------------ plumbing
 
@@ -366,6 +369,14 @@ class Console:
             return Response("CSRF token missing or wrong", status_code=403)
         answer = await self.api.call("POST", "/v1/sandbox/reset", key)
         return self.outcome(answer, "/console/clock", "Workspace reset to its seeded state")
+
+
+def _epoch(value: Any) -> str:
+    """Unix seconds (the X-RateLimit-Reset header) as the API's timestamp form."""
+    try:
+        return iso(datetime.fromtimestamp(int(value), UTC))
+    except (TypeError, ValueError):
+        return "—"
 
 
 def _pretty(value: Any) -> str:
