@@ -8,6 +8,7 @@ requests down: the log is a debugging aid, never a reason for a request to wait.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import secrets
@@ -73,19 +74,64 @@ def _error_code(status: int, body: bytes) -> str | None:
     return str(code)[:64] if code else None
 
 
-def to_row(entry: Captured, body_limit: int) -> dict[str, Any]:
-    """The stored, redacted form of one captured request."""
+Redacted = tuple[str | None, bool, str | None]
+"""A stored body: its redacted, cut text, whether it was cut, and its content ref (None when empty)."""
+
+
+class BodyCache:
+    """Redacted, cut bodies by digest of what was redacted: a body seen again is not scanned again.
+
+    Why: clients poll, and a read answers the same bytes until the data changes; redaction is most
+    of the writer's CPU, and it is a pure function of (bytes, media type, the request's credentials,
+    direction, limit). A 16-byte BLAKE2 digest of 16 KB costs a few microseconds. The ref is the
+    digest of the *stored text*, so identical texts share one row of ``request_log_bodies``.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._seen: dict[bytes, Redacted] = {}
+
+    def redacted(
+        self, data: bytes, media: str, credentials: tuple[str, ...], *, request: bool, limit: int
+    ) -> Redacted:
+        if not data:
+            return None, False, None
+        digest = hashlib.blake2b(data, digest_size=16, person=b"req" if request else b"resp")
+        digest.update(media.encode("latin-1"))
+        for credential in credentials:
+            digest.update(b"\0" + credential.encode("latin-1"))
+        key = digest.digest()
+        found = self._seen.get(key)
+        if found is None:
+            text, was_cut = redact.cut(redact.redact_body(data, media, credentials, request=request), limit)
+            ref = None if text is None else hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+            found = (text, was_cut or len(data) > limit, ref)
+            if self.size:
+                if len(self._seen) >= self.size:
+                    del self._seen[next(iter(self._seen))]  # the oldest first
+                self._seen[key] = found
+        return found
+
+
+def to_row(
+    entry: Captured, body_limit: int, bodies: BodyCache | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The stored, redacted form of one captured request, and its bodies by ref."""
+    bodies = bodies or BodyCache(0)
     credentials = redact.credentials_in(entry.request_headers)
-    request_body, request_cut = redact.cut(
-        redact.redact_body(entry.request_body, _media(entry.request_headers), credentials, request=True),
-        body_limit,
+    request_body, request_cut, request_ref = bodies.redacted(
+        entry.request_body, _media(entry.request_headers), credentials, request=True, limit=body_limit
     )
-    response_body, response_cut = redact.cut(
-        redact.redact_body(entry.response_body, _media(entry.response_headers), credentials, request=False),
-        body_limit,
+    response_body, response_cut, response_ref = bodies.redacted(
+        entry.response_body, _media(entry.response_headers), credentials, request=False, limit=body_limit
     )
+    texts = {
+        ref: text
+        for ref, text in ((request_ref, request_body), (response_ref, response_body))
+        if ref and text
+    }
     query = entry.query.decode("latin-1")
-    return {
+    row = {
         "id": f"rql_{secrets.token_hex(10)}",
         "workspace_id": entry.workspace_id,
         "request_id": entry.request_id[:128],
@@ -99,13 +145,14 @@ def to_row(entry: Captured, body_limit: int) -> dict[str, Any]:
         "credential_kind": entry.credential_kind,
         "credential_id": entry.credential_id,
         "request_headers": orjson.dumps(redact.redact_headers(entry.request_headers)).decode(),
-        "request_body": request_body,
-        "request_truncated": request_cut or len(entry.request_body) > body_limit,
+        "request_body_ref": request_ref,
+        "request_truncated": request_cut,
         "response_headers": orjson.dumps(redact.redact_headers(entry.response_headers)).decode(),
-        "response_body": response_body,
-        "response_truncated": response_cut or len(entry.response_body) > body_limit,
+        "response_body_ref": response_ref,
+        "response_truncated": response_cut,
         "created_at": precise_iso(entry.finished_at),
     }
+    return row, texts
 
 
 class RequestLogWriter:
@@ -118,6 +165,8 @@ class RequestLogWriter:
         self.body_limit = body_limit
         self.dropped = 0
         self._untrimmed: set[str] = set()
+        self._bodies = BodyCache()
+        self._stored: set[str] = set()  # refs of bodies known to be in request_log_bodies
         self._next_trim = 0.0
         self._queue: queue.Queue[Captured | None] = queue.Queue(QUEUE_BOUND)
         self._thread: threading.Thread | None = None
@@ -167,7 +216,16 @@ class RequestLogWriter:
     def write(self, entries: list[Captured]) -> None:
         if not entries:
             return
-        self.repo.insert_many([to_row(e, self.body_limit) for e in entries])
+        rows: list[dict[str, Any]] = []
+        texts: dict[str, str] = {}
+        for entry in entries:
+            row, bodies = to_row(entry, self.body_limit, self._bodies)
+            rows.append(row)
+            texts.update((ref, text) for ref, text in bodies.items() if ref not in self._stored)
+        self.repo.insert_many(rows, texts)
+        if len(self._stored) > 4096:
+            self._stored.clear()
+        self._stored.update(texts)
         self._untrimmed.update(e.workspace_id for e in entries)
         self._trim_if_due()
 
@@ -176,7 +234,8 @@ class RequestLogWriter:
         if not self._untrimmed or time.monotonic() < self._next_trim:
             return
         cutoff = precise_iso(datetime.now(UTC) - self.retention)
-        self.repo.trim(self._untrimmed, keep=self.keep, older_than=cutoff)
+        if self.repo.trim(self._untrimmed, keep=self.keep, older_than=cutoff):
+            self._stored.clear()  # bodies no row refers to were deleted; write them again when seen
         self._untrimmed.clear()
         self._next_trim = time.monotonic() + TRIM_EVERY
 

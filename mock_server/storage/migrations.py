@@ -51,7 +51,9 @@ def _v2_events_api_and_request_log(conn: Connection) -> None:
     columns = {c["name"] for c in inspect(conn).get_columns("events")}
     if "occurred_at" not in columns:
         conn.execute(text("ALTER TABLE events ADD COLUMN occurred_at VARCHAR(32)"))
-    schema.metadata.create_all(conn, tables=[schema.events, schema.request_log])  # indexes, table
+    schema.metadata.create_all(
+        conn, tables=[schema.events, schema.request_log, schema.request_log_bodies]
+    )  # indexes, table
     ev = schema.events
     missing = conn.execute(select(ev.c.id, ev.c.payload).where(ev.c.occurred_at.is_(None))).all()
     for event_id, payload in missing:

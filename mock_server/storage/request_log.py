@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, delete, func, select, union
 from sqlalchemy.engine import make_url
 
 from mock_server.storage import Storage, schema
@@ -20,6 +20,7 @@ from mock_server.storage.engine import build_engine
 from mock_server.timeutil import iso, parse_iso
 
 R = schema.request_log
+B = schema.request_log_bodies
 
 
 def request_log_storage(main: Storage) -> Storage:
@@ -35,7 +36,7 @@ def request_log_storage(main: Storage) -> Storage:
         return main
     side_url = str(url.set(database=f"{url.database}-requests"))
     side = Storage(engine=build_engine(side_url, pool_size=2), url=side_url)
-    schema.metadata.create_all(side.engine, tables=[R])
+    schema.metadata.create_all(side.engine, tables=[R, B])
     return side
 
 
@@ -68,14 +69,21 @@ class RequestLogRepo:
     def __init__(self, db: Storage) -> None:
         self.db = db
 
-    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+    def insert_many(self, rows: list[dict[str, Any]], bodies: dict[str, str] | None = None) -> None:
+        """Store rows and the bodies they refer to (``ref -> text``) that are not stored yet."""
         if not rows:
             return
         with self.db.begin() as conn:
+            if bodies:
+                known = set(conn.execute(select(B.c.ref).where(B.c.ref.in_(list(bodies)))).scalars())
+                fresh = [{"ref": ref, "body": body} for ref, body in bodies.items() if ref not in known]
+                if fresh:
+                    conn.execute(B.insert(), fresh)
             conn.execute(R.insert(), rows)
 
     def trim(self, workspace_ids: Iterable[str], *, keep: int, older_than: str) -> int:
-        """Drop what the log no longer keeps: rows before ``older_than`` and beyond the newest ``keep``."""
+        """Drop what the log no longer keeps: rows before ``older_than`` and beyond the newest ``keep``,
+        then bodies no row refers to any more. Returns the number of rows removed."""
         removed = 0
         with self.db.begin() as conn:
             removed += conn.execute(delete(R).where(R.c.created_at < older_than)).rowcount or 0
@@ -96,6 +104,12 @@ class RequestLogRepo:
                         ).rowcount
                         or 0
                     )
+            if removed:
+                used = union(
+                    select(R.c.request_body_ref.label("ref")).where(R.c.request_body_ref.is_not(None)),
+                    select(R.c.response_body_ref.label("ref")).where(R.c.response_body_ref.is_not(None)),
+                ).subquery()
+                conn.execute(delete(B).where(B.c.ref.not_in(select(used.c.ref))))
         return removed
 
     def search(
@@ -119,7 +133,7 @@ class RequestLogRepo:
         columns = [
             c
             for c in R.c
-            if c.name not in ("request_headers", "request_body", "response_headers", "response_body")
+            if c.name not in ("request_headers", "request_body_ref", "response_headers", "response_body_ref")
         ]
         with self.db.connect() as conn:
             total = conn.execute(select(func.count()).select_from(R).where(*conditions)).scalar_one()
@@ -141,14 +155,18 @@ class RequestLogRepo:
                 .order_by(R.c.created_at.desc(), R.c.id.desc())
                 .limit(1)
             ).first()
-        if row is None:
-            return None
+            if row is None:
+                return None
+            refs = [r for r in (row.request_body_ref, row.response_body_ref) if r]
+            texts = (
+                dict(conn.execute(select(B.c.ref, B.c.body).where(B.c.ref.in_(refs))).all()) if refs else {}
+            )
         return {
             **_summary(row),
             "request_headers": orjson.loads(row.request_headers),
-            "request_body": row.request_body,
+            "request_body": texts.get(row.request_body_ref),
             "request_body_truncated": bool(row.request_truncated),
             "response_headers": orjson.loads(row.response_headers),
-            "response_body": row.response_body,
+            "response_body": texts.get(row.response_body_ref),
             "response_body_truncated": bool(row.response_truncated),
         }

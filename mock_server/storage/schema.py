@@ -297,12 +297,21 @@ request_log = Table(
     Column("credential_kind", String(16), nullable=False),  # api_key | oauth
     Column("credential_id", String(64), nullable=False),  # key id or OAuth client id, never a secret
     Column("request_headers", Text, nullable=False),  # JSON object
-    Column("request_body", Text, nullable=True),
+    Column("request_body_ref", String(32), nullable=True),  # request_log_bodies.ref
     Column("request_truncated", Boolean, nullable=False, default=False),
     Column("response_headers", Text, nullable=False),  # JSON object
-    Column("response_body", Text, nullable=True),
+    Column("response_body_ref", String(32), nullable=True),
     Column("response_truncated", Boolean, nullable=False, default=False),
     Column("created_at", TS, nullable=False),  # wall clock, millisecond form (orders same-second requests)
     Index("ix_request_log_ws_created", "workspace_id", "created_at"),
     Index("ix_request_log_ws_request", "workspace_id", "request_id"),
+)
+
+request_log_bodies = Table(
+    "request_log_bodies",
+    metadata,
+    # each distinct redacted body once, by content digest: a polled read answers the same bytes again and
+    # again, and writing 16 KB per request cost the read path far more than the 5 % it may
+    Column("ref", String(32), primary_key=True),  # hex BLAKE2b-128 of the stored text
+    Column("body", Text, nullable=False),
 )
