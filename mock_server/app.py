@@ -7,6 +7,8 @@ serves Swagger UI at ``/ui/``. Its per-request security and validation layers ar
 stack, outermost first::
 
     CORSMiddleware      preflights and Access-Control-* headers (``--cors-origins``; off when empty)
+    ConsoleMiddleware   /console/: server-rendered pages that call the API below, in process
+    RequestLogMiddleware  what each workspace's clients sent and got, queued for the request log
     EdgeMiddleware      request id, credentials, rate limit, common headers, the one error path
     SwaggerUIMiddleware /ui/ and /openapi.json
     RoutingMiddleware   path + method -> operationId (Starlette router), 404/405
@@ -35,6 +37,7 @@ from mock_server import sandbox_work, spec, swagger_ui
 from mock_server.auth.oauth import OAuthService
 from mock_server.auth.principals import PrincipalResolver
 from mock_server.blocking import BlockingPool, HeavyWork
+from mock_server.console.app import ConsoleMiddleware
 from mock_server.context import Services
 from mock_server.gateway.dispatch import GatewayMiddleware
 from mock_server.gateway.idempotency import IdempotencyStore
@@ -42,9 +45,13 @@ from mock_server.metrics import Metrics
 from mock_server.middleware.cors import cors_middleware
 from mock_server.middleware.edge import EdgeMiddleware, allowed_methods_from, not_found_app
 from mock_server.middleware.rate_limit import build_limiter
+from mock_server.middleware.request_log import RequestLogMiddleware
+from mock_server.requestlog.writer import RequestLogWriter
 from mock_server.secretbox import SecretBox
 from mock_server.settings import Settings
 from mock_server.storage import Storage
+from mock_server.storage.credentials import workspace_overview
+from mock_server.storage.request_log import request_log_storage
 from mock_server.storage.workspaces import WorkspaceRepo
 from mock_server.workspace_clock import WorkspaceClock
 
@@ -83,6 +90,7 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     services.extras["oauth"] = OAuthService(storage, settings)
     services.extras["secretbox"] = SecretBox.from_settings(settings.secrets_key, settings.secrets_key_file)
     services.extras["metrics"] = Metrics()
+    services.extras["request_log_storage"] = request_log_storage(storage)
     return services
 
 
@@ -121,6 +129,15 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
     limiter = build_limiter(services.storage, settings.rate_limit_backend, settings.workers)
     services.extras["principals"] = resolver
     services.extras["limiter"] = limiter
+    request_log: RequestLogWriter | None = None
+    if settings.request_log:
+        request_log = RequestLogWriter(
+            services.extras["request_log_storage"],
+            keep=settings.request_log_keep,
+            retention_days=settings.request_log_retention_days,
+            body_limit=settings.request_log_body_bytes,
+        )
+        services.extras["request_log"] = request_log
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -147,14 +164,29 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)
+            if request_log is not None:  # write what is still queued
+                request_log.close()
             close = getattr(limiter, "close", None)
             if close is not None:  # a shared limiter writes the hits it still holds
                 with contextlib.suppress(Exception):
                     close()
 
     cors = cors_middleware(settings.cors_origins)
-    middlewares = [
-        *([cors] if cors is not None else []),  # outermost: preflights never reach the router's 405
+    # outermost: preflights never reach the router's 405; then /console, served here (everything else
+    # passes through); then the request log, which sees what the client sent and got, errors included
+    middlewares: list[Any] = [
+        *([cors] if cors is not None else []),
+        partial(
+            ConsoleMiddleware,
+            document=document,
+            resolve_key=lambda key: resolver.resolve({"x-api-key": key})[0],
+            describe_workspace=partial(workspace_overview, services.storage),
+        ),
+    ]
+    if request_log is not None:
+        capture = 4 * settings.request_log_body_bytes  # redaction runs before the cut
+        middlewares.append(partial(RequestLogMiddleware, writer=request_log, capture_bytes=capture))
+    middlewares += [
         partial(
             EdgeMiddleware,
             resolver=resolver,

@@ -13,7 +13,8 @@ ALL_SCOPES: tuple[str, ...] = (
     "analytics:read",
     "webhooks:manage",
     "fhir:read",
-    "sandbox:manage",
+    "events:read",  # GET /v1/events (webhooks:manage alone does not suffice)
+    "sandbox:manage",  # the sandbox controls and the sandbox request log (GET /v1/sandbox/requests)
 )
 """Every scope a credential can hold. ``sandbox:manage`` guards the sandbox controls (playing the
 patient, the test clock, reset): a credential that may read data must not also be able to grant

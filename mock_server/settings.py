@@ -94,6 +94,10 @@ class Settings:
     quota_records: int = 2_000_000  # stored records (pain, wellbeing, gauges, vitals) per workspace
     quota_webhook_endpoints: int = 50  # webhook endpoints per workspace
     quota_clock_days: int = 3660  # how far a workspace's test clock may run ahead of real time
+    request_log: bool = True  # keep the per-workspace request log (GET /v1/sandbox/requests)
+    request_log_keep: int = 1000  # requests kept per workspace (newest)
+    request_log_retention_days: int = 7  # and none older than this (wall clock)
+    request_log_body_bytes: int = 16_384  # each stored body is cut to this size, after redaction
     log_level: str = "info"
     # key that encrypts webhook signing secrets at rest; empty: read (or create) secrets_key_file.
     # Every process sharing one database needs the same key (set it on a hosted deployment).

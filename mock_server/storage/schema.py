@@ -206,7 +206,11 @@ events = Table(
     Column("patient_id", String(64), nullable=True),
     Column("payload", Text, nullable=False),  # the exact JSON body every delivery sends
     Column("created_at", TS, nullable=False),
+    # the payload's timestamp: when the change happened on the workspace's sandbox clock; the events
+    # API filters, orders and expires (30 days) by it (revision 0006 added it; older rows backfilled)
+    Column("occurred_at", TS, nullable=True),
     Index("ix_events_ws_created", "workspace_id", "created_at"),
+    Index("ix_events_ws_occurred", "workspace_id", "occurred_at"),
 )
 
 deliveries = Table(
@@ -289,4 +293,42 @@ report_jobs = Table(
     Column("created_at", TS, nullable=False),
     Column("completed_at", TS, nullable=True),
     Index("ix_report_jobs_ws", "workspace_id", "created_at"),
+)
+
+request_log = Table(
+    "request_log",
+    metadata,
+    # what each workspace's clients sent and what the sandbox answered (GET /v1/sandbox/requests);
+    # written in batches by a background thread, secrets already redacted, bodies cut at 16 KB
+    Column("id", String(40), primary_key=True),
+    # no foreign key: on SQLite the log lives in a side file of its own (see storage.request_log)
+    Column("workspace_id", String(64), nullable=False),
+    Column("request_id", String(128), nullable=False),  # X-Request-Id (a client may reuse one)
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", Text, nullable=True),
+    Column("operation_id", String(100), nullable=True),
+    Column("status", Integer, nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("duration_ms", Float, nullable=False),
+    Column("credential_kind", String(16), nullable=False),  # api_key | oauth
+    Column("credential_id", String(64), nullable=False),  # key id or OAuth client id, never a secret
+    Column("request_headers", Text, nullable=False),  # JSON object
+    Column("request_body_ref", String(32), nullable=True),  # request_log_bodies.ref
+    Column("request_truncated", Boolean, nullable=False, default=False),
+    Column("response_headers", Text, nullable=False),  # JSON object
+    Column("response_body_ref", String(32), nullable=True),
+    Column("response_truncated", Boolean, nullable=False, default=False),
+    Column("created_at", TS, nullable=False),  # wall clock, millisecond form (orders same-second requests)
+    Index("ix_request_log_ws_created", "workspace_id", "created_at"),
+    Index("ix_request_log_ws_request", "workspace_id", "request_id"),
+)
+
+request_log_bodies = Table(
+    "request_log_bodies",
+    metadata,
+    # each distinct redacted body once, by content digest: a polled read answers the same bytes again and
+    # again, and writing 16 KB per request cost the read path far more than the 5 % it may
+    Column("ref", String(32), primary_key=True),  # hex BLAKE2b-128 of the stored text
+    Column("body", Text, nullable=False),
 )

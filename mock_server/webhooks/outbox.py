@@ -92,6 +92,7 @@ def emit_event(
             patient_id=patient_id,
             payload=payload,
             created_at=now,
+            occurred_at=timestamp,
         )
     )
     endpoints = schema.webhook_endpoints

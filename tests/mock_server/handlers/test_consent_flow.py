@@ -7,23 +7,32 @@ from tests.fixtures.sandbox import RunningSandbox
 
 def _free_patient(client, taken: set[str] | None = None) -> dict:
     patients = client.get("/v1/sandbox/patients", params={"per_page": 100}).json()["data"]
-    linked = {r["patient_email"] for r in client.get("/v1/link-requests", params={"per_page": 100}).json()["data"]}
+    linked = {
+        r["patient_email"] for r in client.get("/v1/link-requests", params={"per_page": 100}).json()["data"]
+    }
     return next(p for p in patients[5:] if p["email"] not in linked | (taken or set()))
 
 
 def test_link_accept_read_revoke(sandbox: RunningSandbox) -> None:
     with sandbox.client() as client:
         patient = _free_patient(client)
-        created = client.post("/v1/link-requests", json={
-            "patient_email": patient["email"], "scopes": ["pain:read", "wellbeing:read", "vitals:read"],
-            "message": "For your appointment on 12 May."})
+        created = client.post(
+            "/v1/link-requests",
+            json={
+                "patient_email": patient["email"],
+                "scopes": ["pain:read", "wellbeing:read", "vitals:read"],
+                "message": "For your appointment on 12 May.",
+            },
+        )
         assert created.status_code == 201, created.text
         request = created.json()
         assert request["status"] == "pending" and request["request_id"].startswith("lr_")
         assert request["expires_at"] > request["created_at"]
 
-        accepted = client.post(f"/v1/sandbox/link-requests/{request['request_id']}/accept",
-                               json={"scopes": ["pain:read", "wellbeing:read"]})
+        accepted = client.post(
+            f"/v1/sandbox/link-requests/{request['request_id']}/accept",
+            json={"scopes": ["pain:read", "wellbeing:read"]},
+        )
         assert accepted.status_code == 200, accepted.text
         consent = accepted.json()["consent"]
         patient_id = consent["patient_id"]
@@ -51,24 +60,32 @@ def test_link_accept_read_revoke(sandbox: RunningSandbox) -> None:
 def test_decline_cancel_and_bad_requests(sandbox: RunningSandbox) -> None:
     with sandbox.client() as client:
         first = _free_patient(client)
-        lr = client.post("/v1/link-requests", json={"patient_email": first["email"], "scopes": ["pain:read"]}).json()
-        dup = client.post("/v1/link-requests", json={"patient_email": first["email"], "scopes": ["pain:read"]})
+        lr = client.post(
+            "/v1/link-requests", json={"patient_email": first["email"], "scopes": ["pain:read"]}
+        ).json()
+        dup = client.post(
+            "/v1/link-requests", json={"patient_email": first["email"], "scopes": ["pain:read"]}
+        )
         assert dup.status_code == 409
         declined = client.post(f"/v1/sandbox/link-requests/{lr['request_id']}/decline")
         assert declined.status_code == 200 and declined.json()["status"] == "declined"
         assert client.delete(f"/v1/link-requests/{lr['request_id']}").status_code == 409
 
         second = _free_patient(client, {first["email"]})
-        lr2 = client.post("/v1/link-requests", json={"patient_email": second["email"], "scopes": ["pain:read"]}).json()
+        lr2 = client.post(
+            "/v1/link-requests", json={"patient_email": second["email"], "scopes": ["pain:read"]}
+        ).json()
         cancelled = client.delete(f"/v1/link-requests/{lr2['request_id']}")
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
         assert client.post(f"/v1/sandbox/link-requests/{lr2['request_id']}/accept").status_code == 409
 
-        unknown = client.post("/v1/link-requests", json={"patient_email": "nobody@nowhere.example",
-                                                           "scopes": ["pain:read"]})
+        unknown = client.post(
+            "/v1/link-requests", json={"patient_email": "nobody@nowhere.example", "scopes": ["pain:read"]}
+        )
         assert unknown.status_code == 422
-        bad_scope = client.post("/v1/link-requests", json={"patient_email": second["email"],
-                                                             "scopes": ["analytics:read"]})
+        bad_scope = client.post(
+            "/v1/link-requests", json={"patient_email": second["email"], "scopes": ["analytics:read"]}
+        )
         assert bad_scope.status_code in (400, 422)
 
 

@@ -41,8 +41,9 @@ def _all_pages(client: httpx.Client, url: str, params: dict, per_page: int) -> t
 
 
 @pytest.mark.parametrize(("path", "start_key", "end_key", "time_key"), ENDPOINTS)
-def test_pagination_and_date_filters(sandbox: RunningSandbox, path: str, start_key: str, end_key: str,
-                                     time_key: str) -> None:
+def test_pagination_and_date_filters(
+    sandbox: RunningSandbox, path: str, start_key: str, end_key: str, time_key: str
+) -> None:
     with sandbox.client() as client:
         patient_id = _full_scope_patient(client)
         url = f"/v1/patients/{patient_id}/{path}"
@@ -56,13 +57,20 @@ def test_pagination_and_date_filters(sandbox: RunningSandbox, path: str, start_k
             params = {start_key: first.isoformat(), end_key: last.isoformat()}
             pages, total = _all_pages(client, url, params, per_page)
             items = [item for page in pages for item in page]
-            ids = [(item.get("type"), item["data"]["id"]) if path == "timeline" else item["id"] for item in items]
+            ids = [
+                (item.get("type"), item["data"]["id"]) if path == "timeline" else item["id"] for item in items
+            ]
             assert len(ids) == len(set(ids)) == total
             for item in items:
                 moment = item[time_key]
                 assert first.isoformat() <= moment[:10] <= last.isoformat(), (moment, first, last)
             everything, _ = _all_pages(client, url, {}, 100)
-            inside = [i for page in everything for i in page if first.isoformat() <= i[time_key][:10] <= last.isoformat()]
+            inside = [
+                i
+                for page in everything
+                for i in page
+                if first.isoformat() <= i[time_key][:10] <= last.isoformat()
+            ]
             assert len(inside) == total
 
         check()
@@ -71,8 +79,9 @@ def test_pagination_and_date_filters(sandbox: RunningSandbox, path: str, start_k
 def test_reversed_range_and_bad_dates_are_400(sandbox: RunningSandbox) -> None:
     with sandbox.client() as client:
         patient_id = _full_scope_patient(client)
-        reversed_range = client.get(f"/v1/patients/{patient_id}/pain-entries",
-                                    params={"from": "2026-05-04", "to": "2026-04-04"})
+        reversed_range = client.get(
+            f"/v1/patients/{patient_id}/pain-entries", params={"from": "2026-05-04", "to": "2026-04-04"}
+        )
         assert reversed_range.status_code == 400
         assert reversed_range.json()["error"]["details"]["parameter"] == "to"
         bad = client.get(f"/v1/patients/{patient_id}/pain-entries", params={"from": "01/01/2024"})

@@ -1,0 +1,228 @@
+"""The console in a real browser (Playwright driving Debian's Chromium) against a real sandbox.
+
+One story, as an integrator lives it: sign in; a link request made through the API shows up as the
+patient's consent card; Accept grants consent and ``consent.granted`` appears in Events with its
+delivery to a local receiver; Resend delivers the same ``webhook-id`` again; a check-in from the form
+reaches the receiver signed; Revoke; a failed API call shows in Requests with its error code; sign out;
+another workspace's key sees none of it; no page scrolls sideways at 390 px.
+
+Screenshots go to a temporary directory, or to ``docs/console/`` with ``CONSOLE_SCREENSHOTS=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from standardwebhooks import Webhook
+
+from tests.fixtures.sandbox import RunningSandbox, running_sandbox
+from tests.mock_server.webhooks.receiver import Receiver, running_receiver
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[3]
+PAGES = ["/console/patients", "/console/events", "/console/webhooks", "/console/requests", "/console/clock"]
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no chromium executable on this machine")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSandbox, Receiver, Any]]:
+    with running_sandbox(tmp_path_factory.mktemp("console")) as sandbox, running_receiver() as receiver:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            try:
+                yield sandbox, receiver, browser
+            finally:
+                browser.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if os.environ.get("CONSOLE_SCREENSHOTS") == "1":
+        target = ROOT / "docs" / "console"
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+    return tmp_path_factory.mktemp("shots")
+
+
+def _sign_in(page: Any, base_url: str, key: str) -> None:
+    page.goto(f"{base_url}/console/")
+    page.get_by_label("Workspace API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/console/patients**")
+
+
+def _free_patient_email(client: httpx.Client) -> str:
+    patients = client.get("/v1/sandbox/patients", params={"per_page": 100}).json()["data"]
+    linked = {
+        r["patient_email"] for r in client.get("/v1/link-requests", params={"per_page": 100}).json()["data"]
+    }
+    return str(next(p["email"] for p in patients[5:] if p["email"] not in linked))
+
+
+def _bodies(receiver: Receiver, event: str) -> list[Any]:
+    return [r for r in receiver.requests if orjson.loads(r.body)["event"] == event]
+
+
+def test_the_integrators_day_in_the_console(world: tuple[RunningSandbox, Receiver, Any], shots: Path) -> None:
+    sandbox, receiver, browser = world
+    api = sandbox.client()
+    hook = api.post(
+        "/v1/webhooks",
+        json={"url": receiver.url, "events": ["consent.granted", "consent.revoked", "pain_entry.created"]},
+    ).json()
+    email = _free_patient_email(api)
+    lr = api.post(
+        "/v1/link-requests",
+        json={
+            "patient_email": email,
+            "scopes": ["pain:read", "wellbeing:read"],
+            "message": "Before your visit on Friday.",
+        },
+    ).json()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    _sign_in(page, sandbox.base_url, sandbox.api_key)
+    cookie = next(c for c in context.cookies() if c["name"] == "care_console")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+    # the link request made through the API is the patient's consent card
+    card = page.locator(f"[data-link-request='{lr['request_id']}']")
+    sync_api.expect(card).to_contain_text("Before your visit on Friday.")
+    sync_api.expect(card).to_contain_text("your pain check-ins")
+    sync_api.expect(card).to_contain_text(sandbox.alpha.workspace.name)
+    page.screenshot(path=str(shots / "patients.png"), full_page=True)
+
+    # Accept → accepted, consent.granted delivered to the receiver and listed in Events
+    card.get_by_role("button", name="Accept").click()
+    sync_api.expect(page.get_by_role("status")).to_contain_text("Accepted")
+    assert api.get(f"/v1/link-requests/{lr['request_id']}").json()["status"] == "accepted"
+    receiver.wait_for(1)
+    granted = _bodies(receiver, "consent.granted")[0]
+    event_id = granted.headers["webhook-id"]
+    patient_id = orjson.loads(granted.body)["patient_id"]
+    page.get_by_role("link", name="Events").click()
+    sync_api.expect(page.locator(f"a[href='/console/events/{event_id}']")).to_be_visible()
+    page.screenshot(path=str(shots / "events.png"), full_page=True)
+    page.locator(f"a[href='/console/events/{event_id}']").click()
+    delivery = page.locator("[data-delivery]").first
+    sync_api.expect(delivery).to_contain_text(receiver.url)
+    for _ in range(20):  # the attempt is recorded right after the receiver answered
+        if "succeeded" in delivery.inner_text():
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    sync_api.expect(delivery).to_contain_text("200")
+    page.screenshot(path=str(shots / "event.png"), full_page=True)
+
+    # Resend delivers the same webhook-id again
+    before = len(receiver.requests)
+    delivery.get_by_role("button", name="Resend to this endpoint").click()
+    sync_api.expect(page.get_by_role("status")).to_contain_text("Resent")
+    receiver.wait_for(before + 1)
+    assert [r.headers["webhook-id"] for r in receiver.requests].count(event_id) == 2
+
+    # a check-in from the form reaches the receiver, signed
+    page.get_by_role("link", name="Patients").click()
+    patient = page.locator(f"[data-patient='{patient_id}']")
+    patient.locator("summary").click()
+    patient.get_by_label("Pain (0–10)").fill("7")
+    patient.get_by_label("left knee").check()
+    patient.get_by_label("aching").check()
+    patient.get_by_label("Note").fill("Worse after the stairs")
+    patient.get_by_role("button", name="Save check-in").click()
+    sync_api.expect(page.get_by_role("status")).to_contain_text("Check-in saved")
+    receiver.wait_for(before + 2)
+    checkin = _bodies(receiver, "pain_entry.created")[-1]
+    payload = Webhook(hook["secret"]).verify(checkin.body, {**checkin.headers})
+    assert payload["data"]["pain_level"] == 7 and payload["data"]["notes"] == "Worse after the stairs"
+    assert payload["data"]["areas"][0]["id"] == "left_knee" and payload["data"]["qualities"] == ["aching"]
+
+    # Revoke
+    page.locator(f"[data-patient='{patient_id}']").get_by_role("button", name="Revoke consent").click()
+    sync_api.expect(page.get_by_role("status")).to_contain_text("revoked")
+    after = api.get(f"/v1/patients/{patient_id}/pain-entries")
+    assert after.status_code == 403 and after.json()["error"]["code"] == "consent_revoked"
+
+    # a failed API call appears in Requests with its error code
+    failed_id = f"req_console_{secrets.token_hex(6)}"
+    refused = api.post(
+        "/v1/link-requests", json={"scopes": ["pain:read"]}, headers={"X-Request-Id": failed_id}
+    )
+    code = refused.json()["error"]["code"]
+    page.goto(f"{sandbox.base_url}/console/requests?status=4xx")
+    row = page.locator(f"a[href='/console/requests/{failed_id}']")
+    sync_api.expect(row).to_contain_text(code, timeout=10_000)  # live region polls every 2 s
+    page.screenshot(path=str(shots / "requests.png"), full_page=True)
+    row.click()
+    sync_api.expect(page.locator("#curl")).to_contain_text("curl -X POST")
+    sync_api.expect(page.locator("main")).to_contain_text(code)
+    assert sandbox.api_key not in page.content()  # the key is never shown, not even in the curl line
+    page.screenshot(path=str(shots / "request.png"), full_page=True)
+    for name, path in (("webhooks", "/console/webhooks"), ("clock", "/console/clock")):
+        page.goto(f"{sandbox.base_url}{path}")
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    assert sandbox.api_key not in page.content()
+
+    # no page scrolls sideways on a 390 px phone
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone.add_cookies([{**cookie}])
+    small = phone.new_page()
+    for path in [*PAGES, f"/console/events/{event_id}", f"/console/requests/{failed_id}", "/console/sign-in"]:
+        small.goto(f"{sandbox.base_url}{path}")
+        width = small.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide at 390 px"
+    small.goto(f"{sandbox.base_url}/console/patients")
+    small.screenshot(path=str(shots / "patients-390.png"), full_page=False)
+    phone.close()
+
+    # sign out: the session is gone
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/console/sign-in**")
+    page.goto(f"{sandbox.base_url}/console/events")
+    assert page.url.endswith("/console/sign-in")
+    page.screenshot(path=str(shots / "sign-in.png"))
+    context.close()
+
+    # another workspace's key sees none of it
+    other = browser.new_context(viewport={"width": 1280, "height": 900})
+    theirs = other.new_page()
+    _sign_in(theirs, sandbox.base_url, sandbox.second_api_key)
+    assert lr["request_id"] not in theirs.content()
+    theirs.goto(f"{sandbox.base_url}/console/events?type=consent.granted")
+    assert event_id not in theirs.content()
+    theirs.goto(f"{sandbox.base_url}/console/events/{event_id}")
+    sync_api.expect(theirs.locator("h1")).to_contain_text("No such event")
+    theirs.goto(f"{sandbox.base_url}/console/requests/{failed_id}")
+    sync_api.expect(theirs.locator("h1")).to_contain_text("No such request")
+    theirs.goto(f"{sandbox.base_url}/console/webhooks")
+    assert receiver.url not in theirs.content()
+    other.close()
+    api.close()
+
+
+def test_forms_refuse_a_missing_or_wrong_csrf_token(world: tuple[RunningSandbox, Receiver, Any]) -> None:
+    sandbox, _, _ = world
+    with httpx.Client(base_url=sandbox.base_url) as client:
+        signed = client.post("/console/sign-in", data={"api_key": sandbox.api_key})
+        assert signed.status_code == 303
+        before = client.get("/console/clock").text
+        refused = client.post(
+            "/console/clock/advance", data={"csrf": "forged", "amount": "5", "unit": "days"}
+        )
+        assert refused.status_code == 403
+        assert client.get("/console/clock").text.count("hours ahead") == before.count("hours ahead")
+        with sandbox.client() as api:
+            assert api.get("/v1/sandbox/clock").json()["offset_seconds"] < 3600  # nothing moved
+        bad = client.post("/console/sign-in", data={"api_key": "p2c_test_wrong"})
+        assert bad.status_code == 401 and "not valid" in bad.text

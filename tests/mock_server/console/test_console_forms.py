@@ -1,0 +1,70 @@
+"""The console's forms over plain HTTP (no browser): webhooks and the clock, checked through the API."""
+
+from __future__ import annotations
+
+import re
+from contextlib import closing
+from typing import Any
+
+import httpx
+import orjson
+
+from tests.fixtures.sandbox import RunningSandbox
+from tests.mock_server.webhooks.receiver import running_receiver
+
+
+def _signed_in(sandbox: RunningSandbox) -> tuple[httpx.Client, str]:
+    client = httpx.Client(base_url=sandbox.base_url)
+    assert client.post("/console/sign-in", data={"api_key": sandbox.api_key}).status_code == 303
+    page = client.get("/console/webhooks").text
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match is not None
+    return client, match.group(1)
+
+
+def test_webhook_forms_create_toggle_rotate_and_test(sandbox_factory: Any) -> None:
+    sandbox: RunningSandbox = sandbox_factory()
+    client, csrf = _signed_in(sandbox)
+    with running_receiver() as receiver, closing(client), sandbox.client() as api:
+        made = client.post(
+            "/console/webhooks", data={"csrf": csrf, "url": receiver.url, "events": ["consent.granted"]}
+        )
+        assert made.status_code == 200
+        (endpoint,) = api.get("/v1/webhooks").json()["data"]
+        secret = re.search(r"whsec_[A-Za-z0-9+/=_-]+", made.text)
+        assert secret is not None and endpoint["url"] == receiver.url
+        assert "whsec_" not in client.get("/console/webhooks").text  # shown once, then never again
+
+        off = client.post(
+            f"/console/webhooks/{endpoint['id']}/enabled", data={"csrf": csrf, "enabled": "false"}
+        )
+        assert off.status_code == 303 and api.get(f"/v1/webhooks/{endpoint['id']}").json()["enabled"] is False
+        client.post(f"/console/webhooks/{endpoint['id']}/enabled", data={"csrf": csrf, "enabled": "true"})
+        assert api.get(f"/v1/webhooks/{endpoint['id']}").json()["enabled"] is True
+
+        rotated = client.post(f"/console/webhooks/{endpoint['id']}/rotate", data={"csrf": csrf})
+        new_secret = re.search(r"whsec_[A-Za-z0-9+/=_-]+", rotated.text)
+        assert new_secret is not None and new_secret.group(0) != secret.group(0)
+
+        tested = client.post(f"/console/webhooks/{endpoint['id']}/test", data={"csrf": csrf})
+        assert tested.status_code == 303 and "Test+event" in tested.headers["location"]
+        (delivered,) = receiver.wait_for(1)
+        assert orjson.loads(delivered.body)["event"] == "webhook.test"
+
+        bad = client.post("/console/webhooks", data={"csrf": csrf, "url": "ftp://nowhere", "events": ["*"]})
+        assert bad.status_code == 303 and "error=" in bad.headers["location"]  # the API's refusal, shown
+
+
+def test_clock_forms_advance_and_reset(sandbox_factory: Any) -> None:
+    sandbox: RunningSandbox = sandbox_factory()
+    client, csrf = _signed_in(sandbox)
+    with closing(client), sandbox.client() as api:
+        moved = client.post("/console/clock/advance", data={"csrf": csrf, "amount": "2", "unit": "days"})
+        assert moved.status_code == 303
+        assert api.get("/v1/sandbox/clock").json()["offset_seconds"] >= 2 * 86400 - 5
+        page = client.get("/console/clock").text
+        assert "48.0 hours ahead" in page and sandbox.alpha.client_id in page
+        assert sandbox.alpha.client_secret not in page and sandbox.api_key not in page
+        reset = client.post("/console/clock/reset", data={"csrf": csrf})
+        assert reset.status_code == 303 and "flash=" in reset.headers["location"]
+        assert api.get("/v1/sandbox/clock").json()["offset_seconds"] < 60
