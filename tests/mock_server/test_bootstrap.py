@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mock_server.bootstrap import DEMO_WORKSPACE, demo_key, ensure_demo
 from mock_server.settings import Settings
@@ -66,10 +66,19 @@ def test_migration_gives_sandbox_manage_to_full_scope_credentials_only(
     workspace = repo.by_name(DEMO_WORKSPACE)
     assert workspace is not None
     narrow = repo.add_api_key(workspace.id, ("patients:read", "pain:read"))
-    with storage.engine.begin() as conn:  # back to before sandbox:manage existed, then upgrade again
-        command.downgrade(alembic_config(conn), "0003_consent_sequence")
-        assert not any("sandbox:manage" in r[0] for r in conn.execute(select(schema.workspaces.c.scopes)))
-        command.upgrade(alembic_config(conn), "head")
+    new_scopes = {"sandbox:manage", "events:read"}  # what 0004 and 0006 add
+    with storage.engine.begin() as conn:  # the scopes as they were before sandbox:manage existed
+        for table in (schema.workspaces, schema.api_keys, schema.oauth_clients):
+            for key, scopes_json in conn.execute(
+                select(table.c[table.primary_key.columns.keys()[0]], table.c.scopes)
+            ):
+                kept = [s for s in orjson.loads(scopes_json) if s not in new_scopes]
+                column = table.c[table.primary_key.columns.keys()[0]]
+                conn.execute(update(table).where(column == key).values(scopes=orjson.dumps(kept).decode()))
+        # run revision 0004 alone (a data migration) on them; stamping moves no schema
+        command.stamp(alembic_config(conn), "0003_consent_sequence")
+        command.upgrade(alembic_config(conn), "0004_sandbox_manage_scope")
+        command.stamp(alembic_config(conn), "head")
         scopes = [orjson.loads(r[0]) for r in conn.execute(select(schema.oauth_clients.c.scopes))]
     assert all("sandbox:manage" in s for s in scopes)
     narrow_principal = repo.principal_for_api_key(narrow)
