@@ -26,7 +26,7 @@ from synthetic_data.models.flares import build_flare_records
 from synthetic_data.models.gauges import build_gauges
 from synthetic_data.models.messiness import DEFAULT_MESSINESS
 from synthetic_data.models.pain import build_pain_entries
-from synthetic_data.models.vitals import build_vitals
+from synthetic_data.models.vitals import VitalColumns, build_vitals, vital_columns
 from synthetic_data.models.wellbeing import build_wellbeing
 from synthetic_data.patients import PatientProfile
 from synthetic_data.simulation import build_simulation
@@ -44,6 +44,13 @@ class PatientSeries:
     gauges: list[Record] = field(default_factory=list)
     vitals: list[Record] = field(default_factory=list)
     flares: list[Record] = field(default_factory=list)
+    # With `generate_days(..., vitals_as_columns=True)`: the vitals as columns (and `vitals` empty),
+    # for exporters that write columns (Parquet) and need no dict per reading.
+    vital_columns: VitalColumns | None = None
+
+    @property
+    def n_vitals(self) -> int:
+        return len(self.vital_columns) if self.vital_columns is not None else len(self.vitals)
 
 
 @lru_cache(maxsize=8)
@@ -58,11 +65,14 @@ def generate_days(
     first_day: int,
     n_days: int,
     messiness: float = DEFAULT_MESSINESS,
+    *,
+    vitals_as_columns: bool = False,
 ) -> PatientSeries:
     """Records of days [start + first_day, start + first_day + n_days) for `profile`.
 
     `messiness` in [0, 1]: 0 is a perfect diary, 0.3 the patient's natural habits, 1 a bad month
     (missed days, sync gaps, late back-fills, duplicate uploads). Raises ValueError on bad arguments.
+    `vitals_as_columns` fills `vital_columns` instead of `vitals` (the same readings, no dicts).
     """
     if not 0.0 <= messiness <= 1.0:
         raise ValueError(f"messiness must be between 0 and 1, got {messiness}")
@@ -76,6 +86,7 @@ def generate_days(
         pain_entries=build_pain_entries(sim, first_day, last_day),
         wellbeing=build_wellbeing(sim, first_day, last_day),
         gauges=build_gauges(sim, first_day, last_day),
-        vitals=build_vitals(sim, first_day, last_day),
+        vitals=[] if vitals_as_columns else build_vitals(sim, first_day, last_day),
         flares=build_flare_records(sim, first_day, last_day),
+        vital_columns=vital_columns(sim, first_day, last_day) if vitals_as_columns else None,
     )

@@ -48,7 +48,7 @@ class Block:
         counts["pain_entries"] += len(series.pain_entries)
         counts["wellbeing"] += len(series.wellbeing)
         counts["gauges"] += len(series.gauges)
-        counts["vitals"] += len(series.vitals)
+        counts["vitals"] += series.n_vitals
         counts["flares"] += len(series.flares)
 
 
