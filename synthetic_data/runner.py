@@ -123,15 +123,23 @@ def run_block(job: tuple[RunSpec, int, int], spill_dir: str | None = None) -> Bl
     With `spill_dir`, file contents are written there and only their paths travel back to the parent.
     """
     spec, lo, hi = job
-    columnar = spec.format == "parquet"  # Parquet takes the vitals as columns: no dict per reading
+    # Parquet and NDJSON take the vitals as columns (no dict per reading), Parquet the pain entries too
+    columnar = spec.format in ("parquet", "ndjson")
+    pain_columnar = spec.format == "parquet"
 
     def patients() -> Iterator[tuple[PatientProfile, PatientSeries]]:
         for index in range(lo, hi):
             profile = profile_for(spec, index)
-            yield (
+            series = generate_days(
                 profile,
-                generate_days(profile, spec.start, 0, spec.days, spec.messiness, vitals_as_columns=columnar),
+                spec.start,
+                0,
+                spec.days,
+                spec.messiness,
+                vitals_as_columns=columnar,
+                pain_as_columns=pain_columnar,
             )
+            yield profile, series
 
     # Records are trees of dicts and lists without cycles: the cyclic collector only burns time
     # re-scanning the block as it grows (~20 % of the run), so it is paused while a block is built.

@@ -45,7 +45,7 @@ class Block:
     def count(self, series: PatientSeries) -> None:
         counts = self.counts
         counts["patients"] += 1
-        counts["pain_entries"] += len(series.pain_entries)
+        counts["pain_entries"] += series.n_pain_entries
         counts["wellbeing"] += len(series.wellbeing)
         counts["gauges"] += len(series.gauges)
         counts["vitals"] += series.n_vitals

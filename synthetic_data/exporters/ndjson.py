@@ -8,7 +8,11 @@ keys in insertion order, floats in shortest round-trip form, no spaces.
 Speed note: writing `head` and `orjson.dumps(r, option=OPT_APPEND_NEWLINE)[1:]` into one BytesIO is
 the fastest form measured here (~0.26 µs a record). Keeping orjson's own output objects alive in a list
 is 4x slower (each one is a separately allocated, shrunk buffer), and one `dumps` of the whole list
-plus a `bytes.replace` on the record boundaries is no faster.
+plus a `bytes.replace` on the record boundaries is no faster. Vitals, half of all records, skip the
+dicts: the generator hands them over as columns (`VitalColumns`) and `vital_lines` formats each line
+from per-emitter constant pieces (~1.1 ms less per patient-year). The bytes are the ones orjson writes
+for the dict: keys in the same order, constants JSON-encoded by orjson once per emitter, values
+formatted by one orjson call over the whole value column (so floats keep orjson's shortest form).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import orjson
 from synthetic_data.exporters.base import Block
 from synthetic_data.exporters.files import FileSink
 from synthetic_data.generate import PatientSeries
+from synthetic_data.models.vitals import VitalColumns
 from synthetic_data.patient_records import patient_record
 from synthetic_data.patients import PatientProfile
 from synthetic_data.vocab import SERIES
@@ -43,6 +48,47 @@ def lines(records: list[dict[str, Any]], head: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def vital_lines(head: bytes, columns: VitalColumns) -> bytes:
+    """The NDJSON lines of `columns` (each starting with `head`), byte for byte what `lines` writes
+    for the `VitalReading` dicts `build_vitals` makes of the same columns."""
+    start = head.decode()
+    pieces = [
+        (
+            f'","source":{_json(e.source)},"metric":{_json(e.metric)},"value":',
+            f',"unit":{_json(e.unit)},"measured_at":"',
+            '","received_at":"',
+            f'","device":{_json(e.device)}',
+        )
+        for e in columns.emitters
+    ]
+    values = orjson.dumps(columns.value)[1:-1].decode().split(",") if len(columns) else []
+    iso_many = columns.timeline.iso_many
+    out: list[str] = []
+    append = out.append
+    rows = zip(
+        columns.ids,
+        columns.emitter.tolist(),
+        values,
+        iso_many(columns.measured),
+        iso_many(columns.received),
+        columns.systolic,
+        columns.diastolic,
+        strict=True,
+    )
+    for id_, k, value, measured, received, systolic, diastolic in rows:
+        to_value, to_measured, to_received, device = pieces[k]
+        line = f'{start}"id":"{id_}{to_value}{value}{to_measured}{measured}{to_received}{received}{device}'
+        if systolic is None:
+            append(line + "}\n")
+        else:
+            append(f'{line},"components":{{"systolic":{systolic},"diastolic":{diastolic}}}}}\n')
+    return "".join(out).encode()
+
+
+def _json(value: str | None) -> str:
+    return orjson.dumps(value).decode()
+
+
 def patient_head(profile: PatientProfile) -> bytes:
     """`{"patient_id":"p2c_anon_…",`: the start of a line that adds the patient's id to a record."""
     return b'{"patient_id":"' + profile.patient_id.encode() + b'",'
@@ -57,7 +103,12 @@ class NdjsonEncoder:
             head = patient_head(profile)
             chunks["patients"].append(orjson.dumps(patient_record(profile)) + b"\n")
             for name in RECORD_SERIES:
-                chunks[name].append(lines(getattr(series, name), b"{" if name in HAS_PATIENT_ID else head))
+                if name == "vitals" and series.vital_columns is not None:
+                    chunks[name].append(vital_lines(head, series.vital_columns))
+                else:
+                    chunks[name].append(
+                        lines(getattr(series, name), b"{" if name in HAS_PATIENT_ID else head)
+                    )
         block.files = {FILE_NAMES[name]: b"".join(parts) for name, parts in chunks.items()}
         return block
 

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from synthetic_data.exporters.base import Block
 from synthetic_data.exporters.csvfiles import _patient_row as csv_patient_row
 from synthetic_data.generate import PatientSeries
+from synthetic_data.models.pain import PainColumns
 from synthetic_data.models.vitals import VitalColumns
 from synthetic_data.patient_records import patient_record
 from synthetic_data.patients import PatientProfile
@@ -196,7 +197,8 @@ def _pain_columns(pid: str, entries: list[dict[str, Any]], columns: Columns) -> 
     """Pain entries column by column; areas go to flat child columns plus list offsets."""
     columns["patient_id"] += [pid] * len(entries)
     columns["id"] += [e["id"] for e in entries]
-    columns["logged_at"] += [e["logged_at"] for e in entries]
+    text = pa.array([e["logged_at"] for e in entries], pa.string())
+    columns["logged_at"].append(text.cast(TS).cast(pa.int64()).to_numpy())
     columns["pain_level"] += [e["pain_level"] for e in entries]
     area_ids, area_levels, offsets = columns["_area_id"], columns["_area_max"], columns["_area_offsets"]
     end = offsets[-1]
@@ -213,6 +215,25 @@ def _pain_columns(pid: str, entries: list[dict[str, Any]], columns: Columns) -> 
     for name in _SNAPSHOT_METRICS:
         columns[f"vitals_{name}"] += [v["metrics"].get(name) if v else None for v in snapshots]
     columns["notes"] += [e["notes"] for e in entries]
+
+
+def _pain_from_columns(pid: str, pain: PainColumns, columns: Columns) -> None:
+    """Pain entries from the generator's columns (no dict per entry or area)."""
+    columns["patient_id"] += [pid] * len(pain.ids)
+    columns["id"] += pain.ids
+    columns["logged_at"].append(pain.logged_ms)
+    columns["pain_level"] += pain.level
+    base = columns["_area_offsets"][-1]
+    columns["_area_id"] += pain.area_ids
+    columns["_area_max"] += pain.area_levels
+    columns["_area_offsets"] += [base + o for o in pain.area_offsets[1:]]
+    columns["qualities"] += pain.qualities
+    columns["overall_wellbeing"] += pain.wellbeing
+    snapshots = pain.snapshots
+    columns["vitals_source"] += [v["source"] if v else None for v in snapshots]
+    for name in _SNAPSHOT_METRICS:
+        columns[f"vitals_{name}"] += [v["metrics"].get(name) if v else None for v in snapshots]
+    columns["notes"] += pain.notes
 
 
 def _wellbeing_columns(pid: str, checkins: list[dict[str, Any]], columns: Columns) -> None:
@@ -247,6 +268,9 @@ def _vital_columns(pid: str, vitals: VitalColumns, columns: Columns) -> None:
     columns["device"] += np.array([e.device for e in ems], dtype=object)[k].tolist()
 
 
+_MS_COLUMNS = {("vitals", "measured_at"), ("vitals", "received_at"), ("pain_entries", "logged_at")}
+
+
 def _empty_columns(name: str) -> Columns:
     columns: Columns = {field: [] for field in SCHEMAS[name].names}
     if name == "pain_entries":
@@ -269,7 +293,7 @@ def _typed(name: str, columns: Columns) -> pa.Table:
             offsets = pa.array(columns["_area_offsets"], pa.int32())
             arrays.append(pa.ListArray.from_arrays(offsets, children, type=target.type))
             continue
-        if name == "vitals" and target.type == TS:  # int64 ms arrays, one per patient
+        if (name, target.name) in _MS_COLUMNS:  # int64 ms arrays, one per patient
             merged = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
             arrays.append(pa.array(merged, type=TS))
             continue
@@ -334,7 +358,10 @@ class ParquetEncoder:
             block.count(series)
             pid = profile.patient_id
             _patient_columns(profile, pending["patients"])
-            _pain_columns(pid, series.pain_entries, pending["pain_entries"])
+            if series.pain_columns is not None:
+                _pain_from_columns(pid, series.pain_columns, pending["pain_entries"])
+            else:
+                _pain_columns(pid, series.pain_entries, pending["pain_entries"])
             _wellbeing_columns(pid, series.wellbeing, pending["wellbeing"])
             _record_columns("gauges", series.gauges, pending["gauges"])
             _record_columns("flares", series.flares, pending["flares"])

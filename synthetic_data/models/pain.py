@@ -12,6 +12,8 @@ patient's device synced, as the app does.
 
 from __future__ import annotations
 
+import calendar
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -123,14 +125,49 @@ def _candidates(sim: Simulation, a: int, b: int) -> tuple[IntArray, FloatArray, 
     return np.concatenate(days), np.concatenate(times).astype(np.float64), np.concatenate(slots)
 
 
-def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
-    """Pain entries of days [first_day, last_day), in time order."""
+@dataclass(slots=True)
+class _Entries:
+    """A window's pain entries, computed in bulk (what both record shapes are made from)."""
+
+    ids: list[str]
+    level: list[int]
+    area_codes: list[int]
+    quality_codes: list[int]
+    intensities: list[list[int]]
+    wellbeing: list[float | None]
+    snapshots: list[dict[str, Any] | None]
+    notes: dict[int, str]
+    logged: IntArray  # run seconds
+    first_area: str
+    extra_areas: list[str]
+    qualities: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PainColumns:
+    """Pain entries as the Parquet exporter's columns: areas as flat children plus list offsets,
+    timestamps as Unix milliseconds (no dict and no timestamp text per entry)."""
+
+    ids: list[str]
+    logged_ms: IntArray
+    level: list[int]
+    area_ids: list[str]
+    area_levels: list[int]
+    area_offsets: list[int]  # entry i's areas are children [offsets[i], offsets[i + 1])
+    qualities: list[list[str]]
+    wellbeing: list[float | None]
+    snapshots: list[dict[str, Any] | None]
+    notes: list[str | None]
+
+
+def _prepare(sim: Simulation, first_day: int, last_day: int) -> _Entries | None:
+    """Everything about the entries of days [first_day, last_day) that numpy computes in bulk."""
     profile, lat = sim.profile, sim.latent
     pain = profile.pain
     a, b = first_day, last_day
     day_w, t_raw, slot_raw = _candidates(sim, a, b)
     if day_w.size == 0:
-        return []
+        return None
     order = np.lexsort((t_raw, day_w))
     day_w, t, slot = day_w[order], t_raw[order], slot_raw[order]
     n = day_w.size
@@ -180,28 +217,73 @@ def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[d
 
     snapshots = _snapshots(sim, at, t)
     notes = _notes(sim, at, k, level, in_flare)
-    logged_s = sim.timeline.iso_many(sim.day_start[at] + t.astype(np.int64))
     prefixes = sim.id_prefixes("pe", a, b)
 
-    first_area = pain.primary_areas[0]
     ids = [prefixes[d] + _SUFFIX[k_] for d, k_ in zip(day_w.tolist(), k.tolist(), strict=True)]
+    return _Entries(
+        ids=ids,
+        level=level.tolist(),
+        area_codes=area_codes,
+        quality_codes=quality_codes,
+        intensities=intensities,
+        wellbeing=wellbeing_l,
+        snapshots=snapshots,
+        notes=notes,
+        logged=sim.day_start[at] + t.astype(np.int64),
+        first_area=pain.primary_areas[0],
+        extra_areas=list(extra_areas),
+        qualities=tuple(usual),
+    )
+
+
+def _chosen(code: int, n_dec: int, cache: dict[int, tuple[int, ...]]) -> tuple[int, ...]:
+    chosen = cache.get(code)
+    if chosen is None:
+        chosen = tuple(j for j in range(n_dec) if code >> j & 1)[: MAX_AREAS - 1]
+        cache[code] = chosen
+    return chosen
+
+
+def _picked(code: int, usual: tuple[str, ...], cache: dict[int, tuple[str, ...]]) -> tuple[str, ...]:
+    qualities = cache.get(code)
+    if qualities is None:
+        qualities = tuple(q for j, q in enumerate(usual) if code >> j & 1)[:MAX_QUALITIES]
+        cache[code] = qualities
+    return qualities
+
+
+def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
+    """Pain entries of days [first_day, last_day), in time order (the API's `PainEntry` dicts)."""
+    e = _prepare(sim, first_day, last_day)
+    if e is None:
+        return []
+    logged_s = sim.timeline.iso_many(e.logged)
+    first_area, extra_areas, usual, notes = e.first_area, e.extra_areas, e.qualities, e.notes
+    n_dec = len(extra_areas)
     area_cache: dict[int, tuple[int, ...]] = {}
     quality_cache: dict[int, tuple[str, ...]] = {}
     out: list[dict[str, Any]] = []
     append = out.append
-    columns = (ids, level.tolist(), area_codes, quality_codes, intensities, wellbeing_l, snapshots, logged_s)
+    columns = (
+        e.ids,
+        e.level,
+        e.area_codes,
+        e.quality_codes,
+        e.intensities,
+        e.wellbeing,
+        e.snapshots,
+        logged_s,
+    )
     for i, (id_, lvl, code, qcode, row, wb, snap, logged) in enumerate(zip(*columns, strict=True)):
         chosen = area_cache.get(code)
         if chosen is None:
-            chosen = tuple(j for j in range(n_dec) if code >> j & 1)[: MAX_AREAS - 1]
-            area_cache[code] = chosen
+            chosen = _chosen(code, n_dec, area_cache)
         areas = [{"id": first_area, "max_intensity": lvl}]
         for j in chosen:
             areas.append({"id": extra_areas[j], "max_intensity": row[j]})
         qualities = quality_cache.get(qcode)
         if qualities is None:
-            qualities = tuple(q for j, q in enumerate(usual) if qcode >> j & 1)[:MAX_QUALITIES]
-            quality_cache[qcode] = qualities
+            qualities = _picked(qcode, usual, quality_cache)
         append(
             {
                 "id": id_,
@@ -215,6 +297,46 @@ def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[d
             }
         )
     return out
+
+
+def pain_columns(sim: Simulation, first_day: int, last_day: int) -> PainColumns | None:
+    """The entries `build_pain_entries` returns, as columns (None when there are none)."""
+    e = _prepare(sim, first_day, last_day)
+    if e is None:
+        return None
+    first_area, extra_areas, usual, notes = e.first_area, e.extra_areas, e.qualities, e.notes
+    n_dec = len(extra_areas)
+    area_cache: dict[int, tuple[int, ...]] = {}
+    quality_cache: dict[int, tuple[str, ...]] = {}
+    area_ids: list[str] = []
+    area_levels: list[int] = []
+    offsets = [0]
+    end = 0
+    for lvl, code, row in zip(e.level, e.area_codes, e.intensities, strict=True):
+        chosen = area_cache.get(code)
+        if chosen is None:
+            chosen = _chosen(code, n_dec, area_cache)
+        area_ids.append(first_area)
+        area_levels.append(lvl)
+        for j in chosen:
+            area_ids.append(extra_areas[j])
+            area_levels.append(row[j])
+        end += 1 + len(chosen)
+        offsets.append(end)
+    qualities = [list(_picked(q, usual, quality_cache)) for q in e.quality_codes]
+    origin = calendar.timegm(sim.timeline.start.timetuple())
+    return PainColumns(
+        ids=e.ids,
+        logged_ms=(e.logged + origin) * 1000,
+        level=e.level,
+        area_ids=area_ids,
+        area_levels=area_levels,
+        area_offsets=offsets,
+        qualities=qualities,
+        wellbeing=e.wellbeing,
+        snapshots=e.snapshots,
+        notes=[notes.get(i) for i in range(len(e.ids))] if notes else [None] * len(e.ids),
+    )
 
 
 def _snapshots(sim: Simulation, at: IntArray, t: FloatArray) -> list[dict[str, Any] | None]:

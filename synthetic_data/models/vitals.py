@@ -30,7 +30,7 @@ import numpy as np
 from synthetic_data.patients import PatientProfile
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Simulation
-from synthetic_data.timeline import DAY
+from synthetic_data.timeline import DAY, Timeline
 
 WAKE, END_OF_DAY, WORKOUT, BP, BP_PAIRED, WEIGH, GLUCOSE = range(7)
 MINUTE, HOUR = 60.0, 3600.0
@@ -128,10 +128,12 @@ class VitalColumns:
     """A window's readings as columns, in the order of the API's records (time order within a day).
 
     `emitter[i]` indexes `emitters` (source, metric, unit, device of row i); `measured`/`received`
-    are run seconds (since the run's day 0 00:00 UTC, which is `origin` in Unix seconds). Parquet
-    writes these straight into Arrow arrays; `build_vitals` turns them into `VitalReading` dicts.
+    are run seconds (since the run's day 0 00:00 UTC, which is `origin` in Unix seconds; `timeline`
+    turns them into RFC 3339 text). Parquet writes these straight into Arrow arrays, NDJSON formats
+    lines from them, and `build_vitals` turns them into `VitalReading` dicts.
     """
 
+    timeline: Timeline
     origin: int
     emitters: list[Emitter]
     emitter: IntArray
@@ -345,6 +347,7 @@ def vital_columns(sim: Simulation, first_day: int, last_day: int) -> VitalColumn
     )
     picks = order.tolist()
     return VitalColumns(
+        timeline=sim.timeline,
         origin=calendar.timegm(sim.timeline.start.timetuple()),
         emitters=ems,
         emitter=np.concatenate(keys_emitter)[order],
