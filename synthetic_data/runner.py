@@ -123,7 +123,7 @@ def run_block(job: tuple[RunSpec, int, int], spill_dir: str | None = None) -> Bl
     With `spill_dir`, file contents are written there and only their paths travel back to the parent.
     """
     spec, lo, hi = job
-    # Parquet and NDJSON take the vitals as columns (no dict per reading), Parquet the pain entries too
+    # Parquet and NDJSON take vitals and gauges as columns (no dict per record), Parquet pain entries too
     columnar = spec.format in ("parquet", "ndjson")
     pain_columnar = spec.format == "parquet"
 
@@ -138,6 +138,7 @@ def run_block(job: tuple[RunSpec, int, int], spill_dir: str | None = None) -> Bl
                 spec.messiness,
                 vitals_as_columns=columnar,
                 pain_as_columns=pain_columnar,
+                gauges_as_columns=columnar,
             )
             yield profile, series
 

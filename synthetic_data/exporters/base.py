@@ -47,7 +47,7 @@ class Block:
         counts["patients"] += 1
         counts["pain_entries"] += series.n_pain_entries
         counts["wellbeing"] += len(series.wellbeing)
-        counts["gauges"] += len(series.gauges)
+        counts["gauges"] += series.n_gauges
         counts["vitals"] += series.n_vitals
         counts["flares"] += len(series.flares)
 

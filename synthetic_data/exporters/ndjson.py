@@ -27,6 +27,7 @@ import orjson
 from synthetic_data.exporters.base import Block
 from synthetic_data.exporters.files import FileSink
 from synthetic_data.generate import PatientSeries
+from synthetic_data.models.gauges import GaugeColumns
 from synthetic_data.models.vitals import VitalColumns
 from synthetic_data.patient_records import patient_record
 from synthetic_data.patients import PatientProfile
@@ -85,6 +86,26 @@ def vital_lines(head: bytes, columns: VitalColumns) -> bytes:
     return "".join(out).encode()
 
 
+def gauge_lines(columns: GaugeColumns) -> bytes:
+    """The NDJSON lines of `columns`, byte for byte what `lines` writes for `build_gauges`' dicts
+    (gauges carry their own `patient_id`, after `id`)."""
+    patient = f',"patient_id":{_json(columns.patient_id)},"gauge_type":'
+    pieces = [
+        (f'{patient}{_json(gauge)},"value":', f',"scale_min":{lo},"scale_max":{hi},"recorded_at":"')
+        for gauge, lo, hi in columns.kinds
+    ]
+    iso_many = columns.timeline.iso_many
+    out: list[str] = []
+    append = out.append
+    rows = iter(zip(columns.ids, columns.values, strict=True))
+    for recorded, created in zip(iso_many(columns.recorded), iso_many(columns.created), strict=True):
+        tail = f'","notes":null,"created_at":"{created}"}}\n'
+        # `pieces` first: zip stops on it without taking the next day's first row from `rows`
+        for (to_value, to_recorded), (id_, value) in zip(pieces, rows, strict=False):
+            append(f'{{"id":"{id_}"{to_value}{value}{to_recorded}{recorded}{tail}')
+    return "".join(out).encode()
+
+
 def _json(value: str | None) -> str:
     return orjson.dumps(value).decode()
 
@@ -105,6 +126,8 @@ class NdjsonEncoder:
             for name in RECORD_SERIES:
                 if name == "vitals" and series.vital_columns is not None:
                     chunks[name].append(vital_lines(head, series.vital_columns))
+                elif name == "gauges" and series.gauge_columns is not None:
+                    chunks[name].append(gauge_lines(series.gauge_columns))
                 else:
                     chunks[name].append(
                         lines(getattr(series, name), b"{" if name in HAS_PATIENT_ID else head)

@@ -20,6 +20,7 @@ Rows are the NDJSON records flattened the way CSV and SQLite flatten them (same 
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ import pyarrow.parquet as pq
 from synthetic_data.exporters.base import Block
 from synthetic_data.exporters.csvfiles import _patient_row as csv_patient_row
 from synthetic_data.generate import PatientSeries
+from synthetic_data.models.gauges import GaugeColumns
 from synthetic_data.models.pain import PainColumns
 from synthetic_data.models.vitals import VitalColumns
 from synthetic_data.patient_records import patient_record
@@ -236,6 +238,21 @@ def _pain_from_columns(pid: str, pain: PainColumns, columns: Columns) -> None:
     columns["notes"] += pain.notes
 
 
+def _gauges_from_columns(gauges: GaugeColumns, columns: Columns) -> None:
+    """Gauges from the generator's columns (day-major, type-minor; times are per day)."""
+    n, per_day = len(gauges), len(gauges.kinds)
+    columns["patient_id"] += [gauges.patient_id] * n
+    columns["id"] += gauges.ids
+    columns["gauge_type"] += [gauge for gauge, _, _ in gauges.kinds] * (n // per_day)
+    columns["value"] += gauges.values
+    columns["scale_min"] += [lo for _, lo, _ in gauges.kinds] * (n // per_day)
+    columns["scale_max"] += [hi for _, _, hi in gauges.kinds] * (n // per_day)
+    origin = calendar.timegm(gauges.timeline.start.timetuple())
+    columns["recorded_at"].append(np.repeat((gauges.recorded + origin) * 1000, per_day))
+    columns["created_at"].append(np.repeat((gauges.created + origin) * 1000, per_day))
+    columns["notes"] += [None] * n
+
+
 def _wellbeing_columns(pid: str, checkins: list[dict[str, Any]], columns: Columns) -> None:
     columns["patient_id"] += [pid] * len(checkins)
     for name in ("id", "date", "completed_at", "raw_score", "composite_score"):
@@ -246,9 +263,14 @@ def _wellbeing_columns(pid: str, checkins: list[dict[str, Any]], columns: Column
 
 
 def _record_columns(series: str, records: list[dict[str, Any]], columns: Columns) -> None:
-    """Gauges and flares: flat records that carry their own patient_id."""
+    """Gauges and flares: flat records that carry their own patient_id (timestamps as text, except
+    the columns `_typed` takes as int64 ms)."""
     for name in SCHEMAS[series].names:
-        columns[name] += [r[name] for r in records]
+        if (series, name) in _MS_COLUMNS:
+            text = pa.array([r[name] for r in records], pa.string())
+            columns[name].append(text.cast(TS).cast(pa.int64()).to_numpy())
+        else:
+            columns[name] += [r[name] for r in records]
 
 
 def _vital_columns(pid: str, vitals: VitalColumns, columns: Columns) -> None:
@@ -268,7 +290,13 @@ def _vital_columns(pid: str, vitals: VitalColumns, columns: Columns) -> None:
     columns["device"] += np.array([e.device for e in ems], dtype=object)[k].tolist()
 
 
-_MS_COLUMNS = {("vitals", "measured_at"), ("vitals", "received_at"), ("pain_entries", "logged_at")}
+_MS_COLUMNS = {
+    ("vitals", "measured_at"),
+    ("vitals", "received_at"),
+    ("pain_entries", "logged_at"),
+    ("gauges", "recorded_at"),
+    ("gauges", "created_at"),
+}
 
 
 def _empty_columns(name: str) -> Columns:
@@ -363,7 +391,10 @@ class ParquetEncoder:
             else:
                 _pain_columns(pid, series.pain_entries, pending["pain_entries"])
             _wellbeing_columns(pid, series.wellbeing, pending["wellbeing"])
-            _record_columns("gauges", series.gauges, pending["gauges"])
+            if series.gauge_columns is not None:
+                _gauges_from_columns(series.gauge_columns, pending["gauges"])
+            else:
+                _record_columns("gauges", series.gauges, pending["gauges"])
             _record_columns("flares", series.flares, pending["flares"])
             if series.vital_columns is not None:
                 _vital_columns(pid, series.vital_columns, pending["vitals"])
