@@ -210,7 +210,12 @@ def _pain_columns(pid: str, entries: list[dict[str, Any]], columns: Columns) -> 
         area_levels += [a["max_intensity"] for a in areas]
         end += len(areas)
         offsets.append(end)
-    columns["qualities"] += [e["qualities"] for e in entries]
+    quality_ids, quality_offsets = columns["_quality_id"], columns["_quality_offsets"]
+    end = quality_offsets[-1]
+    for e in entries:
+        quality_ids += e["qualities"]
+        end += len(e["qualities"])
+        quality_offsets.append(end)
     columns["overall_wellbeing"] += [e["overall_wellbeing"] for e in entries]
     snapshots = [e["vitals"] for e in entries]
     columns["vitals_source"] += [v["source"] if v else None for v in snapshots]
@@ -229,7 +234,9 @@ def _pain_from_columns(pid: str, pain: PainColumns, columns: Columns) -> None:
     columns["_area_id"] += pain.area_ids
     columns["_area_max"] += pain.area_levels
     columns["_area_offsets"] += [base + o for o in pain.area_offsets[1:]]
-    columns["qualities"] += pain.qualities
+    base = columns["_quality_offsets"][-1]
+    columns["_quality_id"] += pain.quality_ids
+    columns["_quality_offsets"] += [base + o for o in pain.quality_offsets[1:]]
     columns["overall_wellbeing"] += pain.wellbeing
     snapshots = pain.snapshots
     columns["vitals_source"] += [v["source"] if v else None for v in snapshots]
@@ -303,6 +310,7 @@ def _empty_columns(name: str) -> Columns:
     columns: Columns = {field: [] for field in SCHEMAS[name].names}
     if name == "pain_entries":
         columns |= {"_area_id": [], "_area_max": [], "_area_offsets": [0]}
+        columns |= {"_quality_id": [], "_quality_offsets": [0]}
     return columns
 
 
@@ -320,6 +328,11 @@ def _typed(name: str, columns: Columns) -> pa.Table:
             )
             offsets = pa.array(columns["_area_offsets"], pa.int32())
             arrays.append(pa.ListArray.from_arrays(offsets, children, type=target.type))
+            continue
+        if name == "pain_entries" and target.name == "qualities":
+            offsets = pa.array(columns["_quality_offsets"], pa.int32())
+            flat = pa.array(columns["_quality_id"], pa.string())
+            arrays.append(pa.ListArray.from_arrays(offsets, flat, type=target.type))
             continue
         if (name, target.name) in _MS_COLUMNS:  # int64 ms arrays, one per patient
             merged = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)

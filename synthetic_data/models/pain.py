@@ -130,10 +130,10 @@ class _Entries:
     """A window's pain entries, computed in bulk (what both record shapes are made from)."""
 
     ids: list[str]
-    level: list[int]
-    area_codes: list[int]
-    quality_codes: list[int]
-    intensities: list[list[int]]
+    level: IntArray
+    area_codes: IntArray  # bit j: extra area j is included (before the MAX_AREAS cut)
+    quality_codes: IntArray  # bit j: usual quality j is included (before the MAX_QUALITIES cut)
+    intensities: IntArray  # entries x extra areas
     wellbeing: list[float | None]
     snapshots: list[dict[str, Any] | None]
     notes: dict[int, str]
@@ -154,7 +154,8 @@ class PainColumns:
     area_ids: list[str]
     area_levels: list[int]
     area_offsets: list[int]  # entry i's areas are children [offsets[i], offsets[i + 1])
-    qualities: list[list[str]]
+    quality_ids: list[str]
+    quality_offsets: list[int]  # likewise for qualities
     wellbeing: list[float | None]
     snapshots: list[dict[str, Any] | None]
     notes: list[str | None]
@@ -199,16 +200,16 @@ def _prepare(sim: Simulation, first_day: int, last_day: int) -> _Entries | None:
     area_bits = (sim.u[at, U_AREAS + kk] * BITS52).astype(np.int64)
     nibbles = (area_bits[:, None] >> shifts) & 15
     thresholds = np.where(is_primary[None, :], 13, np.where(in_flare[:, None], 10, 5))
-    area_codes = ((nibbles < thresholds) * (1 << np.arange(n_dec))).sum(axis=1).tolist()
+    area_codes = ((nibbles < thresholds) * (1 << np.arange(n_dec))).sum(axis=1)
     int_bits = (sim.u[at, U_INTENSITY + kk] * BITS52).astype(np.int64)[:, None] >> (2 * np.arange(n_dec))
     drops = np.where(is_primary[None, :], int_bits & 1, 1 + (int_bits & 3))
-    intensities = np.maximum(0, level[:, None] - drops).tolist()
+    intensities = np.maximum(0, level[:, None] - drops)
 
     usual = pain.qualities
     q_bits = (sim.u[at, U_QUALITIES + kk] * BITS52).astype(np.int64)
     q_nibbles = (q_bits[:, None] >> (4 * np.arange(len(usual)))) & 15
     q_thresholds = np.where(np.arange(len(usual))[None, :] == 0, 14, np.where(in_flare[:, None], 11, 7))
-    quality_codes = ((q_nibbles < q_thresholds) * (1 << np.arange(len(usual)))).sum(axis=1).tolist()
+    quality_codes = ((q_nibbles < q_thresholds) * (1 << np.arange(len(usual)))).sum(axis=1)
 
     wellbeing = np.clip(lat.mood[at] / 5.0 - 0.12 * (level - pain.baseline), 0.0, 5.0)
     wellbeing_l: list[float | None] = (np.floor(wellbeing * 10 + 0.5) / 10).tolist()
@@ -222,7 +223,7 @@ def _prepare(sim: Simulation, first_day: int, last_day: int) -> _Entries | None:
     ids = [prefixes[d] + _SUFFIX[k_] for d, k_ in zip(day_w.tolist(), k.tolist(), strict=True)]
     return _Entries(
         ids=ids,
-        level=level.tolist(),
+        level=level,
         area_codes=area_codes,
         quality_codes=quality_codes,
         intensities=intensities,
@@ -266,10 +267,10 @@ def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[d
     append = out.append
     columns = (
         e.ids,
-        e.level,
-        e.area_codes,
-        e.quality_codes,
-        e.intensities,
+        e.level.tolist(),
+        e.area_codes.tolist(),
+        e.quality_codes.tolist(),
+        e.intensities.tolist(),
         e.wellbeing,
         e.snapshots,
         logged_s,
@@ -304,38 +305,31 @@ def pain_columns(sim: Simulation, first_day: int, last_day: int) -> PainColumns 
     e = _prepare(sim, first_day, last_day)
     if e is None:
         return None
-    first_area, extra_areas, usual, notes = e.first_area, e.extra_areas, e.qualities, e.notes
-    n_dec = len(extra_areas)
-    area_cache: dict[int, tuple[int, ...]] = {}
-    quality_cache: dict[int, tuple[str, ...]] = {}
-    area_ids: list[str] = []
-    area_levels: list[int] = []
-    offsets = [0]
-    end = 0
-    for lvl, code, row in zip(e.level, e.area_codes, e.intensities, strict=True):
-        chosen = area_cache.get(code)
-        if chosen is None:
-            chosen = _chosen(code, n_dec, area_cache)
-        area_ids.append(first_area)
-        area_levels.append(lvl)
-        for j in chosen:
-            area_ids.append(extra_areas[j])
-            area_levels.append(row[j])
-        end += 1 + len(chosen)
-        offsets.append(end)
-    qualities = [list(_picked(q, usual, quality_cache)) for q in e.quality_codes]
+    n = len(e.ids)
+    # Areas: the first primary area, then the included extra areas in order, at most MAX_AREAS.
+    extra = np.asarray(e.area_codes)[:, None] >> np.arange(len(e.extra_areas)) & 1 == 1
+    extra &= np.cumsum(extra, axis=1) <= MAX_AREAS - 1
+    areas = np.concatenate([np.ones((n, 1), dtype=bool), extra], axis=1)
+    area_names = np.array([e.first_area, *e.extra_areas], dtype=object)
+    area_levels = np.concatenate([e.level[:, None], e.intensities], axis=1)
+    # Qualities: the included usual qualities in order, at most MAX_QUALITIES.
+    picked = np.asarray(e.quality_codes)[:, None] >> np.arange(len(e.qualities)) & 1 == 1
+    picked &= np.cumsum(picked, axis=1) <= MAX_QUALITIES
+    quality_names = np.array(e.qualities, dtype=object)
     origin = calendar.timegm(sim.timeline.start.timetuple())
+    notes = e.notes
     return PainColumns(
         ids=e.ids,
         logged_ms=(e.logged + origin) * 1000,
-        level=e.level,
-        area_ids=area_ids,
-        area_levels=area_levels,
-        area_offsets=offsets,
-        qualities=qualities,
+        level=e.level.tolist(),
+        area_ids=area_names[np.nonzero(areas)[1]].tolist(),
+        area_levels=area_levels[areas].tolist(),
+        area_offsets=[0, *np.cumsum(areas.sum(axis=1)).tolist()],
+        quality_ids=quality_names[np.nonzero(picked)[1]].tolist(),
+        quality_offsets=[0, *np.cumsum(picked.sum(axis=1)).tolist()],
         wellbeing=e.wellbeing,
         snapshots=e.snapshots,
-        notes=[notes.get(i) for i in range(len(e.ids))] if notes else [None] * len(e.ids),
+        notes=[notes.get(i) for i in range(n)] if notes else [None] * n,
     )
 
 

@@ -56,7 +56,9 @@ def test_ndjson_lines_from_columns_equal_lines_from_dicts(
         offsets = pain.area_offsets
         children = list(zip(pain.area_ids, pain.area_levels, strict=True))
         assert [children[offsets[i] : offsets[i + 1]] for i in range(len(entries))] == areas
-        assert pain.qualities == [e["qualities"] for e in entries]
+        q_offsets = pain.quality_offsets
+        qualities = [pain.quality_ids[q_offsets[i] : q_offsets[i + 1]] for i in range(len(entries))]
+        assert qualities == [e["qualities"] for e in entries]
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
