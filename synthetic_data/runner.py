@@ -123,9 +123,8 @@ def run_block(job: tuple[RunSpec, int, int], spill_dir: str | None = None) -> Bl
     With `spill_dir`, file contents are written there and only their paths travel back to the parent.
     """
     spec, lo, hi = job
-    # Parquet and NDJSON take vitals and gauges as columns (no dict per record), Parquet pain entries too
+    # Parquet and NDJSON take vitals, pain entries and gauges as columns (no dict per record)
     columnar = spec.format in ("parquet", "ndjson")
-    pain_columnar = spec.format == "parquet"
 
     def patients() -> Iterator[tuple[PatientProfile, PatientSeries]]:
         for index in range(lo, hi):
@@ -137,7 +136,7 @@ def run_block(job: tuple[RunSpec, int, int], spill_dir: str | None = None) -> Bl
                 spec.days,
                 spec.messiness,
                 vitals_as_columns=columnar,
-                pain_as_columns=pain_columnar,
+                pain_as_columns=columnar,
                 gauges_as_columns=columnar,
             )
             yield profile, series

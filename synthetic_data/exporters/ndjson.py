@@ -8,11 +8,12 @@ keys in insertion order, floats in shortest round-trip form, no spaces.
 Speed note: writing `head` and `orjson.dumps(r, option=OPT_APPEND_NEWLINE)[1:]` into one BytesIO is
 the fastest form measured here (~0.26 µs a record). Keeping orjson's own output objects alive in a list
 is 4x slower (each one is a separately allocated, shrunk buffer), and one `dumps` of the whole list
-plus a `bytes.replace` on the record boundaries is no faster. Vitals, half of all records, skip the
-dicts: the generator hands them over as columns (`VitalColumns`) and `vital_lines` formats each line
-from per-emitter constant pieces (~1.1 ms less per patient-year). The bytes are the ones orjson writes
-for the dict: keys in the same order, constants JSON-encoded by orjson once per emitter, values
-formatted by one orjson call over the whole value column (so floats keep orjson's shortest form).
+plus a `bytes.replace` on the record boundaries is no faster. Vitals, pain entries and gauges (nine
+records in ten) skip the dicts: the generator hands them over as columns (`VitalColumns`, …) and
+`vital_lines`, `pain_lines`, `gauge_lines` format each line from constant pieces. The bytes are the
+ones orjson writes for the dicts: keys in the same order, constant pieces and strings JSON-encoded by
+orjson, numbers formatted by one orjson call over a whole column (floats keep orjson's shortest form);
+tests/synthetic_data/test_columns.py proves the two paths equal.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from synthetic_data.exporters.base import Block
 from synthetic_data.exporters.files import FileSink
 from synthetic_data.generate import PatientSeries
 from synthetic_data.models.gauges import GaugeColumns
+from synthetic_data.models.pain import PainColumns
 from synthetic_data.models.vitals import VitalColumns
 from synthetic_data.patient_records import patient_record
 from synthetic_data.patients import PatientProfile
@@ -106,6 +108,42 @@ def gauge_lines(columns: GaugeColumns) -> bytes:
     return "".join(out).encode()
 
 
+def pain_lines(head: bytes, columns: PainColumns) -> bytes:
+    """The NDJSON lines of `columns`, byte for byte what `lines` writes for `build_pain_entries`'
+    dicts: per-area and per-quality JSON pieces cached, wellbeing formatted by one orjson call."""
+    start = head.decode()
+    n = len(columns.ids)
+    area_head: dict[str, str] = {}
+    for name in set(columns.area_ids):
+        area_head[name] = f'{{"id":{_json(name)},"max_intensity":'
+    a_ids, a_levels, a_offsets = columns.area_ids, columns.area_levels, columns.area_offsets
+    q_ids, q_offsets = columns.quality_ids, columns.quality_offsets
+    wellbeing = orjson.dumps(columns.wellbeing)[1:-1].decode().split(",") if n else []
+    dumps = orjson.dumps
+    out: list[str] = []
+    append = out.append
+    rows = zip(
+        columns.ids,
+        columns.level,
+        wellbeing,
+        columns.snapshots,
+        columns.notes,
+        columns.timeline.iso_many(columns.logged),
+        strict=True,
+    )
+    for i, (id_, level, wb, snapshot, note, logged) in enumerate(rows):
+        lo, hi = a_offsets[i], a_offsets[i + 1]
+        areas = ",".join([f"{area_head[a_ids[j]]}{a_levels[j]}}}" for j in range(lo, hi)])
+        qualities = dumps(q_ids[q_offsets[i] : q_offsets[i + 1]]).decode()
+        vitals = "null" if snapshot is None else dumps(snapshot).decode()
+        notes = "null" if note is None else dumps(note).decode()
+        append(
+            f'{start}"id":"{id_}","pain_level":{level},"areas":[{areas}],"qualities":{qualities},'
+            f'"overall_wellbeing":{wb},"vitals":{vitals},"notes":{notes},"logged_at":"{logged}"}}\n'
+        )
+    return "".join(out).encode()
+
+
 def _json(value: str | None) -> str:
     return orjson.dumps(value).decode()
 
@@ -126,6 +164,8 @@ class NdjsonEncoder:
             for name in RECORD_SERIES:
                 if name == "vitals" and series.vital_columns is not None:
                     chunks[name].append(vital_lines(head, series.vital_columns))
+                elif name == "pain_entries" and series.pain_columns is not None:
+                    chunks[name].append(pain_lines(head, series.pain_columns))
                 elif name == "gauges" and series.gauge_columns is not None:
                     chunks[name].append(gauge_lines(series.gauge_columns))
                 else:

@@ -21,6 +21,7 @@ import numpy as np
 from synthetic_data.models.notes import note
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Simulation
+from synthetic_data.timeline import Timeline
 
 # (local start, length) in seconds of the midday and evening slots; the morning slot follows waking.
 MIDDAY = (12 * 3600, 3 * 3600)
@@ -145,10 +146,12 @@ class _Entries:
 
 @dataclass(frozen=True, slots=True)
 class PainColumns:
-    """Pain entries as the Parquet exporter's columns: areas as flat children plus list offsets,
-    timestamps as Unix milliseconds (no dict and no timestamp text per entry)."""
+    """Pain entries as columns (for Parquet and NDJSON): areas and qualities as flat children plus
+    list offsets, times as run seconds (`logged`, `timeline` makes the text) and as Unix ms."""
 
+    timeline: Timeline
     ids: list[str]
+    logged: IntArray
     logged_ms: IntArray
     level: list[int]
     area_ids: list[str]
@@ -319,7 +322,9 @@ def pain_columns(sim: Simulation, first_day: int, last_day: int) -> PainColumns 
     origin = calendar.timegm(sim.timeline.start.timetuple())
     notes = e.notes
     return PainColumns(
+        timeline=sim.timeline,
         ids=e.ids,
+        logged=e.logged,
         logged_ms=(e.logged + origin) * 1000,
         level=e.level.tolist(),
         area_ids=area_names[np.nonzero(areas)[1]].tolist(),

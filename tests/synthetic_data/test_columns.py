@@ -1,6 +1,6 @@
 """The column paths (issue 19, speed) write exactly what the record paths write.
 
-NDJSON formats vitals and gauges lines straight from the generator's columns, and Parquet takes
+NDJSON formats vitals, pain and gauges lines straight from the generator's columns, and Parquet takes
 vitals, pain entries and gauges as columns; both must give the bytes the per-record dicts give, for
 any patient, window and messiness. These properties compare the two paths directly (the NDJSON/CSV
 determinism tests only compare a run with itself).
@@ -14,7 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from synthetic_data.exporters.ndjson import gauge_lines, lines, patient_head, vital_lines
+from synthetic_data.exporters.ndjson import gauge_lines, lines, pain_lines, patient_head, vital_lines
 from synthetic_data.exporters.parquet import ParquetEncoder
 from synthetic_data.generate import generate_days, timeline_for
 from synthetic_data.models.gauges import build_gauges, gauge_columns
@@ -50,6 +50,7 @@ def test_ndjson_lines_from_columns_equal_lines_from_dicts(
     assert (gauge_lines(gauges) if gauges is not None else b"") == lines(gauge_dicts, b"{")
     pain = pain_columns(sim, first, first + n)
     entries = build_pain_entries(sim, first, first + n)
+    assert (pain_lines(head, pain) if pain is not None else b"") == lines(entries, head)
     assert (pain.ids if pain is not None else []) == [e["id"] for e in entries]
     if pain is not None:
         areas = [[(a["id"], a["max_intensity"]) for a in e["areas"]] for e in entries]
