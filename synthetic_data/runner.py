@@ -123,7 +123,7 @@ def run_block(job: tuple[RunSpec, int, int], spill_dir: str | None = None) -> Bl
     With `spill_dir`, file contents are written there and only their paths travel back to the parent.
     """
     spec, lo, hi = job
-    # Parquet and NDJSON take vitals, pain entries and gauges as columns (no dict per record)
+    # Parquet and NDJSON take every series but flares as columns (no dict per record)
     columnar = spec.format in ("parquet", "ndjson")
 
     def patients() -> Iterator[tuple[PatientProfile, PatientSeries]]:
@@ -138,6 +138,7 @@ def run_block(job: tuple[RunSpec, int, int], spill_dir: str | None = None) -> Bl
                 vitals_as_columns=columnar,
                 pain_as_columns=columnar,
                 gauges_as_columns=columnar,
+                wellbeing_as_columns=columnar,
             )
             yield profile, series
 

@@ -46,7 +46,7 @@ class Block:
         counts = self.counts
         counts["patients"] += 1
         counts["pain_entries"] += series.n_pain_entries
-        counts["wellbeing"] += len(series.wellbeing)
+        counts["wellbeing"] += series.n_wellbeing
         counts["gauges"] += series.n_gauges
         counts["vitals"] += series.n_vitals
         counts["flares"] += len(series.flares)

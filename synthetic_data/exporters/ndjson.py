@@ -8,8 +8,8 @@ keys in insertion order, floats in shortest round-trip form, no spaces.
 Speed note: writing `head` and `orjson.dumps(r, option=OPT_APPEND_NEWLINE)[1:]` into one BytesIO is
 the fastest form measured here (~0.26 µs a record). Keeping orjson's own output objects alive in a list
 is 4x slower (each one is a separately allocated, shrunk buffer), and one `dumps` of the whole list
-plus a `bytes.replace` on the record boundaries is no faster. Vitals, pain entries and gauges (nine
-records in ten) skip the dicts: the generator hands them over as columns (`VitalColumns`, …) and
+plus a `bytes.replace` on the record boundaries is no faster. Vitals, pain entries, gauges and wellbeing
+(all but flares) skip the dicts: the generator hands them over as columns (`VitalColumns`, …) and
 `vital_lines`, `pain_lines`, `gauge_lines` format each line from constant pieces. The bytes are the
 ones orjson writes for the dicts: keys in the same order, constant pieces and strings JSON-encoded by
 orjson, numbers formatted by one orjson call over a whole column (floats keep orjson's shortest form);
@@ -31,6 +31,7 @@ from synthetic_data.generate import PatientSeries
 from synthetic_data.models.gauges import GaugeColumns
 from synthetic_data.models.pain import PainColumns
 from synthetic_data.models.vitals import VitalColumns
+from synthetic_data.models.wellbeing import WellbeingColumns
 from synthetic_data.patient_records import patient_record
 from synthetic_data.patients import PatientProfile
 from synthetic_data.vocab import SERIES
@@ -144,6 +145,28 @@ def pain_lines(head: bytes, columns: PainColumns) -> bytes:
     return "".join(out).encode()
 
 
+def wellbeing_lines(head: bytes, columns: WellbeingColumns) -> bytes:
+    """The NDJSON lines of `columns`, byte for byte what `lines` writes for `build_wellbeing`'s dicts."""
+    start = head.decode()
+    date_str = columns.timeline.date_str
+    rows = zip(
+        columns.ids,
+        columns.days.tolist(),
+        columns.timeline.iso_many(columns.completed),
+        columns.raw,
+        *columns.items,
+        strict=True,
+    )
+    return "".join(
+        [
+            f'{start}"id":"{id_}","date":"{date_str(day)}","completed_at":"{done}","raw_score":{raw},'
+            f'"composite_score":{raw * 4},"dimensions":{{"cheerful":{c1},"calm":{c2},"active":{c3},'
+            f'"rested":{c4},"interested":{c5}}}}}\n'
+            for id_, day, done, raw, c1, c2, c3, c4, c5 in rows
+        ]
+    ).encode()
+
+
 def _json(value: str | None) -> str:
     return orjson.dumps(value).decode()
 
@@ -166,6 +189,8 @@ class NdjsonEncoder:
                     chunks[name].append(vital_lines(head, series.vital_columns))
                 elif name == "pain_entries" and series.pain_columns is not None:
                     chunks[name].append(pain_lines(head, series.pain_columns))
+                elif name == "wellbeing" and series.wellbeing_columns is not None:
+                    chunks[name].append(wellbeing_lines(head, series.wellbeing_columns))
                 elif name == "gauges" and series.gauge_columns is not None:
                     chunks[name].append(gauge_lines(series.gauge_columns))
                 else:

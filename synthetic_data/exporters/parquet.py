@@ -36,6 +36,7 @@ from synthetic_data.generate import PatientSeries
 from synthetic_data.models.gauges import GaugeColumns
 from synthetic_data.models.pain import PainColumns
 from synthetic_data.models.vitals import VitalColumns
+from synthetic_data.models.wellbeing import DIMENSIONS, WellbeingColumns
 from synthetic_data.patient_records import patient_record
 from synthetic_data.patients import PatientProfile
 from synthetic_data.vocab import SERIES
@@ -245,6 +246,20 @@ def _pain_from_columns(pid: str, pain: PainColumns, columns: Columns) -> None:
     columns["notes"] += pain.notes
 
 
+def _wellbeing_from_columns(pid: str, checkins: WellbeingColumns, columns: Columns) -> None:
+    """Check-ins from the generator's columns (dates as text, completion times as int64 ms)."""
+    columns["patient_id"] += [pid] * len(checkins)
+    columns["id"] += checkins.ids
+    date_str = checkins.timeline.date_str
+    columns["date"] += [date_str(d) for d in checkins.days.tolist()]
+    origin = calendar.timegm(checkins.timeline.start.timetuple())
+    columns["completed_at"].append((checkins.completed + origin) * 1000)
+    columns["raw_score"] += checkins.raw
+    columns["composite_score"] += [r * 4 for r in checkins.raw]
+    for name, values in zip(DIMENSIONS, checkins.items, strict=True):
+        columns[name] += values
+
+
 def _gauges_from_columns(gauges: GaugeColumns, columns: Columns) -> None:
     """Gauges from the generator's columns (day-major, type-minor; times are per day)."""
     n, per_day = len(gauges), len(gauges.kinds)
@@ -262,8 +277,10 @@ def _gauges_from_columns(gauges: GaugeColumns, columns: Columns) -> None:
 
 def _wellbeing_columns(pid: str, checkins: list[dict[str, Any]], columns: Columns) -> None:
     columns["patient_id"] += [pid] * len(checkins)
-    for name in ("id", "date", "completed_at", "raw_score", "composite_score"):
+    for name in ("id", "date", "raw_score", "composite_score"):
         columns[name] += [w[name] for w in checkins]
+    text = pa.array([w["completed_at"] for w in checkins], pa.string())
+    columns["completed_at"].append(text.cast(TS).cast(pa.int64()).to_numpy())
     dimensions = [w["dimensions"] for w in checkins]
     for name in _DIMENSIONS:
         columns[name] += [d[name] for d in dimensions]
@@ -302,6 +319,7 @@ _MS_COLUMNS = {
     ("vitals", "received_at"),
     ("pain_entries", "logged_at"),
     ("gauges", "recorded_at"),
+    ("wellbeing", "completed_at"),
     ("gauges", "created_at"),
 }
 
@@ -403,7 +421,10 @@ class ParquetEncoder:
                 _pain_from_columns(pid, series.pain_columns, pending["pain_entries"])
             else:
                 _pain_columns(pid, series.pain_entries, pending["pain_entries"])
-            _wellbeing_columns(pid, series.wellbeing, pending["wellbeing"])
+            if series.wellbeing_columns is not None:
+                _wellbeing_from_columns(pid, series.wellbeing_columns, pending["wellbeing"])
+            else:
+                _wellbeing_columns(pid, series.wellbeing, pending["wellbeing"])
             if series.gauge_columns is not None:
                 _gauges_from_columns(series.gauge_columns, pending["gauges"])
             else:

@@ -1,8 +1,8 @@
 """The column paths (issue 19, speed) write exactly what the record paths write.
 
-NDJSON formats vitals, pain and gauges lines straight from the generator's columns, and Parquet takes
-vitals, pain entries and gauges as columns; both must give the bytes the per-record dicts give, for
-any patient, window and messiness. These properties compare the two paths directly (the NDJSON/CSV
+NDJSON formats vitals, pain, gauges and wellbeing lines straight from the generator's columns, and
+Parquet takes those series as columns; both must give the bytes the per-record dicts give, for any
+patient, window and messiness. These properties compare the two paths directly (the NDJSON/CSV
 determinism tests only compare a run with itself).
 """
 
@@ -14,12 +14,20 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from synthetic_data.exporters.ndjson import gauge_lines, lines, pain_lines, patient_head, vital_lines
+from synthetic_data.exporters.ndjson import (
+    gauge_lines,
+    lines,
+    pain_lines,
+    patient_head,
+    vital_lines,
+    wellbeing_lines,
+)
 from synthetic_data.exporters.parquet import ParquetEncoder
 from synthetic_data.generate import generate_days, timeline_for
 from synthetic_data.models.gauges import build_gauges, gauge_columns
 from synthetic_data.models.pain import build_pain_entries, pain_columns
 from synthetic_data.models.vitals import build_vitals, vital_columns
+from synthetic_data.models.wellbeing import build_wellbeing, wellbeing_columns
 from synthetic_data.patients import make_profile
 from synthetic_data.simulation import build_simulation
 
@@ -48,6 +56,9 @@ def test_ndjson_lines_from_columns_equal_lines_from_dicts(
     gauges = gauge_columns(sim, first, first + n)
     gauge_dicts = build_gauges(sim, first, first + n)
     assert (gauge_lines(gauges) if gauges is not None else b"") == lines(gauge_dicts, b"{")
+    checkins = wellbeing_columns(sim, first, first + n)
+    checkin_dicts = build_wellbeing(sim, first, first + n)
+    assert (wellbeing_lines(head, checkins) if checkins is not None else b"") == lines(checkin_dicts, head)
     pain = pain_columns(sim, first, first + n)
     entries = build_pain_entries(sim, first, first + n)
     assert (pain_lines(head, pain) if pain is not None else b"") == lines(entries, head)
@@ -90,6 +101,7 @@ def test_parquet_parts_from_columns_equal_parts_from_dicts(
                     vitals_as_columns=True,
                     pain_as_columns=True,
                     gauges_as_columns=True,
+                    wellbeing_as_columns=True,
                 ),
             )
             for p in profiles
