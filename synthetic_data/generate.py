@@ -23,11 +23,11 @@ from functools import lru_cache
 from typing import Any
 
 from synthetic_data.models.flares import build_flare_records
-from synthetic_data.models.gauges import build_gauges
+from synthetic_data.models.gauges import GaugeColumns, build_gauges, gauge_columns
 from synthetic_data.models.messiness import DEFAULT_MESSINESS
-from synthetic_data.models.pain import build_pain_entries
-from synthetic_data.models.vitals import build_vitals
-from synthetic_data.models.wellbeing import build_wellbeing
+from synthetic_data.models.pain import PainColumns, build_pain_entries, pain_columns
+from synthetic_data.models.vitals import VitalColumns, build_vitals, vital_columns
+from synthetic_data.models.wellbeing import WellbeingColumns, build_wellbeing, wellbeing_columns
 from synthetic_data.patients import PatientProfile
 from synthetic_data.simulation import build_simulation
 from synthetic_data.timeline import Timeline
@@ -44,6 +44,28 @@ class PatientSeries:
     gauges: list[Record] = field(default_factory=list)
     vitals: list[Record] = field(default_factory=list)
     flares: list[Record] = field(default_factory=list)
+    # With `generate_days(..., vitals_as_columns=True)` (`pain_…`, `gauges_…`, `wellbeing_…`): those as
+    # columns (and their lists empty), for exporters that need no dict per record (Parquet, NDJSON).
+    vital_columns: VitalColumns | None = None
+    pain_columns: PainColumns | None = None
+    gauge_columns: GaugeColumns | None = None
+    wellbeing_columns: WellbeingColumns | None = None
+
+    @property
+    def n_wellbeing(self) -> int:
+        return len(self.wellbeing_columns) if self.wellbeing_columns is not None else len(self.wellbeing)
+
+    @property
+    def n_gauges(self) -> int:
+        return len(self.gauge_columns) if self.gauge_columns is not None else len(self.gauges)
+
+    @property
+    def n_pain_entries(self) -> int:
+        return len(self.pain_columns.ids) if self.pain_columns is not None else len(self.pain_entries)
+
+    @property
+    def n_vitals(self) -> int:
+        return len(self.vital_columns) if self.vital_columns is not None else len(self.vitals)
 
 
 @lru_cache(maxsize=8)
@@ -58,11 +80,19 @@ def generate_days(
     first_day: int,
     n_days: int,
     messiness: float = DEFAULT_MESSINESS,
+    *,
+    vitals_as_columns: bool = False,
+    pain_as_columns: bool = False,
+    gauges_as_columns: bool = False,
+    wellbeing_as_columns: bool = False,
 ) -> PatientSeries:
     """Records of days [start + first_day, start + first_day + n_days) for `profile`.
 
     `messiness` in [0, 1]: 0 is a perfect diary, 0.3 the patient's natural habits, 1 a bad month
     (missed days, sync gaps, late back-fills, duplicate uploads). Raises ValueError on bad arguments.
+    `vitals_as_columns` fills `vital_columns` instead of `vitals` (the same readings, no dicts);
+    `pain_as_columns` fills `pain_columns` instead of `pain_entries`, `gauges_as_columns`
+    `gauge_columns` instead of `gauges`, `wellbeing_as_columns` `wellbeing_columns`.
     """
     if not 0.0 <= messiness <= 1.0:
         raise ValueError(f"messiness must be between 0 and 1, got {messiness}")
@@ -73,9 +103,13 @@ def generate_days(
     last_day = first_day + n_days
     sim = build_simulation(profile, timeline_for(start), last_day, messiness)
     return PatientSeries(
-        pain_entries=build_pain_entries(sim, first_day, last_day),
-        wellbeing=build_wellbeing(sim, first_day, last_day),
-        gauges=build_gauges(sim, first_day, last_day),
-        vitals=build_vitals(sim, first_day, last_day),
+        pain_entries=[] if pain_as_columns else build_pain_entries(sim, first_day, last_day),
+        wellbeing=[] if wellbeing_as_columns else build_wellbeing(sim, first_day, last_day),
+        gauges=[] if gauges_as_columns else build_gauges(sim, first_day, last_day),
+        vitals=[] if vitals_as_columns else build_vitals(sim, first_day, last_day),
         flares=build_flare_records(sim, first_day, last_day),
+        vital_columns=vital_columns(sim, first_day, last_day) if vitals_as_columns else None,
+        pain_columns=pain_columns(sim, first_day, last_day) if pain_as_columns else None,
+        gauge_columns=gauge_columns(sim, first_day, last_day) if gauges_as_columns else None,
+        wellbeing_columns=wellbeing_columns(sim, first_day, last_day) if wellbeing_as_columns else None,
     )

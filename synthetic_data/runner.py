@@ -126,11 +126,24 @@ def run_block(job: tuple[RunSpec, int, int], spill_dir: str | None = None) -> Bl
     With `spill_dir`, file contents are written there and only their paths travel back to the parent.
     """
     spec, lo, hi = job
+    # Parquet and NDJSON take every series but flares as columns (no dict per record)
+    columnar = spec.format in ("parquet", "ndjson")
 
     def patients() -> Iterator[tuple[PatientProfile, PatientSeries]]:
         for index in range(lo, hi):
             profile = profile_for(spec, index)
-            yield profile, generate_days(profile, spec.start, 0, spec.days, spec.messiness)
+            series = generate_days(
+                profile,
+                spec.start,
+                0,
+                spec.days,
+                spec.messiness,
+                vitals_as_columns=columnar,
+                pain_as_columns=columnar,
+                gauges_as_columns=columnar,
+                wellbeing_as_columns=columnar,
+            )
+            yield profile, series
 
     # Records are trees of dicts and lists without cycles: the cyclic collector only burns time
     # re-scanning the block as it grows (~20 % of the run), so it is paused while a block is built.

@@ -2,8 +2,9 @@
 
 `Simulation` bundles the latent daily state, the messiness decisions, the draw matrices, the UTC offsets
 of the patient's zone and the id prefixes. Builders (models/pain.py …) read it and emit the records of a
-window of days, column by column with numpy and then one dict per record: per-record Python work is
-what bounds the generator's speed, so the builders keep it to assembling values computed in bulk.
+window of days, column by column with numpy, either as columns (`vital_columns`, … for the Parquet and
+NDJSON exporters) or as one dict per record (the API shape): per-record Python work is what bounds the
+generator's speed, so the builders keep it to assembling values computed in bulk.
 """
 
 from __future__ import annotations

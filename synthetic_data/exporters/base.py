@@ -45,10 +45,10 @@ class Block:
     def count(self, series: PatientSeries) -> None:
         counts = self.counts
         counts["patients"] += 1
-        counts["pain_entries"] += len(series.pain_entries)
-        counts["wellbeing"] += len(series.wellbeing)
-        counts["gauges"] += len(series.gauges)
-        counts["vitals"] += len(series.vitals)
+        counts["pain_entries"] += series.n_pain_entries
+        counts["wellbeing"] += series.n_wellbeing
+        counts["gauges"] += series.n_gauges
+        counts["vitals"] += series.n_vitals
         counts["flares"] += len(series.flares)
 
 

@@ -20,17 +20,23 @@ Rows are the NDJSON records flattened the way CSV and SQLite flatten them (same 
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthetic_data.exporters.base import Block
-from synthetic_data.exporters.csvfiles import rows as flat_rows
+from synthetic_data.exporters.csvfiles import _patient_row as csv_patient_row
 from synthetic_data.generate import PatientSeries
+from synthetic_data.models.gauges import GaugeColumns
+from synthetic_data.models.pain import PainColumns
+from synthetic_data.models.vitals import VitalColumns
+from synthetic_data.models.wellbeing import DIMENSIONS, WellbeingColumns
 from synthetic_data.patient_records import patient_record
 from synthetic_data.patients import PatientProfile
 from synthetic_data.vocab import SERIES
@@ -177,22 +183,179 @@ def _plain(schema: pa.Schema) -> pa.Schema:
 PLAIN = {name: _plain(schema) for name, schema in SCHEMAS.items()}
 
 
-def _patient_rows(profile: PatientProfile, flat: tuple[Any, ...]) -> tuple[Any, ...]:
+Columns = dict[str, list[Any]]
+_SNAPSHOT_METRICS = ("hrv", "sleep_duration", "resting_heart_rate", "steps")
+_DIMENSIONS = ("cheerful", "calm", "active", "rested", "interested")
+
+
+def _patient_columns(profile: PatientProfile, columns: Columns) -> None:
     record = patient_record(profile)
-    return (*flat[:13], record["sources"], record["devices"], *flat[15:24], bool(flat[24]), flat[25])
+    flat = csv_patient_row(profile)
+    row = (*flat[:13], record["sources"], record["devices"], *flat[15:24], bool(flat[24]), flat[25])
+    for name, value in zip(SCHEMAS["patients"].names, row, strict=True):
+        columns[name].append(value)
 
 
-def _pain_row(flat: tuple[Any, ...], entry: dict[str, Any]) -> tuple[Any, ...]:
-    areas = [{"area": a["id"], "max_intensity": a["max_intensity"]} for a in entry["areas"]]
-    return (*flat[:4], areas, list(entry["qualities"]), *flat[6:])
+def _pain_columns(pid: str, entries: list[dict[str, Any]], columns: Columns) -> None:
+    """Pain entries column by column; areas go to flat child columns plus list offsets."""
+    columns["patient_id"] += [pid] * len(entries)
+    columns["id"] += [e["id"] for e in entries]
+    text = pa.array([e["logged_at"] for e in entries], pa.string())
+    columns["logged_at"].append(text.cast(TS).cast(pa.int64()).to_numpy())
+    columns["pain_level"] += [e["pain_level"] for e in entries]
+    area_ids, area_levels, offsets = columns["_area_id"], columns["_area_max"], columns["_area_offsets"]
+    end = offsets[-1]
+    for e in entries:
+        areas = e["areas"]
+        area_ids += [a["id"] for a in areas]
+        area_levels += [a["max_intensity"] for a in areas]
+        end += len(areas)
+        offsets.append(end)
+    quality_ids, quality_offsets = columns["_quality_id"], columns["_quality_offsets"]
+    end = quality_offsets[-1]
+    for e in entries:
+        quality_ids += e["qualities"]
+        end += len(e["qualities"])
+        quality_offsets.append(end)
+    columns["overall_wellbeing"] += [e["overall_wellbeing"] for e in entries]
+    snapshots = [e["vitals"] for e in entries]
+    columns["vitals_source"] += [v["source"] if v else None for v in snapshots]
+    for name in _SNAPSHOT_METRICS:
+        columns[f"vitals_{name}"] += [v["metrics"].get(name) if v else None for v in snapshots]
+    columns["notes"] += [e["notes"] for e in entries]
 
 
-def _typed(name: str, rows: list[tuple[Any, ...]]) -> pa.Table:
-    """Rows of one series as a typed table (timestamps parsed, enums dictionary-encoded)."""
+def _pain_from_columns(pid: str, pain: PainColumns, columns: Columns) -> None:
+    """Pain entries from the generator's columns (no dict per entry or area)."""
+    columns["patient_id"] += [pid] * len(pain.ids)
+    columns["id"] += pain.ids
+    columns["logged_at"].append(pain.logged_ms)
+    columns["pain_level"] += pain.level
+    base = columns["_area_offsets"][-1]
+    columns["_area_id"] += pain.area_ids
+    columns["_area_max"] += pain.area_levels
+    columns["_area_offsets"] += [base + o for o in pain.area_offsets[1:]]
+    base = columns["_quality_offsets"][-1]
+    columns["_quality_id"] += pain.quality_ids
+    columns["_quality_offsets"] += [base + o for o in pain.quality_offsets[1:]]
+    columns["overall_wellbeing"] += pain.wellbeing
+    snapshots = pain.snapshots
+    columns["vitals_source"] += [v["source"] if v else None for v in snapshots]
+    for name in _SNAPSHOT_METRICS:
+        columns[f"vitals_{name}"] += [v["metrics"].get(name) if v else None for v in snapshots]
+    columns["notes"] += pain.notes
+
+
+def _wellbeing_from_columns(pid: str, checkins: WellbeingColumns, columns: Columns) -> None:
+    """Check-ins from the generator's columns (dates as text, completion times as int64 ms)."""
+    columns["patient_id"] += [pid] * len(checkins)
+    columns["id"] += checkins.ids
+    date_str = checkins.timeline.date_str
+    columns["date"] += [date_str(d) for d in checkins.days.tolist()]
+    origin = calendar.timegm(checkins.timeline.start.timetuple())
+    columns["completed_at"].append((checkins.completed + origin) * 1000)
+    columns["raw_score"] += checkins.raw
+    columns["composite_score"] += [r * 4 for r in checkins.raw]
+    for name, values in zip(DIMENSIONS, checkins.items, strict=True):
+        columns[name] += values
+
+
+def _gauges_from_columns(gauges: GaugeColumns, columns: Columns) -> None:
+    """Gauges from the generator's columns (day-major, type-minor; times are per day)."""
+    n, per_day = len(gauges), len(gauges.kinds)
+    columns["patient_id"] += [gauges.patient_id] * n
+    columns["id"] += gauges.ids
+    columns["gauge_type"] += [gauge for gauge, _, _ in gauges.kinds] * (n // per_day)
+    columns["value"] += gauges.values
+    columns["scale_min"] += [lo for _, lo, _ in gauges.kinds] * (n // per_day)
+    columns["scale_max"] += [hi for _, _, hi in gauges.kinds] * (n // per_day)
+    origin = calendar.timegm(gauges.timeline.start.timetuple())
+    columns["recorded_at"].append(np.repeat((gauges.recorded + origin) * 1000, per_day))
+    columns["created_at"].append(np.repeat((gauges.created + origin) * 1000, per_day))
+    columns["notes"] += [None] * n
+
+
+def _wellbeing_columns(pid: str, checkins: list[dict[str, Any]], columns: Columns) -> None:
+    columns["patient_id"] += [pid] * len(checkins)
+    for name in ("id", "date", "raw_score", "composite_score"):
+        columns[name] += [w[name] for w in checkins]
+    text = pa.array([w["completed_at"] for w in checkins], pa.string())
+    columns["completed_at"].append(text.cast(TS).cast(pa.int64()).to_numpy())
+    dimensions = [w["dimensions"] for w in checkins]
+    for name in _DIMENSIONS:
+        columns[name] += [d[name] for d in dimensions]
+
+
+def _record_columns(series: str, records: list[dict[str, Any]], columns: Columns) -> None:
+    """Gauges and flares: flat records that carry their own patient_id (timestamps as text, except
+    the columns `_typed` takes as int64 ms)."""
+    for name in SCHEMAS[series].names:
+        if (series, name) in _MS_COLUMNS:
+            text = pa.array([r[name] for r in records], pa.string())
+            columns[name].append(text.cast(TS).cast(pa.int64()).to_numpy())
+        else:
+            columns[name] += [r[name] for r in records]
+
+
+def _vital_columns(pid: str, vitals: VitalColumns, columns: Columns) -> None:
+    """Readings straight from the generator's columns: no dict and no timestamp text per reading."""
+    ems = vitals.emitters
+    k = vitals.emitter
+    columns["patient_id"] += [pid] * len(vitals)
+    columns["id"] += vitals.ids
+    columns["source"] += np.array([e.source for e in ems], dtype=object)[k].tolist()
+    columns["metric"] += np.array([e.metric for e in ems], dtype=object)[k].tolist()
+    columns["value"] += vitals.value
+    columns["unit"] += np.array([e.unit for e in ems], dtype=object)[k].tolist()
+    columns["systolic"] += vitals.systolic
+    columns["diastolic"] += vitals.diastolic
+    columns["measured_at"].append((vitals.measured + vitals.origin) * 1000)  # int64 ms, one array
+    columns["received_at"].append((vitals.received + vitals.origin) * 1000)
+    columns["device"] += np.array([e.device for e in ems], dtype=object)[k].tolist()
+
+
+_MS_COLUMNS = {
+    ("vitals", "measured_at"),
+    ("vitals", "received_at"),
+    ("pain_entries", "logged_at"),
+    ("gauges", "recorded_at"),
+    ("wellbeing", "completed_at"),
+    ("gauges", "created_at"),
+}
+
+
+def _empty_columns(name: str) -> Columns:
+    columns: Columns = {field: [] for field in SCHEMAS[name].names}
+    if name == "pain_entries":
+        columns |= {"_area_id": [], "_area_max": [], "_area_offsets": [0]}
+        columns |= {"_quality_id": [], "_quality_offsets": [0]}
+    return columns
+
+
+def _typed(name: str, columns: Columns) -> pa.Table:
+    """Columns of one series as a typed table (timestamps parsed or taken as ms, enums
+    dictionary-encoded, a pain entry's areas assembled from flat children and offsets)."""
     schema, plain = SCHEMAS[name], PLAIN[name]
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in plain]
     arrays = []
-    for values, target, field in zip(columns, schema, plain, strict=True):
+    for target, field in zip(schema, plain, strict=True):
+        values = columns[target.name]
+        if name == "pain_entries" and target.name == "areas":
+            children = pa.StructArray.from_arrays(
+                [pa.array(columns["_area_id"], pa.string()), pa.array(columns["_area_max"], pa.int8())],
+                fields=list(AREA),
+            )
+            offsets = pa.array(columns["_area_offsets"], pa.int32())
+            arrays.append(pa.ListArray.from_arrays(offsets, children, type=target.type))
+            continue
+        if name == "pain_entries" and target.name == "qualities":
+            offsets = pa.array(columns["_quality_offsets"], pa.int32())
+            flat = pa.array(columns["_quality_id"], pa.string())
+            arrays.append(pa.ListArray.from_arrays(offsets, flat, type=target.type))
+            continue
+        if (name, target.name) in _MS_COLUMNS:  # int64 ms arrays, one per patient
+            merged = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+            arrays.append(pa.array(merged, type=TS))
+            continue
         array = pa.array(values, type=field.type)
         if target.type == TS or target.type == pa.date32():
             array = array.cast(target.type)
@@ -214,14 +377,14 @@ class _PartWriter:
         )
         self._empty = True
 
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            self._writer.write_table(_typed(self.name, rows), row_group_size=1 << 30)
+    def write(self, columns: Columns) -> None:
+        if columns["patient_id"]:
+            self._writer.write_table(_typed(self.name, columns), row_group_size=1 << 30)
             self._empty = False
 
     def close(self) -> bytes:
         if self._empty:  # a file with the schema and no rows (readers still see the columns)
-            self._writer.write_table(_typed(self.name, []))
+            self._writer.write_table(_typed(self.name, _empty_columns(self.name)))
         self._writer.close()
         return bytes(self._sink.getvalue().to_pybytes())
 
@@ -231,33 +394,46 @@ class ParquetEncoder:
 
     A row group holds ROW_GROUP_PATIENTS consecutive patients of the part, counted from its first
     patient: the layout depends only on patient indices (same bytes for any workers), and memory
-    is bounded by one row group's rows whatever the part size.
+    is bounded by one row group's rows whatever the part size. Rows are gathered column by column
+    (never as per-record tuples), and the vitals — most of the rows — come from the generator as
+    columns (`generate_days(..., vitals_as_columns=True)`), without a dict per reading.
     """
 
     def encode(self, patients: Iterable[tuple[PatientProfile, PatientSeries]], out_dir: Path) -> Block:
         block = Block()
         writers = {name: _PartWriter(name) for name in SERIES}
-        pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in SERIES}
+        pending = {name: _empty_columns(name) for name in SERIES}
         first: int | None = None
         waiting = 0
 
         def flush() -> None:
-            for name, rows in pending.items():
-                writers[name].write(rows)
-                rows.clear()
+            for name in SERIES:
+                writers[name].write(pending[name])
+                pending[name] = _empty_columns(name)
 
         for profile, series in patients:
             if first is None:
                 first = profile.index
             block.count(series)
-            flat = flat_rows(profile, series)
-            pending["patients"].append(_patient_rows(profile, flat["patients"][0]))
-            pending["pain_entries"] += [
-                _pain_row(row, entry)
-                for row, entry in zip(flat["pain_entries"], series.pain_entries, strict=True)
-            ]
-            for name in ("wellbeing", "gauges", "vitals", "flares"):
-                pending[name] += flat[name]
+            pid = profile.patient_id
+            _patient_columns(profile, pending["patients"])
+            if series.pain_columns is not None:
+                _pain_from_columns(pid, series.pain_columns, pending["pain_entries"])
+            else:
+                _pain_columns(pid, series.pain_entries, pending["pain_entries"])
+            if series.wellbeing_columns is not None:
+                _wellbeing_from_columns(pid, series.wellbeing_columns, pending["wellbeing"])
+            else:
+                _wellbeing_columns(pid, series.wellbeing, pending["wellbeing"])
+            if series.gauge_columns is not None:
+                _gauges_from_columns(series.gauge_columns, pending["gauges"])
+            else:
+                _record_columns("gauges", series.gauges, pending["gauges"])
+            _record_columns("flares", series.flares, pending["flares"])
+            if series.vital_columns is not None:
+                _vital_columns(pid, series.vital_columns, pending["vitals"])
+            elif series.vitals:  # dict records (a caller that did not ask for columns)
+                _vital_dicts(pid, series.vitals, pending["vitals"])
             waiting += 1
             if waiting >= ROW_GROUP_PATIENTS:
                 flush()
@@ -267,6 +443,19 @@ class ParquetEncoder:
         if first is not None:
             block.files = {part_name(name, first): data for name, data in files.items()}
         return block
+
+
+def _vital_dicts(pid: str, vitals: list[dict[str, Any]], columns: Columns) -> None:
+    """`VitalReading` dicts into the vitals columns (timestamps parsed from their text)."""
+    columns["patient_id"] += [pid] * len(vitals)
+    for name in ("id", "source", "metric", "value", "unit", "device"):
+        columns[name] += [v[name] for v in vitals]
+    comps = [v.get("components") or {} for v in vitals]
+    columns["systolic"] += [c.get("systolic") for c in comps]
+    columns["diastolic"] += [c.get("diastolic") for c in comps]
+    for name in ("measured_at", "received_at"):
+        text = pa.array([v[name] for v in vitals], pa.string())
+        columns[name].append(text.cast(TS).cast(pa.int64()).to_numpy())
 
 
 class ParquetSink:

@@ -10,12 +10,14 @@ morning: `created_at` is then hours after `recorded_at` (a late back-fill).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Simulation
+from synthetic_data.timeline import Timeline
 from synthetic_data.vocab import GAUGE_SCALES, GAUGE_TYPES
 
 EVENING = (20 * 3600, int(2.5 * 3600))
@@ -53,15 +55,35 @@ def _values(sim: Simulation, gauge: str, at: IntArray, u: FloatArray, noise: Flo
     return 4.5 + 1.2 * weekend + 0.12 * (mood - 12.5) + 1.0 * noise
 
 
-def build_gauges(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
-    """Gauges of days [first_day, last_day): the tracked types together, one evening a day."""
+@dataclass(frozen=True, slots=True)
+class GaugeColumns:
+    """A window's gauges as columns, day-major and type-minor (the order of `build_gauges`).
+
+    Row r is day `r // len(kinds)`, type `kinds[r % len(kinds)]` (gauge type, scale min, scale max);
+    `recorded`/`created` are run seconds, one per *day* (every type of a day shares them).
+    """
+
+    patient_id: str
+    timeline: Timeline
+    kinds: list[tuple[str, int, int]]
+    ids: list[str]
+    values: list[int]
+    recorded: IntArray
+    created: IntArray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def gauge_columns(sim: Simulation, first_day: int, last_day: int) -> GaugeColumns | None:
+    """Gauges of days [first_day, last_day) as columns (None when none were logged)."""
     profile, lat = sim.profile, sim.latent
     habits = profile.habits
     a, b = first_day, last_day
     u_all = sim.u[a:b]
     days = np.flatnonzero(~sim.lapse[a:b] & (u_all[:, U_LOG] < sim.rates.log_gauges))
     if days.size == 0:
-        return []
+        return None
     at = days + a
     u = u_all[days]
     z = sim.z[at]
@@ -72,9 +94,6 @@ def build_gauges(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
     if backfill > 0:
         next_morning = next_morning + (u[:, U_LATE] / backfill * 7200).astype(np.int64)
     created = np.where(late, next_morning, recorded + 3 + (u[:, U_LATE] * 40).astype(np.int64))
-    recorded_s = sim.timeline.iso_many(recorded)
-    created_s = sim.timeline.iso_many(created)
-    # Day-major, type-minor: one row of values per day, flattened into one comprehension.
     kinds = [(i, g) for i, g in enumerate(GAUGE_TYPES) if g in habits.gauge_types]
     columns = []
     for i, gauge in kinds:
@@ -82,13 +101,29 @@ def build_gauges(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
         raw = _values(sim, gauge, at, u, z[:, Z_GAUGE + i])
         columns.append(np.clip(np.floor(raw + 0.5), lo, hi).astype(np.int64))
     values = np.stack(columns, axis=1).ravel().tolist()
-    per_day = len(kinds)
     prefixes = sim.id_prefixes("ga", a, b)
     ids = [prefixes[d] + _SUFFIX[i] for d in (at - a).tolist() for i, _ in kinds]
-    meta = [(g, *GAUGE_SCALES[g]) for _, g in kinds] * len(at)
-    recorded_each = [s_ for s_ in recorded_s for _ in range(per_day)]
-    created_each = [s_ for s_ in created_s for _ in range(per_day)]
-    patient_id = profile.patient_id
+    return GaugeColumns(
+        patient_id=profile.patient_id,
+        timeline=sim.timeline,
+        kinds=[(g, *GAUGE_SCALES[g]) for _, g in kinds],
+        ids=ids,
+        values=values,
+        recorded=recorded,
+        created=created,
+    )
+
+
+def build_gauges(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
+    """Gauges of days [first_day, last_day): the tracked types together, one evening a day."""
+    c = gauge_columns(sim, first_day, last_day)
+    if c is None:
+        return []
+    per_day = len(c.kinds)
+    recorded_each = [s_ for s_ in c.timeline.iso_many(c.recorded) for _ in range(per_day)]
+    created_each = [s_ for s_ in c.timeline.iso_many(c.created) for _ in range(per_day)]
+    meta = c.kinds * len(c.recorded)
+    patient_id = c.patient_id
     return [
         {
             "id": id_,
@@ -102,6 +137,6 @@ def build_gauges(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
             "created_at": cre,
         }
         for id_, (gauge, lo, hi), v, rec, cre in zip(
-            ids, meta, values, recorded_each, created_each, strict=True
+            c.ids, meta, c.values, recorded_each, created_each, strict=True
         )
     ]

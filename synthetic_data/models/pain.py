@@ -12,6 +12,8 @@ patient's device synced, as the app does.
 
 from __future__ import annotations
 
+import calendar
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,7 @@ import numpy as np
 from synthetic_data.models.notes import note
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Simulation
+from synthetic_data.timeline import Timeline
 
 # (local start, length) in seconds of the midday and evening slots; the morning slot follows waking.
 MIDDAY = (12 * 3600, 3 * 3600)
@@ -123,14 +126,52 @@ def _candidates(sim: Simulation, a: int, b: int) -> tuple[IntArray, FloatArray, 
     return np.concatenate(days), np.concatenate(times).astype(np.float64), np.concatenate(slots)
 
 
-def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
-    """Pain entries of days [first_day, last_day), in time order."""
+@dataclass(slots=True)
+class _Entries:
+    """A window's pain entries, computed in bulk (what both record shapes are made from)."""
+
+    ids: list[str]
+    level: IntArray
+    area_codes: IntArray  # bit j: extra area j is included (before the MAX_AREAS cut)
+    quality_codes: IntArray  # bit j: usual quality j is included (before the MAX_QUALITIES cut)
+    intensities: IntArray  # entries x extra areas
+    wellbeing: list[float | None]
+    snapshots: list[dict[str, Any] | None]
+    notes: dict[int, str]
+    logged: IntArray  # run seconds
+    first_area: str
+    extra_areas: list[str]
+    qualities: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PainColumns:
+    """Pain entries as columns (for Parquet and NDJSON): areas and qualities as flat children plus
+    list offsets, times as run seconds (`logged`, `timeline` makes the text) and as Unix ms."""
+
+    timeline: Timeline
+    ids: list[str]
+    logged: IntArray
+    logged_ms: IntArray
+    level: list[int]
+    area_ids: list[str]
+    area_levels: list[int]
+    area_offsets: list[int]  # entry i's areas are children [offsets[i], offsets[i + 1])
+    quality_ids: list[str]
+    quality_offsets: list[int]  # likewise for qualities
+    wellbeing: list[float | None]
+    snapshots: list[dict[str, Any] | None]
+    notes: list[str | None]
+
+
+def _prepare(sim: Simulation, first_day: int, last_day: int) -> _Entries | None:
+    """Everything about the entries of days [first_day, last_day) that numpy computes in bulk."""
     profile, lat = sim.profile, sim.latent
     pain = profile.pain
     a, b = first_day, last_day
     day_w, t_raw, slot_raw = _candidates(sim, a, b)
     if day_w.size == 0:
-        return []
+        return None
     order = np.lexsort((t_raw, day_w))
     day_w, t, slot = day_w[order], t_raw[order], slot_raw[order]
     n = day_w.size
@@ -162,16 +203,16 @@ def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[d
     area_bits = (sim.u[at, U_AREAS + kk] * BITS52).astype(np.int64)
     nibbles = (area_bits[:, None] >> shifts) & 15
     thresholds = np.where(is_primary[None, :], 13, np.where(in_flare[:, None], 10, 5))
-    area_codes = ((nibbles < thresholds) * (1 << np.arange(n_dec))).sum(axis=1).tolist()
+    area_codes = ((nibbles < thresholds) * (1 << np.arange(n_dec))).sum(axis=1)
     int_bits = (sim.u[at, U_INTENSITY + kk] * BITS52).astype(np.int64)[:, None] >> (2 * np.arange(n_dec))
     drops = np.where(is_primary[None, :], int_bits & 1, 1 + (int_bits & 3))
-    intensities = np.maximum(0, level[:, None] - drops).tolist()
+    intensities = np.maximum(0, level[:, None] - drops)
 
     usual = pain.qualities
     q_bits = (sim.u[at, U_QUALITIES + kk] * BITS52).astype(np.int64)
     q_nibbles = (q_bits[:, None] >> (4 * np.arange(len(usual)))) & 15
     q_thresholds = np.where(np.arange(len(usual))[None, :] == 0, 14, np.where(in_flare[:, None], 11, 7))
-    quality_codes = ((q_nibbles < q_thresholds) * (1 << np.arange(len(usual)))).sum(axis=1).tolist()
+    quality_codes = ((q_nibbles < q_thresholds) * (1 << np.arange(len(usual)))).sum(axis=1)
 
     wellbeing = np.clip(lat.mood[at] / 5.0 - 0.12 * (level - pain.baseline), 0.0, 5.0)
     wellbeing_l: list[float | None] = (np.floor(wellbeing * 10 + 0.5) / 10).tolist()
@@ -180,28 +221,73 @@ def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[d
 
     snapshots = _snapshots(sim, at, t)
     notes = _notes(sim, at, k, level, in_flare)
-    logged_s = sim.timeline.iso_many(sim.day_start[at] + t.astype(np.int64))
     prefixes = sim.id_prefixes("pe", a, b)
 
-    first_area = pain.primary_areas[0]
     ids = [prefixes[d] + _SUFFIX[k_] for d, k_ in zip(day_w.tolist(), k.tolist(), strict=True)]
+    return _Entries(
+        ids=ids,
+        level=level,
+        area_codes=area_codes,
+        quality_codes=quality_codes,
+        intensities=intensities,
+        wellbeing=wellbeing_l,
+        snapshots=snapshots,
+        notes=notes,
+        logged=sim.day_start[at] + t.astype(np.int64),
+        first_area=pain.primary_areas[0],
+        extra_areas=list(extra_areas),
+        qualities=tuple(usual),
+    )
+
+
+def _chosen(code: int, n_dec: int, cache: dict[int, tuple[int, ...]]) -> tuple[int, ...]:
+    chosen = cache.get(code)
+    if chosen is None:
+        chosen = tuple(j for j in range(n_dec) if code >> j & 1)[: MAX_AREAS - 1]
+        cache[code] = chosen
+    return chosen
+
+
+def _picked(code: int, usual: tuple[str, ...], cache: dict[int, tuple[str, ...]]) -> tuple[str, ...]:
+    qualities = cache.get(code)
+    if qualities is None:
+        qualities = tuple(q for j, q in enumerate(usual) if code >> j & 1)[:MAX_QUALITIES]
+        cache[code] = qualities
+    return qualities
+
+
+def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
+    """Pain entries of days [first_day, last_day), in time order (the API's `PainEntry` dicts)."""
+    e = _prepare(sim, first_day, last_day)
+    if e is None:
+        return []
+    logged_s = sim.timeline.iso_many(e.logged)
+    first_area, extra_areas, usual, notes = e.first_area, e.extra_areas, e.qualities, e.notes
+    n_dec = len(extra_areas)
     area_cache: dict[int, tuple[int, ...]] = {}
     quality_cache: dict[int, tuple[str, ...]] = {}
     out: list[dict[str, Any]] = []
     append = out.append
-    columns = (ids, level.tolist(), area_codes, quality_codes, intensities, wellbeing_l, snapshots, logged_s)
+    columns = (
+        e.ids,
+        e.level.tolist(),
+        e.area_codes.tolist(),
+        e.quality_codes.tolist(),
+        e.intensities.tolist(),
+        e.wellbeing,
+        e.snapshots,
+        logged_s,
+    )
     for i, (id_, lvl, code, qcode, row, wb, snap, logged) in enumerate(zip(*columns, strict=True)):
         chosen = area_cache.get(code)
         if chosen is None:
-            chosen = tuple(j for j in range(n_dec) if code >> j & 1)[: MAX_AREAS - 1]
-            area_cache[code] = chosen
+            chosen = _chosen(code, n_dec, area_cache)
         areas = [{"id": first_area, "max_intensity": lvl}]
         for j in chosen:
             areas.append({"id": extra_areas[j], "max_intensity": row[j]})
         qualities = quality_cache.get(qcode)
         if qualities is None:
-            qualities = tuple(q for j, q in enumerate(usual) if qcode >> j & 1)[:MAX_QUALITIES]
-            quality_cache[qcode] = qualities
+            qualities = _picked(qcode, usual, quality_cache)
         append(
             {
                 "id": id_,
@@ -215,6 +301,41 @@ def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[d
             }
         )
     return out
+
+
+def pain_columns(sim: Simulation, first_day: int, last_day: int) -> PainColumns | None:
+    """The entries `build_pain_entries` returns, as columns (None when there are none)."""
+    e = _prepare(sim, first_day, last_day)
+    if e is None:
+        return None
+    n = len(e.ids)
+    # Areas: the first primary area, then the included extra areas in order, at most MAX_AREAS.
+    extra = np.asarray(e.area_codes)[:, None] >> np.arange(len(e.extra_areas)) & 1 == 1
+    extra &= np.cumsum(extra, axis=1) <= MAX_AREAS - 1
+    areas = np.concatenate([np.ones((n, 1), dtype=bool), extra], axis=1)
+    area_names = np.array([e.first_area, *e.extra_areas], dtype=object)
+    area_levels = np.concatenate([e.level[:, None], e.intensities], axis=1)
+    # Qualities: the included usual qualities in order, at most MAX_QUALITIES.
+    picked = np.asarray(e.quality_codes)[:, None] >> np.arange(len(e.qualities)) & 1 == 1
+    picked &= np.cumsum(picked, axis=1) <= MAX_QUALITIES
+    quality_names = np.array(e.qualities, dtype=object)
+    origin = calendar.timegm(sim.timeline.start.timetuple())
+    notes = e.notes
+    return PainColumns(
+        timeline=sim.timeline,
+        ids=e.ids,
+        logged=e.logged,
+        logged_ms=(e.logged + origin) * 1000,
+        level=e.level.tolist(),
+        area_ids=area_names[np.nonzero(areas)[1]].tolist(),
+        area_levels=area_levels[areas].tolist(),
+        area_offsets=[0, *np.cumsum(areas.sum(axis=1)).tolist()],
+        quality_ids=quality_names[np.nonzero(picked)[1]].tolist(),
+        quality_offsets=[0, *np.cumsum(picked.sum(axis=1)).tolist()],
+        wellbeing=e.wellbeing,
+        snapshots=e.snapshots,
+        notes=[notes.get(i) for i in range(n)] if notes else [None] * n,
+    )
 
 
 def _snapshots(sim: Simulation, at: IntArray, t: FloatArray) -> list[dict[str, Any] | None]:

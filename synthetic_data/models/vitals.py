@@ -20,6 +20,7 @@ late back-fills) and duplicates some (`vt_…_d` ids: the same measurement uploa
 
 from __future__ import annotations
 
+import calendar
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ import numpy as np
 from synthetic_data.patients import PatientProfile
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Simulation
-from synthetic_data.timeline import DAY
+from synthetic_data.timeline import DAY, Timeline
 
 WAKE, END_OF_DAY, WORKOUT, BP, BP_PAIRED, WEIGH, GLUCOSE = range(7)
 MINUTE, HOUR = 60.0, 3600.0
@@ -122,6 +123,31 @@ def emitters(profile: PatientProfile) -> list[Emitter]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class VitalColumns:
+    """A window's readings as columns, in the order of the API's records (time order within a day).
+
+    `emitter[i]` indexes `emitters` (source, metric, unit, device of row i); `measured`/`received`
+    are run seconds (since the run's day 0 00:00 UTC, which is `origin` in Unix seconds; `timeline`
+    turns them into RFC 3339 text). Parquet writes these straight into Arrow arrays, NDJSON formats
+    lines from them, and `build_vitals` turns them into `VitalReading` dicts.
+    """
+
+    timeline: Timeline
+    origin: int
+    emitters: list[Emitter]
+    emitter: IntArray
+    ids: list[str]
+    value: list[float | int]
+    systolic: list[int | None]
+    diastolic: list[int | None]
+    measured: IntArray
+    received: IntArray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
 def _round1(x: FloatArray) -> FloatArray:
     return np.floor(x * 10 + 0.5) / 10
 
@@ -177,13 +203,14 @@ def _measure(e: Emitter, true: FloatArray, error: FloatArray) -> FloatArray | In
     return _int(mg) if unit == "mg/dL" else _round1(mg / MG_DL_PER_MMOL_L)
 
 
-def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
-    """Readings of days [first_day, last_day) (by measurement day), each day's in time order."""
+def vital_columns(sim: Simulation, first_day: int, last_day: int) -> VitalColumns | None:
+    """Readings of days [first_day, last_day) (by measurement day) as columns, each day's in time
+    order; None when the patient's kit reports nothing in the window."""
     profile, lat, r = sim.profile, sim.latent, sim.rates
     habits, body = profile.habits, profile.body
     ems = emitters(profile)
     if not ems:
-        return []
+        return None
     a, b = first_day, last_day
     m = b - a
     u = sim.u[a:b]
@@ -193,22 +220,27 @@ def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
     bp_t = wake + 1200 + u[:, U_BP_TIME] * 2400
     late_p, dup_p = r.late, r.duplicate
     count = np.zeros(m, dtype=np.int64)
-    iso_many = sim.timeline.iso_many
     prefixes = sim.id_prefixes("vt", a, b)
-    records: list[dict[str, Any]] = []
+    ids_all: list[str] = []
+    values_all: list[float | int] = []
+    systolic_all: list[int | None] = []
+    diastolic_all: list[int | None] = []
+    keys_emitter: list[IntArray] = []
+    keys_received: list[IntArray] = []
     keys_day: list[IntArray] = []
     keys_measured: list[IntArray] = []
     keys_n: list[IntArray] = []
     keys_copy: list[IntArray] = []
 
-    for e in ems:
+    for emitter_index, e in enumerate(ems):
         days = sim.sources[e.source]
         ok = ~days.lost[a:b]
         if e.timing not in SPOT:
             ok = ok & days.worn[a:b]
         metric = e.metric
         t: FloatArray | IntArray = wake
-        comps: list[dict[str, int]] | None = None
+        systolic_l: list[int | None] | None = None
+        diastolic_l: list[int | None] | None = None
         raw: FloatArray  # the true value on each day, before this device's error and rounding
         if metric == "resting_heart_rate":
             raw = lat.resting_hr[a:b]
@@ -255,10 +287,7 @@ def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
             diastolic = np.minimum(
                 systolic - 20, np.clip(_int(lat.diastolic[a:b][idx] + 2.0 * error), 45, 130)
             )
-            comps = [
-                {"systolic": s_, "diastolic": d_}
-                for s_, d_ in zip(systolic.tolist(), diastolic.tolist(), strict=True)
-            ]
+            systolic_l, diastolic_l = systolic.tolist(), diastolic.tolist()
         measured = day_start[idx] + np.asarray(t, dtype=np.float64)[idx].astype(np.int64)
         received = measured + (e.delay_lo * np.exp(rx * e.delay_log_ratio)).astype(np.int64)
         arrives = days.arrives_day[a:b][idx]
@@ -278,58 +307,36 @@ def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
                 np.int64
             )
 
-        # One comprehension per emitter: the per-record work is building the dict, nothing else.
-        source, unit, device = e.source, e.unit, e.device
         ids = [prefixes[d] + _SUFFIX[k] for d, k in zip(idx.tolist(), n.tolist(), strict=True)]
-        measured_s, received_s = iso_many(measured), iso_many(received)
-        if comps is None:
-            made = [
-                {
-                    "id": id_,
-                    "source": source,
-                    "metric": metric,
-                    "value": v,
-                    "unit": unit,
-                    "measured_at": m_,
-                    "received_at": r_,
-                    "device": device,
-                }
-                for id_, v, m_, r_ in zip(ids, value.tolist(), measured_s, received_s, strict=True)
-            ]
-        else:
-            made = [
-                {
-                    "id": id_,
-                    "source": source,
-                    "metric": metric,
-                    "value": v,
-                    "unit": unit,
-                    "measured_at": m_,
-                    "received_at": r_,
-                    "device": device,
-                    "components": c_,
-                }
-                for id_, v, c_, m_, r_ in zip(ids, value.tolist(), comps, measured_s, received_s, strict=True)
-            ]
-        records += made
+        values = value.tolist()
+        size = idx.size
+        nones: list[int | None] = [None] * size
+        ids_all += ids
+        values_all += values
+        systolic_all += nones if systolic_l is None else systolic_l
+        diastolic_all += nones if diastolic_l is None else diastolic_l
+        keys_emitter.append(np.full(size, emitter_index, dtype=np.int64))
+        keys_received.append(received)
         keys_day.append(idx)
         keys_measured.append(measured)
         keys_n.append(n)
-        keys_copy.append(np.zeros(idx.size, dtype=np.int64))
+        keys_copy.append(np.zeros(size, dtype=np.int64))
         dups = np.flatnonzero(dup)
         if dups.size:  # the same measurement uploaded again, under a new id, a little later
-            for j, again in zip(dups.tolist(), iso_many(dup_received[dups]), strict=True):
-                copy = dict(made[j])
-                copy["id"] += "_d"
-                copy["received_at"] = again
-                records.append(copy)
+            picked = dups.tolist()
+            ids_all += [ids[j] + "_d" for j in picked]
+            values_all += [values[j] for j in picked]
+            systolic_all += [None] * dups.size if systolic_l is None else [systolic_l[j] for j in picked]
+            diastolic_all += [None] * dups.size if diastolic_l is None else [diastolic_l[j] for j in picked]
+            keys_emitter.append(np.full(dups.size, emitter_index, dtype=np.int64))
+            keys_received.append(dup_received[dups])
             keys_day.append(idx[dups])
             keys_measured.append(measured[dups])
             keys_n.append(n[dups])
             keys_copy.append(np.ones(dups.size, dtype=np.int64))
 
-    if not records:
-        return []
+    if not ids_all:
+        return None
     order = np.lexsort(
         (
             np.concatenate(keys_copy),
@@ -338,4 +345,54 @@ def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
             np.concatenate(keys_day),
         )
     )
-    return [records[i] for i in order.tolist()]
+    picks = order.tolist()
+    return VitalColumns(
+        timeline=sim.timeline,
+        origin=calendar.timegm(sim.timeline.start.timetuple()),
+        emitters=ems,
+        emitter=np.concatenate(keys_emitter)[order],
+        ids=[ids_all[i] for i in picks],
+        value=[values_all[i] for i in picks],
+        systolic=[systolic_all[i] for i in picks],
+        diastolic=[diastolic_all[i] for i in picks],
+        measured=np.concatenate(keys_measured)[order],
+        received=np.concatenate(keys_received)[order],
+    )
+
+
+def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
+    """Readings of days [first_day, last_day) (by measurement day), each day's in time order, as
+    `VitalReading` dicts (the API's shape; the Parquet exporter takes `vital_columns` instead)."""
+    columns = vital_columns(sim, first_day, last_day)
+    if columns is None:
+        return []
+    iso_many = sim.timeline.iso_many
+    kinds = [(e.source, e.metric, e.unit, e.device) for e in columns.emitters]
+    out: list[dict[str, Any]] = []
+    append = out.append
+    rows = zip(
+        columns.ids,
+        columns.emitter.tolist(),
+        columns.value,
+        iso_many(columns.measured),
+        iso_many(columns.received),
+        columns.systolic,
+        columns.diastolic,
+        strict=True,
+    )
+    for id_, k, v, m_, r_, sys_, dia in rows:
+        source, metric, unit, device = kinds[k]
+        record = {
+            "id": id_,
+            "source": source,
+            "metric": metric,
+            "value": v,
+            "unit": unit,
+            "measured_at": m_,
+            "received_at": r_,
+            "device": device,
+        }
+        if sys_ is not None:
+            record["components"] = {"systolic": sys_, "diastolic": dia}
+        append(record)
+    return out

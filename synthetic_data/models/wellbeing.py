@@ -10,12 +10,14 @@ exact by construction (raw_score = sum, composite_score = raw_score * 4).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Simulation
+from synthetic_data.timeline import Timeline
 
 EVENING = (19 * 3600, int(3.5 * 3600))
 ITEM_NOISE = 0.55
@@ -27,15 +29,34 @@ def _items(x: FloatArray) -> IntArray:
     return np.clip(np.floor(x + 0.5), 0, 5).astype(np.int64)
 
 
-def build_wellbeing(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
-    """WHO-5 check-ins of days [first_day, last_day), at most one a day, in the evening."""
+@dataclass(frozen=True, slots=True)
+class WellbeingColumns:
+    """A window's check-ins as columns: day indices, completion times in run seconds, the raw score
+    and the five items (in `DIMENSIONS` order)."""
+
+    timeline: Timeline
+    ids: list[str]
+    days: IntArray
+    completed: IntArray
+    raw: list[int]
+    items: list[list[int]]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+DIMENSIONS = ("cheerful", "calm", "active", "rested", "interested")
+
+
+def wellbeing_columns(sim: Simulation, first_day: int, last_day: int) -> WellbeingColumns | None:
+    """The check-ins `build_wellbeing` returns, as columns (None when there are none)."""
     profile, lat = sim.profile, sim.latent
     body = profile.body
     a, b = first_day, last_day
     u = sim.u[a:b]
     days = np.flatnonzero(~sim.lapse[a:b] & (u[:, U_LOG] < sim.rates.log_wellbeing))
     if days.size == 0:
-        return []
+        return None
     at = days + a
     z = sim.z[at]
     centre = lat.mood[at] / 5.0
@@ -49,27 +70,38 @@ def build_wellbeing(sim: Simulation, first_day: int, last_day: int) -> list[dict
     interested = _items(centre + ITEM_NOISE * z[:, Z_ITEM + 4])
     raw = cheerful + calm + active + rested + interested
     completed = sim.day_start[at] + (EVENING[0] + u[days, U_TIME] * EVENING[1]).astype(np.int64)
-    completed_s = sim.timeline.iso_many(completed)
     prefixes = sim.id_prefixes("wb", a, b)
-    date_str = sim.timeline.date_str
+    return WellbeingColumns(
+        timeline=sim.timeline,
+        ids=[prefixes[d - a] for d in at.tolist()],
+        days=at,
+        completed=completed,
+        raw=raw.tolist(),
+        items=[cheerful.tolist(), calm.tolist(), active.tolist(), rested.tolist(), interested.tolist()],
+    )
+
+
+def build_wellbeing(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
+    """WHO-5 check-ins of days [first_day, last_day), at most one a day, in the evening."""
+    c = wellbeing_columns(sim, first_day, last_day)
+    if c is None:
+        return []
+    date_str = c.timeline.date_str
     return [
         {
-            "id": prefixes[d - a],
+            "id": id_,
             "date": date_str(d),
             "completed_at": when,
             "raw_score": r,
             "composite_score": r * 4,
             "dimensions": {"cheerful": c1, "calm": c2, "active": c3, "rested": c4, "interested": c5},
         }
-        for d, when, r, c1, c2, c3, c4, c5 in zip(
-            at.tolist(),
-            completed_s,
-            raw.tolist(),
-            cheerful.tolist(),
-            calm.tolist(),
-            active.tolist(),
-            rested.tolist(),
-            interested.tolist(),
+        for id_, d, when, r, c1, c2, c3, c4, c5 in zip(
+            c.ids,
+            c.days.tolist(),
+            c.timeline.iso_many(c.completed),
+            c.raw,
+            *c.items,
             strict=True,
         )
     ]

@@ -58,7 +58,8 @@ def sweep() -> list[tuple[PatientProfile, PatientSeries]]:
 
 
 def test_every_series_has_a_factory_entry() -> None:
-    series_fields = set(PatientSeries.__dataclass_fields__) - {"flares"}
+    # `*_columns` are the same series in column form (test_columns.py proves them equal to the dicts)
+    series_fields = {f for f in PatientSeries.__dataclass_fields__ if not f.endswith("_columns")} - {"flares"}
     assert series_fields == set(FACTORIES)
     schemas = spec()["components"]["schemas"]
     assert all(name in schemas for name in [*FACTORIES.values(), "SandboxPatient"])
