@@ -340,6 +340,7 @@ def run_api(args: argparse.Namespace, tmp: Path, base: str) -> tuple[Series, lis
 def run_direct(args: argparse.Namespace, tmp: Path, base: str) -> tuple[Series, list[float], dict[str, Any]]:
     import orjson
 
+    from mock_server.secretbox import SecretBox
     from mock_server.settings import Settings
     from mock_server.storage import Storage, schema
     from mock_server.timeutil import iso, utcnow
@@ -371,6 +372,7 @@ def run_direct(args: argparse.Namespace, tmp: Path, base: str) -> tuple[Series, 
             url=f"{base}/hooks",
             events=["pain_entry.created"],
             description="bench",
+            box=SecretBox.from_settings(settings.secrets_key, settings.secrets_key_file),
         )
     dispatcher = Dispatcher(storage, settings)
     loop = asyncio.new_event_loop()

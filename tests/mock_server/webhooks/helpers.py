@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from mock_server.secretbox import SecretBox
+from mock_server.settings import Settings
 from mock_server.storage import Storage, schema
 from mock_server.timeutil import iso, utcnow
 from mock_server.webhooks import store
@@ -24,12 +26,29 @@ PAIN_ENTRY: dict[str, Any] = {
 }
 
 
+def sealing_box(settings: Settings | None = None) -> SecretBox:
+    """The box the dispatcher under ``settings`` (default: the tests' defaults) seals and opens with."""
+    settings = settings or Settings()
+    return SecretBox.from_settings(settings.secrets_key, settings.secrets_key_file)
+
+
 def subscribe(
-    storage: Storage, url: str, events: list[str] | None = None, workspace_id: str = "ws_test"
+    storage: Storage,
+    url: str,
+    events: list[str] | None = None,
+    workspace_id: str = "ws_test",
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
+    """Subscribe ``url``; its secret is sealed with the key the dispatcher under ``settings`` opens it with."""
+    box = sealing_box(settings)
     with storage.engine.begin() as conn:
         return store.create_endpoint(
-            conn, workspace_id=workspace_id, url=url, events=events or ["*"], description="test receiver"
+            conn,
+            workspace_id=workspace_id,
+            url=url,
+            events=events or ["*"],
+            description="test receiver",
+            box=box,
         )
 
 

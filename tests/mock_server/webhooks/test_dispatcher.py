@@ -16,7 +16,7 @@ from mock_server.webhooks import store
 from mock_server.webhooks.outbox import precise_iso
 
 from .conftest import FAST, running_dispatcher
-from .helpers import attempts, deliveries, emit, endpoint_row, settled, subscribe, wait_until
+from .helpers import attempts, deliveries, emit, endpoint_row, sealing_box, settled, subscribe, wait_until
 from .receiver import Received, Reply, running_receiver
 
 
@@ -249,7 +249,9 @@ def test_rotation_grace_period_sends_both_signatures(storage: Storage) -> None:
     with running_receiver() as rx, running_dispatcher(storage):
         endpoint = subscribe(storage, rx.url)
         with storage.engine.begin() as conn:
-            rotated = store.rotate_secret(conn, "ws_test", endpoint["id"], grace_seconds=3600)
+            rotated = store.rotate_secret(
+                conn, "ws_test", endpoint["id"], grace_seconds=3600, box=sealing_box()
+            )
         emit(storage)
         (got,) = rx.wait_for(1)
     assert len(got.headers["webhook-signature"].split(" ")) == 2
@@ -263,7 +265,7 @@ def test_rotation_without_grace_signs_with_the_new_secret_only(storage: Storage)
     with running_receiver() as rx, running_dispatcher(storage):
         endpoint = subscribe(storage, rx.url)
         with storage.engine.begin() as conn:
-            rotated = store.rotate_secret(conn, "ws_test", endpoint["id"], grace_seconds=0)
+            rotated = store.rotate_secret(conn, "ws_test", endpoint["id"], grace_seconds=0, box=sealing_box())
         emit(storage)
         (got,) = rx.wait_for(1)
     assert len(got.headers["webhook-signature"].split(" ")) == 1
