@@ -20,8 +20,13 @@ DEFAULT_REDIRECT_URIS: tuple[str, ...] = (
     "http://127.0.0.1/callback",
     "http://localhost/callback",
     "http://[::1]/callback",
+    # Swagger UI's own redirect page at /ui/, so "Authorize" (authorization code + PKCE) works from the docs
+    "http://127.0.0.1/ui/oauth2-redirect.html",
+    "http://localhost/ui/oauth2-redirect.html",
+    "http://[::1]/ui/oauth2-redirect.html",
 )
-"""What a new workspace's client is registered with: loopback callbacks, usable on any port."""
+"""What a new workspace's client is registered with: loopback callbacks and the sandbox's Swagger UI
+redirect page, usable on any port (RFC 8252)."""
 
 DEFAULT_REDIRECTS_JSON = orjson.dumps(list(DEFAULT_REDIRECT_URIS)).decode()
 
