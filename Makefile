@@ -40,8 +40,9 @@ venv: $(STAMP)
 serve: $(RUNTIME_STAMP)  ## start the sandbox on SQLite with demo data; prints the URL and a test API key
 	@$(BIN)/care-sandbox serve --port $(PORT)
 
-test: $(STAMP)  ## lint, type-check, then the whole test suite (conformance kit against the sandbox included)
+test: $(STAMP)  ## lint, format check, type-check, then the whole test suite (conformance kit against the sandbox included)
 	@$(BIN)/ruff check mock_server synthetic_data conformance tests bench
+	@$(BIN)/ruff format --check --quiet mock_server synthetic_data conformance tests bench
 	@$(BIN)/mypy
 	@$(BIN)/python -c "import yaml; from openapi_spec_validator import validate; validate(yaml.safe_load(open('openapi.yaml')))"
 	@$(BIN)/pytest -n 2 --timeout 600 -q

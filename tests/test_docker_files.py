@@ -82,7 +82,9 @@ def _command(service: str, database_url: str, port: int) -> list[str]:
 
 def test_compose_commands_run_outside_containers(compose_database: str, tmp_path: Path) -> None:
     env = fleet_env()
-    migrated = subprocess.run(_command("migrate", compose_database, 0), env=env, capture_output=True, check=False)
+    migrated = subprocess.run(
+        _command("migrate", compose_database, 0), env=env, capture_output=True, check=False
+    )
     assert migrated.returncode == 0, migrated.stderr.decode()
 
     port = free_port()

@@ -10,7 +10,9 @@ from click.testing import CliRunner
 from mock_server.cli import main
 
 
-def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+def _commands(
+    group: click.Group, prefix: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], click.Command]]:
     found: list[tuple[tuple[str, ...], click.Command]] = []
     for name, command in group.commands.items():
         found.append(((*prefix, name), command))
@@ -30,8 +32,19 @@ def test_every_command_has_help_with_an_example() -> None:
 def test_workspace_create_and_list(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     runner = CliRunner()
-    created = runner.invoke(main, ["workspace", "create", "ci-second", "--database-url", url, "--no-seed",
-                                   "--scopes", "patients:read pain:read"])
+    created = runner.invoke(
+        main,
+        [
+            "workspace",
+            "create",
+            "ci-second",
+            "--database-url",
+            url,
+            "--no-seed",
+            "--scopes",
+            "patients:read pain:read",
+        ],
+    )
     assert created.exit_code == 0, created.output
     assert "api_key=p2c_test_" in created.output and "client_secret=" in created.output
     listed = runner.invoke(main, ["workspace", "list", "--database-url", url])
@@ -45,8 +58,19 @@ def test_bad_input_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["workspace", "create", "x", "--database-url", "mysql://nope", "--no-seed"])
     assert result.exit_code != 0 and "Traceback" not in result.output
-    result = runner.invoke(main, ["workspace", "create", "y", "--tier", "gold", "--no-seed",
-                                  "--database-url", f"sqlite:///{tmp_path / 'x.sqlite3'}"])
+    result = runner.invoke(
+        main,
+        [
+            "workspace",
+            "create",
+            "y",
+            "--tier",
+            "gold",
+            "--no-seed",
+            "--database-url",
+            f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        ],
+    )
     assert result.exit_code != 0 and "unknown tier" in result.output
 
 

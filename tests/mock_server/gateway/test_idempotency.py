@@ -43,7 +43,9 @@ def _counts(sandbox: RunningSandbox) -> tuple[int, int]:
 
 def _post(client: httpx.Client, patient: str, key: str, body: dict[str, Any] | None = None) -> httpx.Response:
     return client.post(
-        f"/v1/sandbox/patients/{patient}/pain-entries", json=body or CHECK_IN, headers={"Idempotency-Key": key}
+        f"/v1/sandbox/patients/{patient}/pain-entries",
+        json=body or CHECK_IN,
+        headers={"Idempotency-Key": key},
     )
 
 
@@ -83,7 +85,9 @@ def test_failure_between_write_and_commit_leaves_nothing(
         key = secrets.token_hex(8)
         failed = _post(client, patient, key)
         assert failed.status_code == 503, failed.text
-        assert failed.json()["error"]["code"] == "service_unavailable" and failed.headers["Retry-After"] == "1"
+        assert (
+            failed.json()["error"]["code"] == "service_unavailable" and failed.headers["Retry-After"] == "1"
+        )
         assert _counts(keyed_sandbox) == before  # neither the entry, nor its event, nor the key
 
         retried = _post(client, patient, key)
