@@ -53,7 +53,9 @@ _SHAPES = re.compile(
 # regex and the JSON walk. OAuth tokens (``at_``/``rt_``/``ac_``) are not pre-checked by shape (``at_``
 # is in every ``logged_at``): they travel in headers (replaced whole), in named fields, or are the
 # request's own credential (replaced exactly); the regex still catches them in any text it runs on.
-_SHAPE_MARKERS = ("whsec_", "p2c_", "cs_test_", "cs_live_", "Bearer")
+# ``code=``: an authorization code travels in a redirect's query (the consent form's ``Location``), where
+# no field name or credential header gives it away.
+_SHAPE_MARKERS = ("whsec_", "p2c_", "cs_test_", "cs_live_", "Bearer", "code=")
 _FIELD_MARKERS = ("secret", "token", "password", "api_key")
 _REQUEST_FIELD_MARKERS = (*_FIELD_MARKERS, '"code"')
 

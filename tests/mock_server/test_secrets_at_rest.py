@@ -119,6 +119,13 @@ def test_no_secret_is_stored_in_plaintext(sandbox_factory, database_url: str) ->
     sandbox = sandbox_factory(database_url=database_url)
     issued = _scenario(sandbox)
     stored = _every_stored_text(sandbox.services.storage)
+    # the request log is written off the request path (on SQLite into a side file): flush it, scan it too
+    sandbox.services.extras["request_log"].close()
+    log_storage = sandbox.services.extras["request_log_storage"]
+    if log_storage is not sandbox.services.storage:
+        stored.update({f"side:{t}": text for t, text in _every_stored_text(log_storage).items()})
+    logged = stored.get("request_log", "") + stored.get("side:request_log", "")
+    assert "/v1/webhooks" in logged  # the scan does see the logged requests
     assert {"idempotency_keys", "webhook_endpoints", "oauth_grants", "api_keys"} <= set(stored)
     assert "hook-create" in stored["idempotency_keys"]  # the scan does see the replay rows
     leaks = [
