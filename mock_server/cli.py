@@ -210,25 +210,11 @@ def uvicorn_proxy_options(settings: Settings) -> dict[str, Any]:
 
 
 def _export(settings: Settings) -> None:
-    """Hand the resolved settings to uvicorn's worker processes through the environment."""
+    """Hand the resolved settings (flags included) to uvicorn's worker processes through the environment;
+    the workers do not create the demo workspace again."""
     import os
 
-    for key, value in {
-        "database_url": settings.database_url,
-        "spec_path": settings.spec_path,
-        "seed": settings.seed,
-        "workers": settings.workers,
-        "host": settings.host,
-        "port": settings.port,
-        "demo": "false",
-        "dispatcher": str(settings.dispatcher).lower(),
-        "webhook_retry_schedule": ",".join(str(v) for v in settings.webhook_retry_schedule),
-        "cors_origins": settings.cors_origins,
-        "access_log": str(settings.access_log).lower(),
-        "forwarded_allow_ips": settings.forwarded_allow_ips,
-        "webhook_allow_private_targets": str(settings.private_webhook_targets_allowed).lower(),
-    }.items():
-        os.environ[f"CARE_SANDBOX_{key.upper()}"] = str(value)
+    os.environ.update(settings.replace(demo=False).to_env())
 
 
 @main.command()

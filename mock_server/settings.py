@@ -127,6 +127,28 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    def to_env(self) -> dict[str, str]:
+        """``CARE_SANDBOX_*`` variables that make :meth:`from_env` rebuild these settings exactly.
+
+        The one serializer: child processes (uvicorn's workers, the webhook dispatcher's sidecar) get
+        the parent's resolved settings this way, CLI flags included.
+        """
+        env: dict[str, str] = {}
+        for f in fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            if value is None:
+                text = ""  # an optional setting left unset ("auto"), read back as None
+            elif isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, tuple):
+                text = ",".join(repr(float(v)) for v in value)
+            else:
+                text = str(value)
+            env[PREFIX + f.name.upper()] = text
+        return env
+
     @property
     def private_webhook_targets_allowed(self) -> bool:
         """Whether webhooks may go to private and loopback addresses (see ``webhooks.targets``)."""

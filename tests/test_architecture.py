@@ -62,8 +62,7 @@ def test_the_walk_sees_imports_it_must_judge(tmp_path: Path) -> None:
     assert {name for name, _ in imported_packages(module)} == {"mock_server", "conformance", "synthetic_data"}
 
 
-# settings.py reads it by design; the other two hand settings to child processes and are to move behind
-# ``Settings.to_env()`` (issue 16).
+# settings.py reads it by design; the other two hand settings (``Settings.to_env()``) to child processes.
 ENVIRONMENT_READERS = {"mock_server/settings.py", "mock_server/cli.py", "mock_server/webhooks/sidecar.py"}
 
 

@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
-from mock_server.settings import PREFIX, Settings
+from mock_server.settings import Settings
 
 log = logging.getLogger("care_sandbox.webhooks")
 
@@ -39,27 +37,6 @@ STOP_WAIT_SECONDS = 8.0  # the child's own wind-down is ~5 s at most
 MAX_BACKOFF_SECONDS = 30.0
 YOUNG_SECONDS = 10.0
 GIVE_UP_AFTER = 3
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """``CARE_SANDBOX_*`` variables that make ``Settings.from_env`` rebuild ``settings`` exactly."""
-    env: dict[str, str] = {}
-    for f in dataclasses.fields(settings):
-        if f.name == "extra":
-            continue
-        value = getattr(settings, f.name)
-        if value is None:
-            text = ""  # an optional setting left unset ("auto"), read back as None
-        elif isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, tuple):
-            text = ",".join(repr(float(v)) for v in value)
-        elif isinstance(value, Path):
-            text = str(value)
-        else:
-            text = str(value)
-        env[PREFIX + f.name.upper()] = text
-    return env
 
 
 class Pipe:
@@ -101,7 +78,7 @@ def start(settings: Settings, concurrency: int) -> tuple[subprocess.Popen[bytes]
                 str(concurrency),
             ],
             pass_fds=(read_end,),
-            env={**os.environ, **settings_env(settings)},
+            env={**os.environ, **settings.to_env()},
         )
     except BaseException:
         os.close(write_end)

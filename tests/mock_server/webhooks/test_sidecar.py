@@ -29,7 +29,7 @@ def test_settings_survive_the_trip_through_the_environment() -> None:
         port=0,
         database_url="sqlite:////tmp/x.sqlite3",
     )
-    assert Settings.from_env(sidecar.settings_env(settings)) == settings
+    assert Settings.from_env(settings.to_env()) == settings
 
 
 def test_default_is_a_process_except_for_in_memory_databases(storage: Storage) -> None:
