@@ -155,10 +155,8 @@ class OperationRunner:
                         raise  # rolls the unit back: a refused request leaves no partial write
                     data, media = self._encode(reply)
                     headers = {**reply.headers, "Content-Type": media, **replayed_id}
-                    if reply.replayable:  # secrets are never stored: see gateway.idempotency
-                        kept = StoredResponse(
-                            reply.status, headers, without_fields(data, reply.secret_fields)
-                        )
+                    kept = _kept(reply, headers, data)
+                    if kept is not None:
                         await blocking.run(self.idempotency.record, conn, keyed, kept)
         except _Refused as wrapped:
             refused = wrapped.error
@@ -202,8 +200,8 @@ class OperationRunner:
             raise _Refused(error) from error
         data, media = self._encode(reply)
         headers = {**reply.headers, "Content-Type": media, **ids}
-        if reply.replayable:  # secrets are never stored: see gateway.idempotency
-            kept = StoredResponse(reply.status, headers, without_fields(data, reply.secret_fields))
+        kept = _kept(reply, headers, data)
+        if kept is not None:
             with storage.begin() as conn:
                 self.idempotency.record(conn, keyed, kept)
         return _final(reply, data, media)
@@ -341,6 +339,14 @@ class _Refused(Exception):
 
 def _replay(stored: StoredResponse) -> Reply:
     return Reply(stored.status, RawJSON(stored.body), {**stored.headers, "Idempotent-Replayed": "true"})
+
+
+def _kept(reply: Reply, headers: dict[str, str], data: bytes) -> StoredResponse | None:
+    """What an Idempotency-Key stores for replay: the response without its secrets, or nothing at all
+    for a response that must never be replayed (see ``gateway.idempotency``)."""
+    if not reply.replayable:
+        return None
+    return StoredResponse(reply.status, headers, without_fields(data, reply.secret_fields))
 
 
 def _final(reply: Reply, data: bytes, media: str) -> Reply:
