@@ -76,13 +76,7 @@ def test_swagger_ui_renders_every_operation_and_tries_one_out(
     modal.locator("button.modal-btn.authorize").first.click()
     modal.locator("button.btn-done").first.click()
 
-    block = page.locator("xpath=//div[@id='operations-Patients-patients\\.search']")  # the id has a backslash
-    block.locator(".opblock-summary").click()
-    block.locator("button.try-out__btn").click()
-    block.locator("button.execute").click()
-    status = block.locator(".live-responses-table tr.response .response-col_status").first
-    status.wait_for(timeout=30_000)
-    assert status.inner_text().strip() == "200"
+    block = _try_patients_search(page)
     body = block.locator(".live-responses-table .response-col_description pre").first.inner_text()
     assert '"data"' in body and '"pagination"' in body
     page.screenshot(path=str(tmp_path / "swagger-ui-try-it-out.png"), full_page=False)
@@ -143,31 +137,14 @@ def test_a_page_on_another_origin_calls_the_sandbox_with_fetch(
 def test_swagger_ui_oauth_client_credentials_from_the_page(
     page: Any, sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    page.goto(f"{sandbox.base_url}/ui/")
-    page.wait_for_selector(".opblock", timeout=30_000)
-    page.click("button.authorize")
-    modal = page.locator(".modal-ux")
-    flow = modal.locator(".auth-container").filter(has_text="clientCredentials")
-    flow.locator("input#client_id_clientCredentials, input[data-name=clientId]").first.fill(
-        sandbox.alpha.client_id
-    )
-    flow.locator("input#client_secret_clientCredentials, input[data-name=clientSecret]").first.fill(
-        sandbox.alpha.client_secret
-    )
-    flow.locator("text=select all").first.click()
+    modal, flow = _oauth_flow(page, sandbox, "clientCredentials")
     flow.locator("button.modal-btn.authorize").first.click()
     flow.locator("button.modal-btn.authorize, button.logout").first.wait_for()
     page.wait_for_selector("text=Authorized", timeout=15_000)
     page.screenshot(path=str(tmp_path / "swagger-ui-oauth.png"))
     modal.locator("button.btn-done").first.click()
 
-    block = page.locator("xpath=//div[@id='operations-Patients-patients\\.search']")
-    block.locator(".opblock-summary").click()
-    block.locator("button.try-out__btn").click()
-    block.locator("button.execute").click()
-    status = block.locator(".live-responses-table tr.response .response-col_status").first
-    status.wait_for(timeout=30_000)
-    assert status.inner_text().strip() == "200"
+    block = _try_patients_search(page)
     curl = block.locator(".curl-command").first.inner_text()
     assert "Authorization: Bearer " in curl  # the token from the flow, not an API key
 
@@ -175,18 +152,7 @@ def test_swagger_ui_oauth_client_credentials_from_the_page(
 def test_swagger_ui_oauth_authorization_code_with_pkce_from_the_page(
     page: Any, sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    page.goto(f"{sandbox.base_url}/ui/")
-    page.wait_for_selector(".opblock", timeout=30_000)
-    page.click("button.authorize")
-    modal = page.locator(".modal-ux")
-    flow = modal.locator(".auth-container").filter(has_text="authorizationCode")
-    flow.locator("input#client_id_authorizationCode, input[data-name=clientId]").first.fill(
-        sandbox.alpha.client_id
-    )
-    flow.locator("input#client_secret_authorizationCode, input[data-name=clientSecret]").first.fill(
-        sandbox.alpha.client_secret
-    )
-    flow.locator("text=select all").first.click()
+    modal, flow = _oauth_flow(page, sandbox, "authorizationCode")
     with page.context.expect_page() as opened:
         flow.locator("button.modal-btn.authorize").first.click()
     consent = opened.value  # the sandbox's consent page, in Swagger UI's pop-up
@@ -204,11 +170,32 @@ def test_swagger_ui_oauth_authorization_code_with_pkce_from_the_page(
     page.screenshot(path=str(tmp_path / "after-approve.png"))
     modal.locator("button.btn-done").first.click()
 
-    block = page.locator("xpath=//div[@id='operations-Patients-patients\\.search']")
+    block = _try_patients_search(page)
+    assert "Authorization: Bearer " in block.locator(".curl-command").first.inner_text()
+
+
+def _oauth_flow(page: Any, sandbox: RunningSandbox, name: str) -> tuple[Any, Any]:
+    """Swagger UI's Authorize dialog with the OAuth flow ``name`` filled in, every scope selected."""
+    page.goto(f"{sandbox.base_url}/ui/")
+    page.wait_for_selector(".opblock", timeout=30_000)
+    page.click("button.authorize")
+    modal = page.locator(".modal-ux")
+    flow = modal.locator(".auth-container").filter(has_text=name)
+    flow.locator(f"input#client_id_{name}, input[data-name=clientId]").first.fill(sandbox.alpha.client_id)
+    flow.locator(f"input#client_secret_{name}, input[data-name=clientSecret]").first.fill(
+        sandbox.alpha.client_secret
+    )
+    flow.locator("text=select all").first.click()
+    return modal, flow
+
+
+def _try_patients_search(page: Any) -> Any:
+    """Try it out → Execute on GET /v1/patients; the operation's block once it answered 200."""
+    block = page.locator("xpath=//div[@id='operations-Patients-patients\\.search']")  # the id has a backslash
     block.locator(".opblock-summary").click()
     block.locator("button.try-out__btn").click()
     block.locator("button.execute").click()
     status = block.locator(".live-responses-table tr.response .response-col_status").first
     status.wait_for(timeout=30_000)
     assert status.inner_text().strip() == "200"
-    assert "Authorization: Bearer " in block.locator(".curl-command").first.inner_text()
+    return block
