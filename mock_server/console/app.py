@@ -85,6 +85,10 @@ class ConsoleMiddleware:
             key = self.console.signed_in_key(request)
             if key is None:
                 return RedirectResponse("/console/sign-in", status_code=303)
+            # every form a signed-in page posts carries the session's CSRF token; the view reads the
+            # same (cached) body again
+            if request.method == "POST" and await self.console.checked(request, key) is None:
+                return Response("CSRF token missing or wrong", status_code=403)
             return await view(request, key)
 
         return endpoint
