@@ -1,7 +1,8 @@
 """The sandbox request log: what this workspace's clients sent and what the sandbox answered.
 
 Entries are written by ``requestlog.writer`` off the request path, already redacted; this module only
-reads them. Filters map onto ``storage.request_log.RequestFilter``.
+reads them, after the writer has caught up (a read shows every request answered before it). Filters
+map onto ``storage.request_log.RequestFilter``.
 """
 
 from __future__ import annotations
@@ -35,5 +36,9 @@ def get(req: ApiRequest) -> Reply:
 
 
 def _repo(req: ApiRequest) -> RequestLogRepo:
-    """The log's own storage (a side file on SQLite; see ``storage.request_log``)."""
+    """The log's own storage (a side file on SQLite; see ``storage.request_log``), once every request
+    answered before this one is in it."""
+    writer = req.services.extras.get("request_log")
+    if writer is not None:
+        writer.flush()
     return RequestLogRepo(req.services.extras["request_log_storage"])

@@ -33,6 +33,22 @@ def _rid() -> str:
     return f"req_test_{secrets.token_hex(8)}"
 
 
+def test_a_read_of_the_log_shows_every_request_answered_before_it(sandbox: RunningSandbox) -> None:
+    """No polling: the log's reads wait for its writer, so two pages of one listing agree on the total."""
+    with sandbox.client() as client:
+        for _ in range(3):
+            rid = _rid()
+            assert client.get("/v1/patients", headers={"X-Request-Id": rid}).status_code == 200
+            assert client.get(f"/v1/sandbox/requests/{rid}").status_code == 200  # at once, not eventually
+        totals = {
+            client.get("/v1/sandbox/requests", params={"page": page, "per_page": 1}).json()["pagination"][
+                "total"
+            ]
+            for page in (1, 2, 3)
+        }
+        assert len(totals) == 1
+
+
 def test_a_failed_call_is_logged_with_its_error_code(sandbox: RunningSandbox) -> None:
     rid = _rid()
     with sandbox.client() as client:
