@@ -35,8 +35,8 @@ def is_url(source: str | Path) -> bool:
 def default_spec_path() -> Path:
     """The contract the kit ships with, from any working directory.
 
-    An installed wheel carries `openapi.yaml` as package data (the build copies the top-level file into
-    the package); a source checkout has it at the project root, next to the `conformance` package. The
+    `conformance/openapi.yaml` is a symlink to the top-level contract, so an installed wheel carries the
+    file's bytes as package data and a source checkout reads the top-level file through the link. The
     package copy wins so an installed kit never judges against some unrelated file in the current
     directory. Neither present is a broken install: say so instead of a bare "file not found".
     """

@@ -56,9 +56,9 @@ CONTRACT_NAME = "openapi.yaml"
 def bundled_contract() -> Path:
     """Where the contract is, from any working directory: installed package data first, then a checkout.
 
-    The wheel carries a byte-identical copy of the top-level ``openapi.yaml`` inside the package (the
-    build copies it, see ``setup.py``); an editable install or a source checkout reads the top-level
-    file itself. Neither present means a broken install, and the error says how to go on.
+    ``mock_server/openapi.yaml`` is a symlink to the top-level contract: a checkout reads the one file
+    through it, and a wheel stores its bytes, so an installed package carries an identical copy.
+    Neither present means a broken install, and the error says how to go on.
     """
     packaged = Path(__file__).resolve().parent / CONTRACT_NAME
     if packaged.is_file():
