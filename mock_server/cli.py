@@ -21,13 +21,13 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from mock_server import spec as contract
 from mock_server.bootstrap import DEMO_WORKSPACE, ensure_demo
 from mock_server.settings import Settings, SettingsError, parse_schedule
 from mock_server.spec import ContractError
 from mock_server.storage import Storage
+from mock_server.storage.errors import DatabaseError
 from mock_server.storage.workspaces import WorkspaceError, WorkspaceRepo
 
 console = Console(stderr=True, soft_wrap=True)
@@ -40,7 +40,7 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except (SettingsError, ContractError, WorkspaceError, ValueError, OSError) as exc:
             raise click.ClickException(str(exc)) from exc
-        except SQLAlchemyError as exc:  # one line, not a traceback: the database said no
+        except DatabaseError as exc:  # one line, not a traceback: the database said no
             reason = str(getattr(exc, "orig", None) or exc).strip()[:500]
             raise click.ClickException(f"database error: {reason}") from exc
 

@@ -12,11 +12,9 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import Connection
-
 from mock_server.errors import ApiError
 from mock_server.settings import Settings
-from mock_server.storage import purge
+from mock_server.storage import Connection, purge
 
 DAY_SECONDS = 86_400.0
 TYPICAL_ROWS_PER_PATIENT_DAY = 30.0  # a guess used only before a workspace has any data

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
-
 from mock_server.consent import ConsentService
 from mock_server.context import Services
+from mock_server.storage import Connection
 from mock_server.storage import records as records_mod
 from mock_server.storage.patients import PatientRepo, SandboxPatientRow, anonymized_id
 from mock_server.storage.workspaces import Workspace
@@ -221,7 +220,7 @@ def seed_workspace(
     consents = ConsentService(
         services.storage, PatientRepo(services.storage), services.settings.link_request_ttl_days
     )
-    with services.storage.begin() as conn:
+    with services.storage.unit_of_work() as conn:
         rows = [
             create_patient(services, conn, workspace, i, now, history_days=history_days)
             for i in range(patients)

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select
-
-from mock_server.storage import Storage, schema
+from mock_server.storage import Connection, Storage
+from mock_server.storage.workspaces import WorkspaceRepo
 from mock_server.timeutil import utcnow
 
 
 class WorkspaceClock:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+        self.workspaces = WorkspaceRepo(storage)
 
     def offset(self, workspace_id: str, conn: Connection | None = None) -> float:
-        query = select(schema.workspaces.c.clock_offset_seconds).where(schema.workspaces.c.id == workspace_id)
+        """In ``conn``'s unit of work when given (an advance reads its own uncommitted offset)."""
         if conn is not None:
-            return float(conn.execute(query).scalar() or 0.0)
-        with self.storage.connect() as own:
-            return float(own.execute(query).scalar() or 0.0)
+            return self.workspaces.clock_offset(conn, workspace_id)
+        with self.storage.read() as own:
+            return self.workspaces.clock_offset(own, workspace_id)
 
     def now(self, workspace_id: str, conn: Connection | None = None) -> datetime:
         return utcnow() + timedelta(seconds=self.offset(workspace_id, conn))

@@ -31,7 +31,6 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
 
 from mock_server.auth.credentials import digest
 from mock_server.auth.redirects import RedirectRefused, check_redirect_uri
@@ -39,11 +38,11 @@ from mock_server.context import Principal
 from mock_server.errors import ApiError
 from mock_server.scopes import ALL_SCOPES, TIERS
 from mock_server.settings import Settings
-from mock_server.storage import Storage, schema
+from mock_server.storage import Connection, Storage
+from mock_server.storage.oauth import OAuthRepo
+from mock_server.storage.workspaces import WorkspaceRepo
 from mock_server.timeutil import iso, parse_iso, utcnow
 
-G = schema.oauth_grants
-C = schema.oauth_clients
 CODE_TTL_SECONDS = 600
 _PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43,128}$")
 _PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
@@ -74,19 +73,20 @@ class OAuthService:
     def __init__(self, storage: Storage, settings: Settings) -> None:
         self.storage = storage
         self.settings = settings
+        self.grants = OAuthRepo()
+        self.workspaces = WorkspaceRepo(storage)
 
     # --- clients -----------------------------------------------------------------------------
     def client(self, client_id: str | None) -> Any:
         if not client_id:
             return None
-        with self.storage.connect() as conn:
-            return conn.execute(select(C).where(C.c.client_id == client_id)).first()
+        with self.storage.read() as conn:
+            return self.grants.client(conn, client_id)
 
     def client_name(self, client_row: Any) -> str:
         """What the consent page calls the client: its workspace's display name."""
-        W = schema.workspaces
-        with self.storage.connect() as conn:
-            name = conn.execute(select(W.c.name).where(W.c.id == client_row.workspace_id)).scalar()
+        with self.storage.read() as conn:
+            name = self.workspaces.name_of(conn, client_row.workspace_id)
         return str(name or client_row.client_id)
 
     def authenticate_client(self, client_id: str | None, client_secret: str | None) -> Any:
@@ -165,7 +165,7 @@ class OAuthService:
     def create_code(
         self, client_row: Any, redirect_uri: str, scopes: list[str], code_challenge: str | None
     ) -> str:
-        with self.storage.begin() as conn:
+        with self.storage.unit_of_work() as conn:
             code, _ = self._issue(
                 conn,
                 "code",
@@ -180,30 +180,28 @@ class OAuthService:
 
     # --- token endpoint ------------------------------------------------------------------------
     def _issue(
-        self, conn: Any, kind: str, client_row: Any, scopes: list[str], ttl: int, **extra: Any
+        self, conn: Connection, kind: str, client_row: Any, scopes: list[str], ttl: int, **extra: Any
     ) -> tuple[str, str]:
         prefix = {"access": "at_", "refresh": "rt_", "code": "ac_"}[kind]
         token = prefix + secrets.token_urlsafe(32)
         now = utcnow()
         expires = iso(now + timedelta(seconds=ttl))
-        conn.execute(
-            G.insert().values(
-                token_hash=digest(token),
-                kind=kind,
-                client_id=client_row.client_id,
-                workspace_id=client_row.workspace_id,
-                scopes=orjson.dumps(scopes).decode(),
-                expires_at=expires,
-                revoked=False,
-                created_at=iso(now),
-                **extra,
-            )
+        self.grants.insert_grant(
+            conn,
+            token_hash=digest(token),
+            kind=kind,
+            client_id=client_row.client_id,
+            workspace_id=client_row.workspace_id,
+            scopes_json=orjson.dumps(scopes).decode(),
+            expires_at=expires,
+            created_at=iso(now),
+            **extra,
         )
         return token, expires
 
     def _token_response(self, client_row: Any, scopes: list[str], *, family_id: str | None) -> dict[str, Any]:
         """An access token, plus a refresh token of the same family when there is a family."""
-        with self.storage.begin() as conn:
+        with self.storage.unit_of_work() as conn:
             access, _ = self._issue(
                 conn, "access", client_row, scopes, self.settings.token_ttl_seconds, family_id=family_id
             )
@@ -243,18 +241,14 @@ class OAuthService:
         name = "authorization code" if kind == "code" else "refresh token"
         token_hash = digest(token)
         refusal: ApiError | None = None
-        with self.storage.begin() as conn:  # left normally even when refusing: the writes must stick
-            row = conn.execute(select(G).where(G.c.token_hash == token_hash, G.c.kind == kind)).first()
+        # left normally even when refusing: the writes must stick
+        with self.storage.unit_of_work() as conn:
+            row = self.grants.grant(conn, token_hash, kind)
             if row is None:
                 raise oauth_error("invalid_grant", f"the {name} is invalid")
-            used = conn.execute(
-                update(G)
-                .where(G.c.token_hash == token_hash, G.c.used_at.is_(None))
-                .values(used_at=iso(utcnow()))
-            ).rowcount
-            if used != 1:
+            if not self.grants.mark_used(conn, token_hash, iso(utcnow())):
                 if row.family_id is not None:
-                    conn.execute(update(G).where(G.c.family_id == row.family_id).values(revoked=True))
+                    self.grants.revoke_family(conn, row.family_id)
                 refusal = oauth_error(
                     "invalid_grant",
                     f"the {name} was already used; every token issued from it has been revoked",
@@ -296,10 +290,8 @@ class OAuthService:
         client_row = self.authenticate_client(client_id, secret)
         if not refresh_token:
             raise oauth_error("invalid_request", "refresh_token is required")
-        with self.storage.connect() as conn:
-            owner = conn.execute(
-                select(G.c.client_id).where(G.c.token_hash == digest(refresh_token), G.c.kind == "refresh")
-            ).scalar()
+        with self.storage.read() as conn:
+            owner = self.grants.refresh_owner(conn, digest(refresh_token))
         if owner is not None and owner != client_row.client_id:
             raise oauth_error("invalid_grant", "the refresh token was issued to another client")
         row = self._redeem(refresh_token, "refresh")
@@ -311,21 +303,8 @@ class OAuthService:
 
     # --- resource side -----------------------------------------------------------------------
     def principal_for_token(self, token: str) -> tuple[Principal, float] | None:
-        W = schema.workspaces
-        with self.storage.connect() as conn:
-            row = conn.execute(
-                select(
-                    G.c.scopes,
-                    G.c.expires_at,
-                    G.c.revoked,
-                    G.c.client_id,
-                    W.c.id.label("ws"),
-                    W.c.tier,
-                    W.c.rate_limit_per_hour,
-                )
-                .join(W, W.c.id == G.c.workspace_id)
-                .where(G.c.token_hash == digest(token), G.c.kind == "access")
-            ).first()
+        with self.storage.read() as conn:
+            row = self.grants.access_token(conn, digest(token))
         if row is None or row.revoked or row.expires_at <= iso(utcnow()):
             return None
         limit = row.rate_limit_per_hour or TIERS.get(row.tier, TIERS["standard"])

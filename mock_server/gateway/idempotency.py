@@ -33,14 +33,11 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, select, text
 
 from mock_server.errors import ApiError
-from mock_server.storage import Storage, schema
+from mock_server.storage import Connection, Storage
+from mock_server.storage.idempotency import IdempotencyRepo
 from mock_server.timeutil import iso, utcnow
-
-T = schema.idempotency_keys
-_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:lock)")
 
 
 def canonical_body(parsed: Any) -> bytes:
@@ -95,6 +92,7 @@ class StoredResponse:
 class IdempotencyStore:
     def __init__(self, storage: Storage, ttl_seconds: int) -> None:
         self.storage = storage
+        self.keys = IdempotencyRepo()
         self.ttl = timedelta(seconds=ttl_seconds)
 
     def claim(self, conn: Connection, request: IdempotentRequest) -> StoredResponse | None:
@@ -102,10 +100,7 @@ class IdempotencyStore:
 
         Raises 409 when another request holds the key or the key was used for a different request.
         """
-        if (
-            conn.dialect.name == "postgresql"
-            and not conn.execute(_TRY_LOCK, {"lock": request.lock_id()}).scalar_one()
-        ):
+        if not self.keys.try_lock(conn, request.lock_id()):
             raise ApiError(
                 409,
                 "idempotency_conflict",
@@ -113,13 +108,12 @@ class IdempotencyStore:
                 {"idempotency_key": request.key},
                 headers={"Retry-After": "1"},
             )
-        where = (T.c.workspace_id == request.workspace_id) & (T.c.key == request.key)
-        row = conn.execute(select(T).where(where)).first()
+        row = self.keys.get(conn, request.workspace_id, request.key)
         if row is None:
             return None
         if row.expires_at <= iso(utcnow()) or row.status_code is None:
             # expired, or left in flight by a version that stored keys before running the request
-            conn.execute(delete(T).where(where))
+            self.keys.delete(conn, request.workspace_id, request.key)
             return None
         if row.body_hash != request.body_hash:
             raise ApiError(
@@ -137,19 +131,18 @@ class IdempotencyStore:
         if response.status >= 500:
             return
         now = utcnow()
-        conn.execute(
-            T.insert().values(
-                workspace_id=request.workspace_id,
-                key=request.key,
-                method=request.method,
-                path=request.path,
-                body_hash=request.body_hash,
-                status_code=response.status,
-                response_headers=orjson.dumps(response.headers).decode(),
-                response_body=response.body,
-                created_at=iso(now),
-                expires_at=iso(now + self.ttl),
-            )
+        self.keys.insert(
+            conn,
+            workspace_id=request.workspace_id,
+            key=request.key,
+            method=request.method,
+            path=request.path,
+            body_hash=request.body_hash,
+            status_code=response.status,
+            response_headers_json=orjson.dumps(response.headers).decode(),
+            response_body=response.body,
+            created_at=iso(now),
+            expires_at=iso(now + self.ttl),
         )
 
     def record_failure(self, request: IdempotentRequest, response: StoredResponse) -> None:
@@ -160,7 +153,7 @@ class IdempotencyStore:
         """
         if response.status >= 500:
             return
-        with self.storage.begin() as conn:
+        with self.storage.transaction() as conn:
             try:
                 if self.claim(conn, request) is not None:
                     return

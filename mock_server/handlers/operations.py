@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-
 from mock_server.context import ApiRequest, Reply, ok
+from mock_server.storage.errors import DatabaseError
+from mock_server.storage.health import ping
 
 try:
     VERSION = version("care-sandbox")
@@ -23,9 +22,9 @@ async def healthz(req: ApiRequest) -> Reply:
 
 def readyz(req: ApiRequest) -> Reply:
     try:
-        with req.services.storage.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError:
+        with req.services.storage.read() as conn:
+            ping(conn)
+    except DatabaseError:
         return Reply(
             503, {"status": "unavailable", "version": VERSION, "checks": {"database": "unavailable"}}
         )

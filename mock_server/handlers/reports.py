@@ -18,8 +18,6 @@ import secrets
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
-
 from mock_server.consent import ActiveConsent, ConsentService
 from mock_server.context import ApiRequest, Reply, Services, accepted, ok
 from mock_server.errors import ApiError, not_found
@@ -28,13 +26,14 @@ from mock_server.handlers._shared import consented, consents, held_scopes, now
 from mock_server.reports.analysis import analyze
 from mock_server.reports.inputs import patient_inputs
 from mock_server.reports.pdf import render_report, report_filename
-from mock_server.storage import schema
+from mock_server.storage.consents import ConsentRepo
 from mock_server.storage.patients import PatientRepo
+from mock_server.storage.reports import ReportJobRepo
 from mock_server.timeutil import iso, utcnow
 from mock_server.webhooks.outbox import emit_event
 
 log = logging.getLogger("care_sandbox.reports")
-J = schema.report_jobs
+JOBS = ReportJobRepo()
 _RUNNING: set[asyncio.Task[None]] = set()
 
 
@@ -113,47 +112,36 @@ async def _run_job(
     lang: str,
     workspace_id: str,
 ) -> None:
-    engine = services.storage.engine
-    with engine.begin() as conn:
-        conn.execute(update(J).where(J.c.id == job_id).values(status="running"))
+    storage = services.storage
+    with storage.transaction() as conn:
+        JOBS.mark_running(conn, job_id)
     try:
         data = await asyncio.to_thread(_render, services, consent, first, last, lang)
     except Exception as exc:  # a failed job is reported on the job, not lost
         log.exception("report job %s failed", job_id)
-        with engine.begin() as conn:
-            conn.execute(
-                update(J)
-                .where(J.c.id == job_id)
-                .values(status="failed", error=str(exc)[:1000], completed_at=iso(utcnow()))
-            )
+        with storage.transaction() as conn:
+            JOBS.fail(conn, job_id, str(exc), iso(utcnow()))
         return
     moment = services.clock.now(workspace_id)
     gate = ConsentService(
         services.storage, PatientRepo(services.storage), services.settings.link_request_ttl_days
     )
-    with engine.begin() as conn:
+    with storage.transaction() as conn:
         # lock the consent row: a revoke running now either commits first (and we see it) or waits
         # until report.completed is written, so the events can never read "revoked, then completed"
-        conn.execute(
-            select(schema.consents.c.id).where(schema.consents.c.id == consent.row.id).with_for_update()
-        )
+        ConsentRepo().lock(conn, consent.row.id)
         latest = gate.latest(conn, workspace_id, consent.anon_id)
         if latest is None or latest.id != consent.row.id or latest.status != "active":
             when = f" at {latest.revoked_at}" if latest is not None and latest.revoked_at else ""
-            conn.execute(
-                update(J)
-                .where(J.c.id == job_id)
-                .values(
-                    status="failed",
-                    error=f"consent_revoked: the patient revoked consent{when} while the report was being "
-                    "made; the report was discarded",
-                    completed_at=iso(moment),
-                )
+            JOBS.fail(
+                conn,
+                job_id,
+                f"consent_revoked: the patient revoked consent{when} while the report was being "
+                "made; the report was discarded",
+                iso(moment),
             )
             return
-        conn.execute(
-            update(J).where(J.c.id == job_id).values(status="completed", pdf=data, completed_at=iso(moment))
-        )
+        JOBS.complete(conn, job_id, data, iso(moment))
         emit_event(
             conn,
             workspace_id=workspace_id,
@@ -175,21 +163,18 @@ async def create(req: ApiRequest) -> Reply:
     body = req.body or {}
     first, last = period(req, {"from": body.get("from"), "to": body.get("to")})
     job_id = f"rpt_{secrets.token_hex(10)}"
-    with req.services.storage.begin() as conn:
-        conn.execute(
-            J.insert().values(
-                id=job_id,
-                workspace_id=req.workspace_id,
-                patient_ref=consent.patient_ref,
-                patient_id=consent.anon_id,
-                lang=body["lang"],
-                period_from=first.isoformat(),
-                period_to=last.isoformat(),
-                status="queued",
-                created_at=iso(now(req)),
-            )
+    with req.services.storage.unit_of_work() as conn:
+        row = JOBS.create(
+            conn,
+            job_id=job_id,
+            workspace_id=req.workspace_id,
+            patient_ref=consent.patient_ref,
+            patient_id=consent.anon_id,
+            lang=body["lang"],
+            period_from=first.isoformat(),
+            period_to=last.isoformat(),
+            created_at=iso(now(req)),
         )
-        row = conn.execute(select(J).where(J.c.id == job_id)).one()
     services, workspace_id = req.services, req.workspace_id
 
     def start() -> None:
@@ -207,10 +192,8 @@ async def create(req: ApiRequest) -> Reply:
 
 def _job(req: ApiRequest) -> Any:
     """The report, if this workspace made it *and* may still read its patient (403 after revocation)."""
-    with req.services.storage.connect() as conn:
-        row = conn.execute(
-            select(J).where(J.c.id == req.params["report_id"], J.c.workspace_id == req.workspace_id)
-        ).first()
+    with req.services.storage.read() as conn:
+        row = JOBS.get(conn, req.workspace_id, req.params["report_id"])
     if row is None:
         raise not_found("report", req.params["report_id"])
     consents(req).require(req.workspace_id, row.patient_id, "reports:read", held_scopes(req))

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 from connexion.exceptions import ProblemException
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +24,7 @@ from mock_server.errors import ApiError, render
 from mock_server.middleware.access_log import access_line, access_logger
 from mock_server.middleware.rate_limit import RateLimiter, Verdict
 from mock_server.middleware.state import RequestState
+from mock_server.storage.errors import database_unavailable
 
 log = logging.getLogger("care_sandbox.edge")
 
@@ -80,17 +80,6 @@ def unavailable() -> ApiError:
         {"retry_after": 1},
         headers={"Retry-After": "1"},
     )
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """A failure a retry can cure: the database restarting, unreachable, busy, or the pool exhausted.
-
-    Such a request changed nothing (its transaction rolled back), so the client is told 503 with
-    ``Retry-After`` rather than a 500 that reads like a bug in the sandbox.
-    """
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
 def as_api_error(

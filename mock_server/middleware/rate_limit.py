@@ -17,9 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import text
-
 from mock_server.storage import Storage
+from mock_server.storage.rate_limits import RateLimitRepo
 
 WINDOW_SECONDS = 3600
 FLUSH_SECONDS = 0.05  # DatabaseRateLimiter: a process adds its hits to the shared row at least this often
@@ -105,11 +104,6 @@ class DatabaseRateLimiter:
     several workers, per-request updates of the one row serialized them on its row lock and a commit.
     """
 
-    _UPSERT = text(
-        "INSERT INTO rate_limit_windows (bucket, window_start, count) VALUES (:b, :w, :n) "
-        "ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limit_windows.count + :n "
-        "RETURNING count"
-    )
     _IDLE_TICKS = 20
 
     def __init__(
@@ -123,6 +117,7 @@ class DatabaseRateLimiter:
         if flush_hits < 1 or flush_seconds <= 0:
             raise ValueError("flush_hits must be ≥ 1 and flush_seconds > 0")
         self.storage = storage
+        self.windows = RateLimitRepo()
         self.flush_seconds = flush_seconds
         self.flush_hits = flush_hits
         self._clock = clock
@@ -176,10 +171,8 @@ class DatabaseRateLimiter:
     def _flush(self, bucket: str, state: _Bucket, batch: int) -> int:
         """Add ``batch`` hits (already taken out of ``state.pending``) to the row; its new count."""
         try:
-            with self.storage.engine.begin() as conn:
-                count = int(
-                    conn.execute(self._UPSERT, {"b": bucket, "w": state.window, "n": batch}).scalar_one()
-                )
+            with self.storage.transaction() as conn:
+                count = self.windows.add_hits(conn, bucket, state.window, batch)
         except BaseException:
             with self._lock:
                 state.pending += batch  # counted again at the next flush

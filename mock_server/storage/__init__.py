@@ -1,15 +1,32 @@
 """One storage interface over SQLAlchemy 2 Core; SQLite (embedded default) or PostgreSQL by URL.
 
-``Storage.open(url)`` is the factory: it builds the engine for the URL's scheme and applies pending
-migrations. Repositories are small classes, one per area, each taking the storage; callers that
-must write several areas atomically (a data change plus its outbox event) open one transaction with
-``storage.begin()`` and pass the connection to repository methods that accept ``conn``.
+The only package of the sandbox that holds SQL (``tests/test_architecture.py`` keeps it so). Outside
+it, modules hold a :class:`Connection` as an opaque handle on a unit of work and pass it on.
 
-``storage.unit_of_work()`` makes every ``begin()`` and ``connect()`` inside it — however deep in the
-handler — share one transaction. The gateway wraps a POST carrying an ``Idempotency-Key`` in one, so
-the key's stored response commits together with the write it describes: a crash, a killed worker or
-a lost database connection (even during ``COMMIT``) leaves either both or neither, and a client's
-retry with the same key either replays the response or runs the request for the first time.
+``Storage.open(url)`` is the factory: it builds the engine for the URL's scheme and applies pending
+migrations.
+
+**Repositories**: one class per aggregate, in a module named for it (``consents``, ``oauth``,
+``idempotency``, ``reports``, ``rate_limits``, ``workspaces``, …); each class docstring names the
+tables it owns. **The rule of the unit of work**: a repository method takes the caller's
+:class:`Connection` as its first argument and never opens, commits or joins a transaction itself.
+The caller — a service, a handler, the gateway — chooses the unit of work, by name:
+
+- ``storage.unit_of_work()``: a transaction for a write, committed on a clean exit. Inside another
+  unit of work it *joins* that one (the outer owner commits): that is the one place joining happens,
+  and the name says so. The gateway wraps a POST carrying an ``Idempotency-Key`` in one, so the key's
+  stored response commits together with the write it describes: a crash, a killed worker or a lost
+  database connection (even during ``COMMIT``) leaves either both or neither, and a client's retry
+  with the same key either replays the response or runs the request for the first time.
+- ``storage.transaction()``: a transaction of its own that never joins, for what must commit
+  whatever the request does (rate-limit counts, a background job's progress, the refusal an
+  idempotency key keeps after its request rolled back).
+- ``storage.read()``: a connection for reads; inside a unit of work, the unit's (so a read sees the
+  unit's own writes), otherwise a pooled one.
+
+``begin()`` and ``connect()`` are the older spellings of ``unit_of_work()`` and ``read()`` that join
+silently; they remain for the modules not yet moved to repositories (the webhook package, the read
+path, dataset loading) and new code does not use them.
 """
 
 from __future__ import annotations
@@ -19,7 +36,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection as Connection
+from sqlalchemy import Engine
 
 from mock_server.storage.engine import DEFAULT_WAL_LIMIT_BYTES, build_engine, checkpoint, is_postgres
 from mock_server.storage.migrations import migrate
@@ -65,7 +83,9 @@ class Storage:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A connection in a transaction: the unit of work's, or a new one committed on exit."""
+        """Compatibility spelling for modules not yet moved to repositories: joins the unit of work
+        silently, or runs a transaction committed on exit (``after_commit`` callbacks then run at
+        once, not after the commit). New code uses :meth:`unit_of_work` or :meth:`transaction`."""
         unit = self._unit()
         if unit is not None:
             yield unit.conn
@@ -75,12 +95,29 @@ class Storage:
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        """A connection for reads: the unit of work's (it sees the unit's own writes) or a pooled one."""
+        """Compatibility spelling of :meth:`read` for modules not yet moved to repositories."""
+        with self.read() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads: the current unit of work's, so a read sees the unit's own writes,
+        or a pooled connection outside any transaction of ours."""
         unit = self._unit()
         if unit is not None:
             yield unit.conn
             return
         with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A transaction of its own, committed on a clean exit, that never joins a unit of work.
+
+        For writes that must stick whatever the surrounding request does: rate-limit counts, a
+        background job's progress, a refusal recorded after the request's own transaction rolled back.
+        """
+        with self.engine.begin() as conn:
             yield conn
 
     @contextmanager

@@ -68,6 +68,15 @@ def _workspace(row: object) -> Workspace:
 
 
 class WorkspaceRepo:
+    """Owns ``workspaces``, and creates the first ``api_keys`` and ``oauth_clients`` row with each.
+
+    Unit of work: the methods taking ``conn`` run in the caller's (the storage rule). The older ones
+    without it (``create``, ``add_api_key``, ``add_client``, ``revoke_api_key``, ``get``, ``by_name``,
+    ``list``, ``key_count``, ``principal_for_api_key``, ``pending_advances``) open their own through
+    the compatibility ``begin()``/``connect()``, which join an enclosing unit of work (the CLI makes a
+    workspace and loads its dataset in one); their callers outside this package are not all moved yet.
+    """
+
     def __init__(self, db: Storage) -> None:
         self.db = db
 
@@ -240,6 +249,16 @@ class WorkspaceRepo:
             return None
         limit = row.rate_limit_per_hour or TIERS.get(row.tier, TIERS["standard"])
         return Principal(row.ws, frozenset(orjson.loads(row.scopes)), row.id, "api_key", int(limit))
+
+    def name_of(self, conn: Connection, workspace_id: str) -> str | None:
+        """The workspace's display name (what the OAuth consent page calls its clients)."""
+        name = conn.execute(select(W.c.name).where(W.c.id == workspace_id)).scalar()
+        return None if name is None else str(name)
+
+    def clock_offset(self, conn: Connection, workspace_id: str) -> float:
+        """The served test-clock offset in seconds (0 for an unknown workspace)."""
+        query = select(W.c.clock_offset_seconds).where(W.c.id == workspace_id)
+        return float(conn.execute(query).scalar() or 0.0)
 
     def set_clock(self, conn: Connection, workspace_id: str, offset_seconds: float) -> None:
         """Put the test clock at ``offset_seconds`` from the real clock (a loaded dataset's end; the
