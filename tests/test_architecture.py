@@ -82,3 +82,103 @@ def test_only_settings_reads_the_environment() -> None:
             ):
                 readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert readers == [], "modules reading the environment outside settings.py:\n" + "\n".join(readers)
+
+
+# -- webhooks: the server's delivery package and the integrator's tools ------------------------------
+
+TOOLS = "mock_server.webhook_tools"
+DELIVERY = "mock_server.webhooks"
+# what the tools may take from the server: the wire format, nothing that runs the server
+TOOLS_MAY_USE = {"mock_server.webhooks.signing", "mock_server.webhooks.event_types", "mock_server.timeutil"}
+
+
+def imported_modules(path: Path) -> set[tuple[str, int]]:
+    """Dotted names a module imports (``from a.b import c`` gives ``a.b`` and ``a.b.c``), with lines."""
+    found: set[tuple[str, int]] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add((node.module, node.lineno))
+            found.update((f"{node.module}.{alias.name}", node.lineno) for alias in node.names)
+    return found
+
+
+def _module_file(name: str) -> Path | None:
+    base = ROOT / name.replace(".", "/")
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def first_party_closure(start: Path) -> set[str]:
+    """Every first-party module importing ``start`` loads, following imports transitively."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for name, _line in imported_modules(todo.pop()):
+            if name.split(".")[0] not in PACKAGES or name in seen:
+                continue
+            module = _module_file(name)
+            if module is None:  # ``from pkg import function``: the name is not a module
+                continue
+            seen.add(name)
+            todo.append(module)
+    return seen
+
+
+def test_delivery_never_imports_the_integrators_tools() -> None:
+    """The server delivers webhooks without the tools; only the CLI entry point attaches them."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "mock_server").rglob("*.py"))
+        if not _within(".".join(path.relative_to(ROOT).with_suffix("").parts), TOOLS)
+        and path.relative_to(ROOT).as_posix() != "mock_server/cli.py"
+        for name, line in sorted(imported_modules(path))
+        if _within(name, TOOLS)
+    ]
+    assert offenders == [], "only mock_server/cli.py may import the webhook tools:\n" + "\n".join(offenders)
+
+
+def test_tools_use_only_the_wire_format_of_the_server() -> None:
+    """The tools talk to a sandbox over HTTP like a partner's code: of the server they may use only
+    the pure wire-format modules (signing, event types), never storage, the dispatcher or a handler."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "mock_server" / "webhook_tools").rglob("*.py"))
+        for name, line in sorted(imported_modules(path))
+        if _within(name, "mock_server")
+        and not _within(name, TOOLS)
+        and not any(_within(name, allowed) for allowed in TOOLS_MAY_USE)
+        and name != "mock_server"
+    ]
+    assert offenders == [], "the webhook tools import the server's internals:\n" + "\n".join(offenders)
+
+
+def test_tools_load_no_storage_even_indirectly() -> None:
+    """Also transitively: importing the tools must not load the database layer (or SQLAlchemy)."""
+    loaded = set()
+    for path in sorted((ROOT / "mock_server" / "webhook_tools").rglob("*.py")):
+        loaded |= first_party_closure(path)
+    assert not [m for m in loaded if _within(m, "mock_server.storage")], sorted(loaded)
+    sql = [
+        m
+        for m in sorted(loaded)
+        if (file := _module_file(m)) is not None
+        and any(_within(name, "sqlalchemy") for name, _ in imported_modules(file))
+    ]
+    assert sql == [], f"the webhook tools load modules that import SQLAlchemy: {sql}"
+
+
+def test_the_webhook_rules_can_fail(tmp_path: Path) -> None:
+    """The walks above see what they must: a from-import of a module, and a transitive load."""
+    module = tmp_path / "m.py"
+    module.write_text("from mock_server.webhooks import outbox\nimport sqlalchemy.exc\n", encoding="utf-8")
+    names = {name for name, _ in imported_modules(module)}
+    assert {"mock_server.webhooks.outbox", "sqlalchemy.exc"} <= names
+    assert any(_within(m, "mock_server.storage") for m in first_party_closure(module))

@@ -14,7 +14,8 @@ from mock_server.context import ApiRequest, Reply, accepted, no_content, ok
 from mock_server.errors import ApiError, unprocessable
 from mock_server.timeutil import iso, utcnow
 from mock_server.webhooks import store
-from mock_server.webhooks.outbox import EVENT_TYPES, WILDCARD, emit_event
+from mock_server.webhooks.event_types import EVENT_TYPES, WILDCARD
+from mock_server.webhooks.outbox import emit_event
 from mock_server.webhooks.targets import TargetError, check_url
 
 TEST_MESSAGE = "This is a test event from the Pain2Care sandbox. If you can read it, your endpoint works."

@@ -1,4 +1,4 @@
-"""Webhook delivery: outbox, signing, dispatcher, subscriptions, and the integrator tools.
+"""Webhook delivery, the server side: outbox, signing, dispatcher, subscriptions.
 
 How an event travels::
 
@@ -12,7 +12,7 @@ How an event travels::
       │                                     → retry (schedule, Retry-After)
       └─ claims.record                      log every attempt; retry, exhaust, disable endpoints
 
-The subscriptions API (``mock_server.handlers.webhooks``) reads and writes through ``store``; the
-integrator's tools are ``cli`` (``care-sandbox webhooks …``): ``listener`` + ``verify`` (a verifying
-local receiver) and ``trigger`` (real events, through the sandbox's own API).
+The subscriptions API (``mock_server.handlers.webhooks``) reads and writes through ``store``. The
+integrator's tools (``care-sandbox webhooks …``) live in ``mock_server.webhook_tools``; they may use
+the pure wire-format modules here (``signing``, ``event_types``), and nothing here imports them.
 """

@@ -21,24 +21,11 @@ from sqlalchemy import Connection, select, text
 
 from mock_server.storage import schema
 from mock_server.timeutil import iso
+from mock_server.webhooks.event_types import EVENT_TYPES, WILDCARD
+
+__all__ = ["EVENT_TYPES", "NOTIFY_CHANNEL", "WILDCARD", "emit_event", "new_id", "now_precise", "precise_iso"]
 
 NOTIFY_CHANNEL = "care_sandbox_webhooks"
-
-EVENT_TYPES: tuple[str, ...] = (
-    "consent.granted",
-    "consent.revoked",
-    "link_request.declined",
-    "link_request.expired",
-    "pain_entry.created",
-    "wellbeing.completed",
-    "vitals.received",
-    "report.completed",
-    "webhook.test",
-    "webhook.disabled",
-)
-"""Every event type the sandbox emits (the ``webhooks:`` section of openapi.yaml has one schema each)."""
-
-WILDCARD = "*"
 
 
 def new_id(prefix: str) -> str:
