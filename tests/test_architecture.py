@@ -122,13 +122,16 @@ def first_party_closure(start: Path) -> set[str]:
     todo = [start]
     while todo:
         for name, _line in imported_modules(todo.pop()):
-            if name.split(".")[0] not in PACKAGES or name in seen:
+            if name.split(".")[0] not in PACKAGES:
                 continue
-            module = _module_file(name)
-            if module is None:  # ``from pkg import function``: the name is not a module
-                continue
-            seen.add(name)
-            todo.append(module)
+            parts = name.split(".")
+            for depth in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ too
+                prefix = ".".join(parts[:depth])
+                module = _module_file(prefix)
+                if prefix in seen or module is None:  # ``from pkg import function``: not a module
+                    continue
+                seen.add(prefix)
+                todo.append(module)
     return seen
 
 
