@@ -178,10 +178,43 @@ def test_tools_load_no_storage_even_indirectly() -> None:
     assert sql == [], f"the webhook tools load modules that import SQLAlchemy: {sql}"
 
 
+def sqlalchemy_uses(path: Path) -> list[tuple[int, str]]:
+    """Each SQLAlchemy import but ``from sqlalchemy import Connection`` (the transaction handle)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if _within(a.name, "sqlalchemy")]
+        elif isinstance(node, ast.ImportFrom) and node.module and _within(node.module, "sqlalchemy"):
+            found += [
+                (node.lineno, f"{node.module}.{a.name}")
+                for a in node.names
+                if (node.module, a.name) != ("sqlalchemy", "Connection")
+            ]
+    return found
+
+
+def test_the_webhook_packages_hold_no_sql() -> None:
+    """SQL only in ``mock_server/storage``: the outbox, claims and endpoints go through repositories.
+
+    What the webhook modules may take from SQLAlchemy is the ``Connection`` they hold and hand to a
+    repository (a unit of work opened by a request or by the dispatcher's ``DeliveryQueue``)."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for package in ("webhooks", "webhook_tools")
+        for path in sorted((ROOT / "mock_server" / package).rglob("*.py"))
+        for line, name in sqlalchemy_uses(path)
+    ]
+    assert offenders == [], "SQLAlchemy outside mock_server/storage:\n" + "\n".join(offenders)
+
+
 def test_the_webhook_rules_can_fail(tmp_path: Path) -> None:
     """The walks above see what they must: a from-import of a module, and a transitive load."""
     module = tmp_path / "m.py"
-    module.write_text("from mock_server.webhooks import outbox\nimport sqlalchemy.exc\n", encoding="utf-8")
+    module.write_text(
+        "from mock_server.webhooks import outbox\nimport sqlalchemy.exc\nfrom sqlalchemy import Connection, select\n",
+        encoding="utf-8",
+    )
+    assert sqlalchemy_uses(module) == [(2, "sqlalchemy.exc"), (3, "sqlalchemy.select")]
     names = {name for name, _ in imported_modules(module)}
     assert {"mock_server.webhooks.outbox", "sqlalchemy.exc"} <= names
     assert any(_within(m, "mock_server.storage") for m in first_party_closure(module))
