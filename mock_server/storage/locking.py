@@ -30,11 +30,11 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 3
-DatabaseError = SQLAlchemyError
-"""What a failing database raises, for callers outside storage that must outlive it (the dispatcher)."""
-
 LOCK_WAIT_SECONDS = 30.0  # the same patience as the server's own connections
 FIRST_PAUSE, LONGEST_PAUSE = 0.0002, 0.002
+
+DatabaseError = SQLAlchemyError
+"""What a failing database raises, for callers outside storage that must outlive it (the dispatcher)."""
 
 
 def dispatcher_engine(storage: Storage) -> Engine:
