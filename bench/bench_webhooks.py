@@ -344,7 +344,7 @@ def run_direct(args: argparse.Namespace, tmp: Path, base: str) -> tuple[Series, 
     from mock_server.settings import Settings
     from mock_server.storage import Storage, schema
     from mock_server.timeutil import iso, utcnow
-    from mock_server.webhooks import store
+    from mock_server.webhooks import subscriptions
     from mock_server.webhooks.dispatcher import Dispatcher
     from mock_server.webhooks.outbox import emit_event
 
@@ -366,7 +366,7 @@ def run_direct(args: argparse.Namespace, tmp: Path, base: str) -> tuple[Series, 
                 created_at=iso(utcnow()),
             )
         )
-        store.create_endpoint(
+        subscriptions.create_endpoint(
             conn,
             workspace_id=workspace,
             url=f"{base}/hooks",

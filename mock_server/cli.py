@@ -482,7 +482,7 @@ def _redact(url: str) -> str:
 
 def _attach_optional_groups() -> None:
     try:
-        from mock_server.webhooks.cli import webhooks
+        from mock_server.webhook_tools.cli import webhooks
     except ImportError:  # pragma: no cover - the webhooks tools are part of the package
         return
     main.add_command(webhooks)

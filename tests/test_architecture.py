@@ -85,17 +85,11 @@ def test_only_settings_reads_the_environment() -> None:
 
 
 # Modules outside ``mock_server/storage/`` that still import SQLAlchemy, each with the reason; the
-# list only shrinks. The webhook package's outbox and delivery SQL is moving to storage/ (issue #16),
-# ``datasets`` loads care-synth datasets (its own rework), and ``consent`` keeps the per-request
-# consent read (``ConsentService.latest``) until the read-path rework moves it.
+# list only shrinks. ``datasets`` loads care-synth datasets (its own rework), and ``consent`` keeps the
+# per-request consent read (``ConsentService.latest``) until the read-path rework moves it.
 SQLALCHEMY_NOT_YET_MOVED = {
     "mock_server/consent.py",
     "mock_server/datasets.py",
-    "mock_server/webhooks/claims.py",
-    "mock_server/webhooks/dispatcher.py",
-    "mock_server/webhooks/locking.py",
-    "mock_server/webhooks/outbox.py",
-    "mock_server/webhooks/store.py",
 }
 
 
@@ -143,3 +137,139 @@ def test_the_sqlalchemy_walk_sees_every_spelling(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert sqlalchemy_imports(module) == [1, 2, 3, 5]
+
+
+# -- webhooks: the server's delivery package and the integrator's tools ------------------------------
+
+TOOLS = "mock_server.webhook_tools"
+DELIVERY = "mock_server.webhooks"
+# what the tools may take from the server: the wire format, nothing that runs the server
+TOOLS_MAY_USE = {"mock_server.webhooks.signing", "mock_server.webhooks.event_types", "mock_server.timeutil"}
+
+
+def imported_modules(path: Path) -> set[tuple[str, int]]:
+    """Dotted names a module imports (``from a.b import c`` gives ``a.b`` and ``a.b.c``), with lines."""
+    found: set[tuple[str, int]] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add((node.module, node.lineno))
+            found.update((f"{node.module}.{alias.name}", node.lineno) for alias in node.names)
+    return found
+
+
+def _module_file(name: str) -> Path | None:
+    base = ROOT / name.replace(".", "/")
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def first_party_closure(start: Path) -> set[str]:
+    """Every first-party module importing ``start`` loads, following imports transitively."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for name, _line in imported_modules(todo.pop()):
+            if name.split(".")[0] not in PACKAGES:
+                continue
+            parts = name.split(".")
+            for depth in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ too
+                prefix = ".".join(parts[:depth])
+                module = _module_file(prefix)
+                if prefix in seen or module is None:  # ``from pkg import function``: not a module
+                    continue
+                seen.add(prefix)
+                todo.append(module)
+    return seen
+
+
+def test_delivery_never_imports_the_integrators_tools() -> None:
+    """The server delivers webhooks without the tools; only the CLI entry point attaches them."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "mock_server").rglob("*.py"))
+        if not _within(".".join(path.relative_to(ROOT).with_suffix("").parts), TOOLS)
+        and path.relative_to(ROOT).as_posix() != "mock_server/cli.py"
+        for name, line in sorted(imported_modules(path))
+        if _within(name, TOOLS)
+    ]
+    assert offenders == [], "only mock_server/cli.py may import the webhook tools:\n" + "\n".join(offenders)
+
+
+def test_tools_use_only_the_wire_format_of_the_server() -> None:
+    """The tools talk to a sandbox over HTTP like a partner's code: of the server they may use only
+    the pure wire-format modules (signing, event types), never storage, the dispatcher or a handler."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "mock_server" / "webhook_tools").rglob("*.py"))
+        for name, line in sorted(imported_modules(path))
+        if _within(name, "mock_server")
+        and not _within(name, TOOLS)
+        and not any(_within(name, allowed) for allowed in TOOLS_MAY_USE)
+        and name != "mock_server"
+    ]
+    assert offenders == [], "the webhook tools import the server's internals:\n" + "\n".join(offenders)
+
+
+def test_tools_load_no_storage_even_indirectly() -> None:
+    """Also transitively: importing the tools must not load the database layer (or SQLAlchemy)."""
+    loaded = set()
+    for path in sorted((ROOT / "mock_server" / "webhook_tools").rglob("*.py")):
+        loaded |= first_party_closure(path)
+    assert not [m for m in loaded if _within(m, "mock_server.storage")], sorted(loaded)
+    sql = [
+        m
+        for m in sorted(loaded)
+        if (file := _module_file(m)) is not None
+        and any(_within(name, "sqlalchemy") for name, _ in imported_modules(file))
+    ]
+    assert sql == [], f"the webhook tools load modules that import SQLAlchemy: {sql}"
+
+
+def sqlalchemy_uses(path: Path) -> list[tuple[int, str]]:
+    """Each SQLAlchemy import but ``from sqlalchemy import Connection`` (the transaction handle)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if _within(a.name, "sqlalchemy")]
+        elif isinstance(node, ast.ImportFrom) and node.module and _within(node.module, "sqlalchemy"):
+            found += [
+                (node.lineno, f"{node.module}.{a.name}")
+                for a in node.names
+                if (node.module, a.name) != ("sqlalchemy", "Connection")
+            ]
+    return found
+
+
+def test_the_webhook_packages_hold_no_sql() -> None:
+    """SQL only in ``mock_server/storage``: the outbox, claims and endpoints go through repositories.
+
+    What the webhook modules may take from SQLAlchemy is the ``Connection`` they hold and hand to a
+    repository (a unit of work opened by a request or by the dispatcher's ``DeliveryQueue``)."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for package in ("webhooks", "webhook_tools")
+        for path in sorted((ROOT / "mock_server" / package).rglob("*.py"))
+        for line, name in sqlalchemy_uses(path)
+    ]
+    assert offenders == [], "SQLAlchemy outside mock_server/storage:\n" + "\n".join(offenders)
+
+
+def test_the_webhook_rules_can_fail(tmp_path: Path) -> None:
+    """The walks above see what they must: a from-import of a module, and a transitive load."""
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from mock_server.webhooks import outbox\nimport sqlalchemy.exc\nfrom sqlalchemy import Connection, select\n",
+        encoding="utf-8",
+    )
+    assert sqlalchemy_uses(module) == [(2, "sqlalchemy.exc"), (3, "sqlalchemy.select")]
+    names = {name for name, _ in imported_modules(module)}
+    assert {"mock_server.webhooks.outbox", "sqlalchemy.exc"} <= names
+    assert any(_within(m, "mock_server.storage") for m in first_party_closure(module))

@@ -1,6 +1,6 @@
 """Webhook subscriptions: endpoints, their secrets, test events, the delivery log and redelivery.
 
-Thin on purpose: validation of meaning (event names, URL safety) and the store calls live in
+Thin on purpose: validation of meaning (event names, URL safety) and the subscriptions service live in
 ``mock_server.webhooks``; this module maps them onto operations. Everything is scoped to the caller's
 workspace. Whatever queues a delivery wakes the dispatcher after the commit, so it is sent at once.
 """
@@ -13,8 +13,9 @@ from mock_server import quotas
 from mock_server.context import ApiRequest, Reply, accepted, no_content, ok
 from mock_server.errors import ApiError, unprocessable
 from mock_server.timeutil import iso, utcnow
-from mock_server.webhooks import store
-from mock_server.webhooks.outbox import EVENT_TYPES, WILDCARD, emit_event
+from mock_server.webhooks import subscriptions
+from mock_server.webhooks.event_types import EVENT_TYPES, WILDCARD
+from mock_server.webhooks.outbox import emit_event
 from mock_server.webhooks.targets import TargetError, check_url
 
 TEST_MESSAGE = "This is a test event from the Pain2Care sandbox. If you can read it, your endpoint works."
@@ -27,7 +28,7 @@ def create(req: ApiRequest) -> Reply:
     events = _events(body.get("events"))
     with req.services.storage.begin() as conn:
         quotas.check_webhook_endpoints(req.services.settings, conn, req.workspace_id)
-        view = store.create_endpoint(
+        view = subscriptions.create_endpoint(
             conn,
             workspace_id=req.workspace_id,
             url=url,
@@ -42,13 +43,13 @@ def create(req: ApiRequest) -> Reply:
 def search(req: ApiRequest) -> Reply:
     page, per_page = _paging(req)
     with req.services.storage.connect() as conn:
-        items, total = store.list_endpoints(conn, req.workspace_id, page=page, per_page=per_page)
+        items, total = subscriptions.list_endpoints(conn, req.workspace_id, page=page, per_page=per_page)
     return ok(_list(items, total, page, per_page))
 
 
 def get(req: ApiRequest) -> Reply:
     with req.services.storage.connect() as conn:
-        return ok(store.get_endpoint(conn, req.workspace_id, req.params["webhook_id"]))
+        return ok(subscriptions.get_endpoint(conn, req.workspace_id, req.params["webhook_id"]))
 
 
 def update(req: ApiRequest) -> Reply:
@@ -62,7 +63,7 @@ def update(req: ApiRequest) -> Reply:
     if "events" in body:
         body["events"] = _events(body["events"])
     with req.services.storage.begin() as conn:
-        view, resumed = store.update_endpoint(conn, req.workspace_id, req.params["webhook_id"], body)
+        view, resumed = subscriptions.update_endpoint(conn, req.workspace_id, req.params["webhook_id"], body)
     if resumed:
         req.services.wake_dispatcher()  # deliveries paused while disabled resume now
     return ok(view)
@@ -70,14 +71,14 @@ def update(req: ApiRequest) -> Reply:
 
 def delete(req: ApiRequest) -> Reply:
     with req.services.storage.begin() as conn:
-        store.delete_endpoint(conn, req.workspace_id, req.params["webhook_id"])
+        subscriptions.delete_endpoint(conn, req.workspace_id, req.params["webhook_id"])
     return no_content()
 
 
 def send_test(req: ApiRequest) -> Reply:
     endpoint_id = req.params["webhook_id"]
     with req.services.storage.begin() as conn:
-        if not store.is_enabled(conn, req.workspace_id, endpoint_id):
+        if not subscriptions.is_enabled(conn, req.workspace_id, endpoint_id):
             raise ApiError(409, "invalid_state_transition", "the endpoint is disabled; enable it first")
         event_id = emit_event(
             conn,
@@ -88,7 +89,7 @@ def send_test(req: ApiRequest) -> Reply:
             timestamp=iso(utcnow()),
             only_endpoint_id=endpoint_id,
         )
-        delivery_id = store.delivery_id_for(conn, event_id, endpoint_id)
+        delivery_id = subscriptions.delivery_id_for(conn, event_id, endpoint_id)
     req.services.wake_dispatcher()
     return accepted({"event_id": event_id, "delivery_id": delivery_id})
 
@@ -99,7 +100,7 @@ def rotate_secret(req: ApiRequest) -> Reply:
     if grace is None:
         grace = req.services.settings.webhook_secret_grace_seconds
     with req.services.storage.begin() as conn:
-        rotated = store.rotate_secret(
+        rotated = subscriptions.rotate_secret(
             conn,
             req.workspace_id,
             req.params["webhook_id"],
@@ -115,8 +116,8 @@ def list_deliveries(req: ApiRequest) -> Reply:
     under a laxer rule, before a restart on a public bind, keeps its status but not its snippet)."""
     page, per_page = _paging(req)
     with req.services.storage.connect() as conn:
-        url = store.get_endpoint(conn, req.workspace_id, req.params["webhook_id"])["url"]
-        items, total = store.delivery_log(
+        url = subscriptions.get_endpoint(conn, req.workspace_id, req.params["webhook_id"])["url"]
+        items, total = subscriptions.delivery_log(
             conn,
             req.workspace_id,
             req.params["webhook_id"],
@@ -134,7 +135,7 @@ def list_deliveries(req: ApiRequest) -> Reply:
 
 def redeliver(req: ApiRequest) -> Reply:
     with req.services.storage.begin() as conn:
-        scheduled = store.redeliver(
+        scheduled = subscriptions.redeliver(
             conn, req.workspace_id, req.params["webhook_id"], req.params["delivery_id"]
         )
     req.services.wake_dispatcher()

@@ -1,9 +1,9 @@
 """The events API's read side of the webhook outbox: events, their deliveries and attempts.
 
-The outbox (``webhooks.outbox``) writes these rows; this repository only reads them, scoped by
-workspace, so another workspace's event is simply not found. Events are kept 30 days on the sandbox
-clock: the caller passes the oldest ``occurred_at`` still served (``since``), so an event the clock has
-moved past disappears from lists and lookups alike, whatever the wall clock says.
+The outbox (``webhooks.outbox``, through ``storage.outbox``) writes these rows; this repository only
+reads them, scoped by workspace, so another workspace's event is simply not found. Events are kept 30
+days on the sandbox clock: the caller passes the oldest ``occurred_at`` still served (``since``), so an
+event the clock has moved past disappears from lists and lookups alike, whatever the wall clock says.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Webhook delivery: outbox, signing, dispatcher, subscriptions, and the integrator tools.
+"""Webhook delivery, the server side: outbox, signing, dispatcher, subscriptions.
 
 How an event travels::
 
@@ -12,7 +12,10 @@ How an event travels::
       │                                     → retry (schedule, Retry-After)
       └─ claims.record                      log every attempt; retry, exhaust, disable endpoints
 
-The subscriptions API (``mock_server.handlers.webhooks``) reads and writes through ``store``; the
-integrator's tools are ``cli`` (``care-sandbox webhooks …``): ``listener`` + ``verify`` (a verifying
-local receiver) and ``trigger`` (real events, through the sandbox's own API).
+The subscriptions API (``mock_server.handlers.webhooks``) reads and writes through ``subscriptions``.
+The SQL of all of it is in ``mock_server.storage``: ``storage.outbox`` (events, the delivery queue and
+its leases, attempts), ``storage.webhooks`` (endpoints, their health, the delivery log) and
+``storage.locking`` (the dispatcher's impatient SQLite connections). The
+integrator's tools (``care-sandbox webhooks …``) live in ``mock_server.webhook_tools``; they may use
+the pure wire-format modules here (``signing``, ``event_types``), and nothing here imports them.
 """

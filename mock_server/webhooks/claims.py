@@ -1,19 +1,18 @@
-"""The delivery queue in the database: claim due deliveries under a lease, record what happened.
+"""The delivery queue, as the dispatcher uses it: claim due deliveries under a lease, record what
+happened, keep endpoints healthy.
 
 Why a lease: a worker marks the deliveries it takes ``delivering`` with ``locked_by`` and
 ``locked_until``. If it dies (``kill -9``, OOM, power), nothing unlocks them explicitly; the lease
 simply expires and any worker claims them again — the retry carries the same ``webhook-id``, so a
 receiver that had already seen it deduplicates. That is at-least-once delivery with nothing lost.
 
-Claiming is one ``UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING``. On
-PostgreSQL ``SKIP LOCKED`` lets many workers claim concurrently without waiting on each other; SQLite
-has one writer at a time, so the same statement is already atomic there (SQLAlchemy leaves out the
-``FOR UPDATE`` clause SQLite does not have). When the dispatcher was not told that work arrived, a
-read-only probe runs first, so an idle queue costs no write transaction; what to send is read after
-the claim commits, so the write lock is held for that one statement only.
-
-Deliveries of disabled endpoints stay ``pending`` and are not claimed: re-enabling an endpoint
-resumes them, so disabling never loses events.
+The SQL is in ``mock_server.storage.outbox`` (the queue) and ``storage.webhooks`` (endpoint health);
+this module owns the transaction boundaries and the decisions. A claim is up to four short steps:
+when the dispatcher was not told that work arrived, a read-only probe first, so an idle queue costs
+no write transaction; the fair choice, read outside the write transaction; the lease, one statement
+in its own write transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers claim
+concurrently without waiting on each other); and what to send, read after the lease committed.
+Secrets are opened here, in memory only.
 """
 
 from __future__ import annotations
@@ -23,28 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Engine,
-    ScalarSelect,
-    and_,
-    bindparam,
-    func,
-    or_,
-    select,
-    update,
-)
-
 from mock_server.secretbox import SecretBox, SecretBoxError
-from mock_server.storage import schema
+from mock_server.storage import Connection
+from mock_server.storage import outbox as queue_rows
+from mock_server.storage import webhooks as endpoint_rows
+from mock_server.storage.outbox import AttemptRecord, DeliveryQueue
 from mock_server.timeutil import iso, utcnow
-from mock_server.webhooks.outbox import emit_event, new_id, precise_iso
-
-D = schema.deliveries
-E = schema.webhook_endpoints
-EV = schema.events
-A = schema.delivery_attempts
+from mock_server.webhooks.outbox import emit_event, precise_iso
 
 SNIPPET_BYTES = 1024
 
@@ -88,36 +72,14 @@ class Outcome:
         return (self.finished_at or self.attempted_at) + timedelta(seconds=self.retry_in)
 
 
-def _enabled_endpoints() -> ScalarSelect[str]:
-    return select(E.c.id).where(E.c.enabled.is_(True)).scalar_subquery()
-
-
-def _due(now: str) -> ColumnElement[bool]:
-    return and_(
-        or_(
-            and_(D.c.status == "pending", D.c.next_attempt_at <= now),
-            and_(D.c.status == "delivering", D.c.locked_until <= now),
-        ),
-        D.c.endpoint_id.in_(_enabled_endpoints()),
-    )
-
-
-def next_due(engine: Engine) -> str | None:
+def next_due(queue: DeliveryQueue) -> str | None:
     """The earliest time (precise form) anything claimable becomes due, for sizing the idle sleep."""
-    enabled = D.c.endpoint_id.in_(_enabled_endpoints())
-    with engine.connect() as conn:
-        pending = conn.execute(
-            select(func.min(D.c.next_attempt_at)).where(D.c.status == "pending", enabled)
-        ).scalar()
-        leased = conn.execute(
-            select(func.min(D.c.locked_until)).where(D.c.status == "delivering", enabled)
-        ).scalar()
-    candidates = [str(v) for v in (pending, leased) if v is not None]
-    return min(candidates) if candidates else None
+    with queue.reading() as conn:
+        return queue_rows.next_due(conn)
 
 
 def claim(
-    engine: Engine,
+    queue: DeliveryQueue,
     *,
     box: SecretBox,
     worker_id: str,
@@ -145,64 +107,37 @@ def claim(
         return []
     stamp = precise_iso(now)
     if probe:
-        with engine.connect() as conn:
-            if conn.execute(select(D.c.id).where(_due(stamp)).limit(1)).first() is None:
+        with queue.reading() as conn:
+            if not queue_rows.has_due(conn, stamp):
                 return []
-    with engine.connect() as conn:  # choose outside the write transaction; the claim re-checks
-        chosen_ids = _fair_choice(conn, stamp, limit, per_endpoint, per_workspace)
+    with queue.reading() as conn:  # choose outside the write transaction; the lease re-checks
+        chosen_ids = queue_rows.fair_choice(conn, stamp, limit, per_endpoint, per_workspace)
     if not chosen_ids:
         return []
-    with engine.begin() as conn:  # the write lock is held only for this one statement
-        leased = conn.execute(
-            update(D)
-            .where(D.c.id.in_(chosen_ids), _due(stamp))
-            .values(
-                status="delivering",
-                locked_by=worker_id,
-                locked_until=precise_iso(now + timedelta(seconds=lease_seconds)),
-                updated_at=iso(now),
-            )
-            .returning(D.c.id, D.c.event_id, D.c.endpoint_id, D.c.attempts)
-        ).all()
+    with queue.writing() as conn:  # the write lock is held only for this one statement
+        leased = queue_rows.lease(conn, chosen_ids, now=now, worker_id=worker_id, lease_seconds=lease_seconds)
     if not leased:
         return []
-    with engine.connect() as conn:  # what to send, read outside the write transaction
-        payloads = dict(
-            conn.execute(select(EV.c.id, EV.c.payload).where(EV.c.id.in_({r.event_id for r in leased}))).all()
-        )
-        endpoints = {
-            r.id: r
-            for r in conn.execute(
-                select(
-                    E.c.id, E.c.url, E.c.secret, E.c.previous_secret, E.c.previous_secret_expires_at
-                ).where(E.c.id.in_({r.endpoint_id for r in leased}))
-            )
-        }
-    current = iso(now)
+    with queue.reading() as conn:  # what to send, read outside the write transaction
+        found = queue_rows.sendable(conn, leased, now=now)
     jobs = []
-    for r in leased:
-        endpoint, payload = endpoints.get(r.endpoint_id), payloads.get(r.event_id)
-        if endpoint is None or payload is None:  # deleted since: its delivery went with it
-            continue
-        grace = endpoint.previous_secret_expires_at
+    for item in found:
         try:
-            secret = box.open(endpoint.secret)
-            previous = (
-                box.open(endpoint.previous_secret)
-                if endpoint.previous_secret and grace and grace > current
-                else None
-            )
+            secret = box.open(item.sealed_secret)
+            previous = box.open(item.sealed_previous_secret) if item.sealed_previous_secret else None
         except SecretBoxError:  # another key sealed it: say so; the lease lapses and it is retried
-            log.exception("cannot decrypt the secret of webhook endpoint %s; not delivering", r.endpoint_id)
+            log.exception(
+                "cannot decrypt the secret of webhook endpoint %s; not delivering", item.leased.endpoint_id
+            )
             continue
         jobs.append(
             Job(
-                delivery_id=r.id,
-                event_id=r.event_id,
-                endpoint_id=r.endpoint_id,
-                attempt=int(r.attempts) + 1,
-                payload=payload,
-                url=endpoint.url,
+                delivery_id=item.leased.delivery_id,
+                event_id=item.leased.event_id,
+                endpoint_id=item.leased.endpoint_id,
+                attempt=item.leased.attempts + 1,
+                payload=item.payload,
+                url=item.url,
                 secret=secret,
                 previous_secret=previous,
             )
@@ -210,60 +145,7 @@ def claim(
     return jobs
 
 
-def _fair_choice(
-    conn: Connection, stamp: str, limit: int, per_endpoint: int, per_workspace: int
-) -> list[str]:
-    """Which due deliveries to lease: round-robin over workspaces, within every cap."""
-    busy = D.c.status == "delivering"
-    live = and_(busy, D.c.locked_until > stamp)
-    by_endpoint: dict[str, int] = {}
-    by_workspace: dict[str, int] = {}
-    for endpoint_id, workspace_id, n in conn.execute(
-        select(D.c.endpoint_id, D.c.workspace_id, func.count())
-        .where(live)
-        .group_by(D.c.endpoint_id, D.c.workspace_id)
-    ):
-        by_endpoint[endpoint_id] = by_endpoint.get(endpoint_id, 0) + int(n)
-        by_workspace[workspace_id] = by_workspace.get(workspace_id, 0) + int(n)
-    W = schema.workspaces
-    has_due = select(D.c.id).where(D.c.workspace_id == W.c.id, _due(stamp)).exists()
-    workspaces = list(conn.execute(select(W.c.id).where(has_due)).scalars())
-    queues: dict[str, list[tuple[str, str]]] = {}
-    for workspace_id in workspaces:
-        room = limit if per_workspace <= 0 else min(limit, per_workspace - by_workspace.get(workspace_id, 0))
-        if room <= 0:
-            continue
-        full = [e for e, n in by_endpoint.items() if per_endpoint > 0 and n >= per_endpoint]
-        query = select(D.c.id, D.c.endpoint_id).where(D.c.workspace_id == workspace_id, _due(stamp))
-        if full:
-            query = query.where(D.c.endpoint_id.not_in(full))
-        # enough candidates to fill the room even when some share an endpoint at its cap
-        fetch = room if per_endpoint <= 0 else room * 4
-        rows = conn.execute(query.order_by(D.c.next_attempt_at).limit(fetch)).all()
-        queues[workspace_id] = [(r[0], r[1]) for r in rows]
-    chosen: list[str] = []
-    while len(chosen) < limit and queues:
-        for workspace_id in list(queues):
-            queue = queues[workspace_id]
-            taken = by_workspace.get(workspace_id, 0)
-            picked = None
-            while queue:
-                delivery_id, endpoint_id = queue.pop(0)
-                if per_endpoint <= 0 or by_endpoint.get(endpoint_id, 0) < per_endpoint:
-                    picked = (delivery_id, endpoint_id)
-                    break
-            if picked is None or (per_workspace > 0 and taken >= per_workspace):
-                del queues[workspace_id]
-                continue
-            chosen.append(picked[0])
-            by_endpoint[picked[1]] = by_endpoint.get(picked[1], 0) + 1
-            by_workspace[workspace_id] = taken + 1
-            if len(chosen) >= limit:
-                break
-    return chosen
-
-
-def record(engine: Engine, outcomes: Sequence[Outcome], *, worker_id: str, disable_after: int) -> None:
+def record(queue: DeliveryQueue, outcomes: Sequence[Outcome], *, worker_id: str, disable_after: int) -> None:
     """Write a batch of attempts, move each delivery on, and keep endpoint health — one transaction.
 
     An attempt is always logged (unless its endpoint was deleted meanwhile). The delivery row is
@@ -273,69 +155,36 @@ def record(engine: Engine, outcomes: Sequence[Outcome], *, worker_id: str, disab
     """
     if not outcomes:
         return
-    with engine.begin() as conn:
-        ids = [o.job.delivery_id for o in outcomes]
-        alive = set(conn.execute(select(D.c.id).where(D.c.id.in_(ids))).scalars())
-        kept = [o for o in outcomes if o.job.delivery_id in alive]  # others: endpoint deleted mid-attempt
-        if not kept:
-            return
-        attempt_rows, delivery_rows = [], []
-        for o in kept:
-            when = o.attempted_at
-            retry_at = o.retry_at
-            attempt_rows.append(
-                {
-                    "id": new_id("att"),
-                    "delivery_id": o.job.delivery_id,
-                    "endpoint_id": o.job.endpoint_id,
-                    "attempt": o.job.attempt,
-                    "status": "succeeded" if o.succeeded else "failed",
-                    "status_code": o.status_code,
-                    "latency_ms": o.latency_ms,
-                    "response_snippet": o.response_snippet,
-                    "error": o.error,
-                    "attempted_at": iso(when),
-                    "next_retry_at": iso(retry_at) if retry_at else None,
-                }
-            )
-            delivery_rows.append(
-                {
-                    "b_id": o.job.delivery_id,
-                    "b_status": _delivery_status(o, retry_at is not None),
-                    "b_attempts": o.job.attempt,
-                    "b_next": precise_iso(retry_at) if retry_at else None,
-                    "b_code": o.status_code,
-                    "b_updated": iso(when),
-                }
-            )
-        conn.execute(A.insert(), attempt_rows)
-        conn.execute(
-            update(D)
-            .where(D.c.id == bindparam("b_id"), D.c.status == "delivering", D.c.locked_by == worker_id)
-            .values(
-                status=bindparam("b_status"),
-                attempts=bindparam("b_attempts"),
-                next_attempt_at=bindparam("b_next"),
-                locked_by=None,
-                locked_until=None,
-                last_status_code=bindparam("b_code"),
-                updated_at=bindparam("b_updated"),
-            ),
-            delivery_rows,
-        )
+    with queue.writing() as conn:
+        logged = queue_rows.record_attempts(conn, [_record_of(o) for o in outcomes], worker_id=worker_id)
+        alive = {r.delivery_id for r in logged}  # the others' endpoints were deleted mid-attempt
         by_endpoint: dict[str, list[Outcome]] = {}
-        for o in kept:
-            by_endpoint.setdefault(o.job.endpoint_id, []).append(o)
+        for o in outcomes:
+            if o.job.delivery_id in alive:
+                by_endpoint.setdefault(o.job.endpoint_id, []).append(o)
         for endpoint_id, batch in by_endpoint.items():
             if all(o.succeeded for o in batch):  # the common case: one statement per endpoint
-                conn.execute(
-                    update(E)
-                    .where(E.c.id == endpoint_id, E.c.consecutive_failures != 0)
-                    .values(consecutive_failures=0)
-                )
+                endpoint_rows.reset_failures(conn, endpoint_id)
                 continue
             for o in batch:  # order matters: a success resets, a failed delivery counts
                 _endpoint_health(conn, o, disable_after=disable_after)
+
+
+def _record_of(o: Outcome) -> AttemptRecord:
+    retry_at = o.retry_at
+    return AttemptRecord(
+        delivery_id=o.job.delivery_id,
+        endpoint_id=o.job.endpoint_id,
+        attempt=o.job.attempt,
+        succeeded=o.succeeded,
+        status_code=o.status_code,
+        latency_ms=o.latency_ms,
+        response_snippet=o.response_snippet,
+        error=o.error,
+        attempted_at=o.attempted_at,
+        retry_at=retry_at,
+        delivery_status=_delivery_status(o, retry_at is not None),
+    )
 
 
 def _delivery_status(o: Outcome, will_retry: bool) -> str:
@@ -356,68 +205,51 @@ def _endpoint_health(conn: Connection, o: Outcome, *, disable_after: int) -> Non
     Any successful attempt resets the count.
     """
     stamp = iso(o.attempted_at)
-    endpoint = E.c.id == o.job.endpoint_id
+    endpoint_id = o.job.endpoint_id
     if o.succeeded:
-        conn.execute(update(E).where(endpoint, E.c.consecutive_failures != 0).values(consecutive_failures=0))
+        endpoint_rows.reset_failures(conn, endpoint_id)
         return
     if o.gone:
         reason = "the receiver answered 410 Gone; re-enable the endpoint to resume deliveries"
-        disabled = conn.execute(
-            update(E)
-            .where(endpoint, E.c.enabled.is_(True))
-            .values(enabled=False, disabled_reason=reason, updated_at=stamp)
-        )
-        if disabled.rowcount:
-            _announce_disabled(conn, o.job.endpoint_id, reason)
+        if endpoint_rows.disable(conn, endpoint_id, reason=reason, updated_at=stamp):
+            _announce_disabled(conn, endpoint_id, reason)
         return
     if o.retry_in is not None:
         return  # it will be retried: not a failed delivery (yet)
-    conn.execute(update(E).where(endpoint).values(consecutive_failures=E.c.consecutive_failures + 1))
+    endpoint_rows.count_failed_delivery(conn, endpoint_id)
     if disable_after > 0:
         last = f"HTTP {o.status_code}" if o.status_code is not None else (o.error or "no response")
         reason = (
             f"disabled after {disable_after} consecutive deliveries failed every attempt"
             f" (last: {last}); re-enable the endpoint to resume deliveries"
         )
-        disabled = conn.execute(
-            update(E)
-            .where(endpoint, E.c.enabled.is_(True), E.c.consecutive_failures >= disable_after)
-            .values(enabled=False, disabled_reason=reason, updated_at=stamp)
-        )
-        if disabled.rowcount:
-            _announce_disabled(conn, o.job.endpoint_id, reason)
+        if endpoint_rows.disable(
+            conn, endpoint_id, reason=reason, updated_at=stamp, failures_at_least=disable_after
+        ):
+            _announce_disabled(conn, endpoint_id, reason)
 
 
 def _announce_disabled(conn: Connection, endpoint_id: str, reason: str) -> None:
     """Emit ``webhook.disabled`` (to the workspace's other subscribed endpoints) in the same
     transaction as the disabling, so the signal is never lost nor sent for a rolled-back change.
     Its timestamp is the workspace's test-clock time, like every other event's."""
-    W = schema.workspaces
-    row = conn.execute(
-        select(E.c.workspace_id, E.c.url, W.c.clock_offset_seconds)
-        .join(W, W.c.id == E.c.workspace_id)
-        .where(E.c.id == endpoint_id)
-    ).first()
-    if row is None:
+    owner = endpoint_rows.owner(conn, endpoint_id)
+    if owner is None:
         return
-    moment = utcnow() + timedelta(seconds=float(row.clock_offset_seconds or 0.0))
+    moment = utcnow() + timedelta(seconds=owner.clock_offset_seconds)
     emit_event(
         conn,
-        workspace_id=row.workspace_id,
+        workspace_id=owner.workspace_id,
         event_type="webhook.disabled",
         patient_id=None,
-        data={"webhook_id": endpoint_id, "url": row.url, "reason": reason[:1000]},
+        data={"webhook_id": endpoint_id, "url": owner.url, "reason": reason[:1000]},
         timestamp=iso(moment),
     )
 
 
-def release(engine: Engine, delivery_ids: Sequence[str], *, worker_id: str, now: datetime) -> None:
+def release(queue: DeliveryQueue, delivery_ids: Sequence[str], *, worker_id: str, now: datetime) -> None:
     """Hand unfinished deliveries back at shutdown so the next worker need not wait out the lease."""
     if not delivery_ids:
         return
-    with engine.begin() as conn:
-        conn.execute(
-            update(D)
-            .where(D.c.id.in_(list(delivery_ids)), D.c.status == "delivering", D.c.locked_by == worker_id)
-            .values(status="pending", next_attempt_at=precise_iso(now), locked_by=None, locked_until=None)
-        )
+    with queue.writing() as conn:
+        queue_rows.release(conn, delivery_ids, worker_id=worker_id, now=now)

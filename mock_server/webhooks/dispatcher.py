@@ -39,13 +39,13 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy.exc import SQLAlchemyError
 
 from mock_server.secretbox import SecretBox
 from mock_server.settings import Settings
-from mock_server.storage import Storage
+from mock_server.storage import Storage, locking
+from mock_server.storage.outbox import DeliveryQueue
 from mock_server.timeutil import parse_iso
-from mock_server.webhooks import claims, locking, notify, sidecar
+from mock_server.webhooks import claims, notify, sidecar
 from mock_server.webhooks.attempt import attempt
 from mock_server.webhooks.claims import Job, Outcome
 from mock_server.webhooks.transport import LeanTransport
@@ -86,7 +86,7 @@ class Dispatcher:
         self._transport = transport
         self.process = process if process is not None else transport is None and _shareable(storage)
         self._pipe: sidecar.Pipe | None = None
-        self._engine = storage.engine
+        self._queue = DeliveryQueue(storage.engine)
         self._box = SecretBox.from_settings(settings.secrets_key, settings.secrets_key_file)
         self._rng = random.Random()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -176,7 +176,7 @@ class Dispatcher:
         wakeup = self._wakeup = asyncio.Event()
         if self._woken_early:
             wakeup.set()
-        self._engine = locking.dispatcher_engine(self.storage)
+        self._queue = locking.dispatcher_queue(self.storage)
         # one thread each, so a record waiting for the database's write lock never holds up a claim
         self._claimer = ThreadPoolExecutor(1, thread_name_prefix="webhook-claim")
         self._recorder = ThreadPoolExecutor(1, thread_name_prefix="webhook-record")
@@ -200,8 +200,7 @@ class Dispatcher:
                 notifier.join(timeout=2.0)
             self._claimer.shutdown(wait=True)
             self._recorder.shutdown(wait=True)
-            if self._engine is not self.storage.engine:
-                self._engine.dispose()
+            self._queue.close()
             self._loop = self._wakeup = None
 
     async def _claim_loop(
@@ -221,7 +220,7 @@ class Dispatcher:
                 try:
                     jobs = await self._db(
                         claims.claim,
-                        self._engine,
+                        self._queue,
                         box=self._box,
                         worker_id=self.worker_id,
                         now=datetime.now(UTC),
@@ -249,7 +248,7 @@ class Dispatcher:
         workspace's cap: then sleep until an attempt in flight finishes (it wakes the loop), instead
         of spinning on a claim that cannot take it.
         """
-        due = await self._db(claims.next_due, self._engine)
+        due = await self._db(claims.next_due, self._queue)
         if due is None:
             return poll
         wait = (parse_iso(due) - datetime.now(UTC)).total_seconds()
@@ -326,7 +325,7 @@ class Dispatcher:
             try:
                 await self._db(
                     claims.record,
-                    self._engine,
+                    self._queue,
                     batch,
                     worker_id=self.worker_id,
                     disable_after=self.settings.webhook_disable_after_failures,
@@ -355,10 +354,10 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
             unfinished = [delivery_id for delivery_id, task in inflight.items() if task in pending]
-            with contextlib.suppress(SQLAlchemyError):
+            with contextlib.suppress(locking.DatabaseError):
                 await self._db(
                     claims.release,
-                    self._engine,
+                    self._queue,
                     unfinished,
                     worker_id=self.worker_id,
                     now=datetime.now(UTC),

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 
 from mock_server.storage import Storage
-from mock_server.webhooks.outbox import NOTIFY_CHANNEL
+from mock_server.storage.outbox import NOTIFY_CHANNEL
 
 log = logging.getLogger("care_sandbox.webhooks")
 

@@ -5,6 +5,9 @@ Why: the event row commits or rolls back together with the data change that caus
 can never leave a consent granted without its ``consent.granted`` event, or an event for a change that
 never happened. The dispatcher later reads ``deliveries`` and does the network work.
 
+This module decides what an event is (its type, its payload, who is subscribed to it); the rows are
+written by ``mock_server.storage.outbox``, on the caller's connection.
+
 After committing, callers call ``req.services.wake_dispatcher()`` so the in-process dispatcher starts
 at once instead of at its next poll. On PostgreSQL the event also raises a ``NOTIFY`` (sent by the
 database at commit, dropped on rollback), which wakes ``care-sandbox worker`` processes elsewhere.
@@ -12,48 +15,17 @@ database at commit, dropped on rollback), which wakes ``care-sandbox worker`` pr
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select, text
 
-from mock_server.storage import schema
-from mock_server.timeutil import iso
+from mock_server.storage import Connection
+from mock_server.storage import outbox as rows
+from mock_server.storage.outbox import NOTIFY_CHANNEL, new_id, precise_iso
+from mock_server.webhooks.event_types import EVENT_TYPES, WILDCARD
 
-NOTIFY_CHANNEL = "care_sandbox_webhooks"
-
-EVENT_TYPES: tuple[str, ...] = (
-    "consent.granted",
-    "consent.revoked",
-    "link_request.declined",
-    "link_request.expired",
-    "pain_entry.created",
-    "wellbeing.completed",
-    "vitals.received",
-    "report.completed",
-    "webhook.test",
-    "webhook.disabled",
-)
-"""Every event type the sandbox emits (the ``webhooks:`` section of openapi.yaml has one schema each)."""
-
-WILDCARD = "*"
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(12)}"
-
-
-def precise_iso(moment: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SS.mmmZ``: the fixed-width, millisecond form of queue times.
-
-    ``deliveries.next_attempt_at`` and ``locked_until`` use it (and only it), so that sub-second retry
-    schedules and leases work while text order still equals time order. Served timestamps keep the
-    whole-second form of ``timeutil.iso``.
-    """
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+__all__ = ["EVENT_TYPES", "NOTIFY_CHANNEL", "WILDCARD", "emit_event", "new_id", "now_precise", "precise_iso"]
 
 
 def now_precise() -> datetime:
@@ -82,44 +54,13 @@ def emit_event(
     payload = orjson.dumps(
         {"id": event_id, "event": event_type, "patient_id": patient_id, "timestamp": timestamp, "data": data}
     ).decode()
-    moment = now_precise()
-    now, due = iso(moment), precise_iso(moment)
-    conn.execute(
-        schema.events.insert().values(
-            id=event_id,
-            workspace_id=workspace_id,
-            type=event_type,
-            patient_id=patient_id,
-            payload=payload,
-            created_at=now,
-            occurred_at=timestamp,
-        )
-    )
-    endpoints = schema.webhook_endpoints
-    query = select(endpoints.c.id, endpoints.c.events).where(
-        endpoints.c.workspace_id == workspace_id, endpoints.c.enabled.is_(True)
-    )
-    if only_endpoint_id is not None:
-        query = query.where(endpoints.c.id == only_endpoint_id)
-    rows = [
-        {
-            "id": new_id("dlv"),
-            "event_id": event_id,
-            "endpoint_id": endpoint_id,
-            "workspace_id": workspace_id,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": due,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for endpoint_id, events_json in conn.execute(query).all()
-        if only_endpoint_id is not None or _subscribed(orjson.loads(events_json), event_type)
+    targets = [
+        endpoint_id
+        for endpoint_id, events in rows.subscribers(conn, workspace_id, only_endpoint_id)
+        if only_endpoint_id is not None or _subscribed(events, event_type)
     ]
-    if rows:
-        conn.execute(schema.deliveries.insert(), rows)
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    event = rows.NewEvent(event_id, workspace_id, event_type, patient_id, payload, occurred_at=timestamp)
+    rows.insert_event(conn, event, targets, moment=now_precise())
     return event_id
 
 

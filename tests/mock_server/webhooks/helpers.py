@@ -11,7 +11,7 @@ from mock_server.secretbox import SecretBox
 from mock_server.settings import Settings
 from mock_server.storage import Storage, schema
 from mock_server.timeutil import iso, utcnow
-from mock_server.webhooks import store
+from mock_server.webhooks import subscriptions
 from mock_server.webhooks.outbox import emit_event
 
 PAIN_ENTRY: dict[str, Any] = {
@@ -42,7 +42,7 @@ def subscribe(
     """Subscribe ``url``; its secret is sealed with the key the dispatcher under ``settings`` opens it with."""
     box = sealing_box(settings)
     with storage.engine.begin() as conn:
-        return store.create_endpoint(
+        return subscriptions.create_endpoint(
             conn,
             workspace_id=workspace_id,
             url=url,

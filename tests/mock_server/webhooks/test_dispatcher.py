@@ -12,7 +12,7 @@ from sqlalchemy import update
 from standardwebhooks import Webhook
 
 from mock_server.storage import Storage, schema
-from mock_server.webhooks import store
+from mock_server.webhooks import subscriptions
 from mock_server.webhooks.outbox import precise_iso
 
 from .conftest import FAST, running_dispatcher
@@ -174,13 +174,13 @@ def test_disabling_pauses_queued_deliveries_and_enabling_resumes(storage: Storag
         endpoint = subscribe(storage, rx.url)
         queued = emit(storage)
         with storage.engine.begin() as conn:
-            store.update_endpoint(conn, "ws_test", endpoint["id"], {"enabled": False})
+            subscriptions.update_endpoint(conn, "ws_test", endpoint["id"], {"enabled": False})
         with running_dispatcher(storage) as dispatcher:
             time.sleep(0.3)
             assert rx.requests == []
             assert [d.status for d in deliveries(storage)] == ["pending"]
             with storage.engine.begin() as conn:
-                store.update_endpoint(conn, "ws_test", endpoint["id"], {"enabled": True})
+                subscriptions.update_endpoint(conn, "ws_test", endpoint["id"], {"enabled": True})
             dispatcher.wake()
             (got,) = rx.wait_for(1)
             wait_until(lambda: settled(storage), what="resumed delivery")
@@ -249,7 +249,7 @@ def test_rotation_grace_period_sends_both_signatures(storage: Storage) -> None:
     with running_receiver() as rx, running_dispatcher(storage):
         endpoint = subscribe(storage, rx.url)
         with storage.engine.begin() as conn:
-            rotated = store.rotate_secret(
+            rotated = subscriptions.rotate_secret(
                 conn, "ws_test", endpoint["id"], grace_seconds=3600, box=sealing_box()
             )
         emit(storage)
@@ -265,7 +265,9 @@ def test_rotation_without_grace_signs_with_the_new_secret_only(storage: Storage)
     with running_receiver() as rx, running_dispatcher(storage):
         endpoint = subscribe(storage, rx.url)
         with storage.engine.begin() as conn:
-            rotated = store.rotate_secret(conn, "ws_test", endpoint["id"], grace_seconds=0, box=sealing_box())
+            rotated = subscriptions.rotate_secret(
+                conn, "ws_test", endpoint["id"], grace_seconds=0, box=sealing_box()
+            )
         emit(storage)
         (got,) = rx.wait_for(1)
     assert len(got.headers["webhook-signature"].split(" ")) == 1
@@ -318,7 +320,7 @@ def test_deleting_an_endpoint_mid_attempt_is_harmless(storage: Storage) -> None:
         emit(storage)
         rx.wait_for(1)
         with storage.engine.begin() as conn:
-            store.delete_endpoint(conn, "ws_test", endpoint["id"])
+            subscriptions.delete_endpoint(conn, "ws_test", endpoint["id"])
         time.sleep(0.8)
     assert deliveries(storage) == [] and attempts(storage) == []
 

@@ -15,8 +15,8 @@ import time
 import orjson
 from standardwebhooks import Webhook
 
-from mock_server.webhooks.outbox import EVENT_TYPES
-from mock_server.webhooks.trigger import TRIGGERS, trigger
+from mock_server.webhook_tools.trigger import TRIGGERS, trigger
+from mock_server.webhooks.event_types import EVENT_TYPES
 from tests.fixtures.sandbox import RunningSandbox
 
 from .helpers import wait_until

@@ -1,7 +1,7 @@
 """``care-sandbox webhooks …``: the integrator's tools — a verifying local receiver and event triggers.
 
 The group is attached to the ``care-sandbox`` CLI by ``mock_server.cli``; it also runs on its own as
-``python -m mock_server.webhooks.cli``. Errors become one clean line and a non-zero exit.
+``python -m mock_server.webhook_tools.cli``. Errors become one clean line and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import click
 from rich.console import Console
 
-from mock_server.webhooks import listener
-from mock_server.webhooks.outbox import EVENT_TYPES
-from mock_server.webhooks.trigger import TRIGGERS, TriggerError, trigger
+from mock_server.webhook_tools import listener
+from mock_server.webhook_tools.trigger import TRIGGERS, TriggerError, trigger
+from mock_server.webhooks.event_types import EVENT_TYPES
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 

@@ -12,11 +12,11 @@ import orjson
 from click.testing import CliRunner
 from rich.console import Console
 
-from mock_server.webhooks import cli, signing
-from mock_server.webhooks.listener import Listener, build_app
-from mock_server.webhooks.verify import verify
-
-from .receiver import running_receiver
+from mock_server.webhook_tools import cli
+from mock_server.webhook_tools.listener import Listener, build_app
+from mock_server.webhook_tools.verify import verify
+from mock_server.webhooks import signing
+from tests.mock_server.webhooks.receiver import running_receiver
 
 BODY = orjson.dumps(
     {

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from mock_server.timeutil import iso, parse_iso
+from synthetic_data.vocab import BODY_AREAS, PAIN_QUALITIES, VITAL_SOURCES, WHO5_DIMENSIONS, VitalSource
 
 DISABLE_WAIT_SECONDS = 15.0
 PATIENT_DATA_SCOPES = [
@@ -32,19 +33,9 @@ PATIENT_DATA_SCOPES = [
     "reports:read",
     "fhir:read",
 ]
-BODY_AREAS = [
-    "lower_back",
-    "left_knee",
-    "right_knee",
-    "neck",
-    "head",
-    "right_shoulder",
-    "left_hip",
-    "upper_back",
-]
-QUALITIES = ["aching", "burning", "throbbing", "stabbing", "sharp", "tingling", "tender", "shooting"]
-# one plausible reading per source (a metric the source reports, inside physiological ranges)
-VITALS_BY_SOURCE: dict[str, Callable[[random.Random], dict[str, Any]]] = {
+# one plausible reading per source: a metric the source reports (``vocab.SOURCE_METRICS``), in a unit and
+# range ``vocab.PHYSIOLOGICAL_RANGES`` accepts (tests/mock_server/webhook_tools/test_trigger.py checks it)
+VITALS_BY_SOURCE: dict[VitalSource, Callable[[random.Random], dict[str, Any]]] = {
     "polar": lambda r: {
         "metric": "heart_rate",
         "value": r.randint(58, 92),
@@ -76,6 +67,24 @@ def _blood_pressure(r: random.Random) -> dict[str, Any]:
         "components": {"systolic": systolic, "diastolic": diastolic},
         "device": "Withings BPM Connect",
     }
+
+
+def pain_entry_body(r: random.Random) -> dict[str, Any]:
+    """A ``SandboxPainEntryCreate``: areas and qualities from the one vocabulary (the contract's enums)."""
+    level = r.randint(2, 8)
+    areas = r.sample(BODY_AREAS, r.randint(1, 2))
+    return {
+        "pain_level": level,
+        "areas": [{"id": a, "max_intensity": max(0, level - i)} for i, a in enumerate(areas)],
+        "qualities": r.sample(PAIN_QUALITIES, r.randint(1, 3)),
+        "overall_wellbeing": round(r.uniform(1.5, 4.5), 1),
+        "notes": "Logged by care-sandbox webhooks trigger",
+    }
+
+
+def wellbeing_body(r: random.Random) -> dict[str, Any]:
+    """A ``SandboxWellbeingCreate``: one WHO-5 answer (1-5) per dimension."""
+    return {"dimensions": {k: r.randint(1, 5) for k in WHO5_DIMENSIONS}}
 
 
 class TriggerError(RuntimeError):
@@ -226,30 +235,21 @@ def consent_revoked(sb: SandboxClient, patient: str | None) -> Triggered:
 
 
 def pain_entry_created(sb: SandboxClient, patient: str | None) -> Triggered:
-    r = random.Random()
     patient_id = consented_patient(sb, patient, "pain:read")
-    level = r.randint(2, 8)
-    areas = r.sample(BODY_AREAS, r.randint(1, 2))
-    body = {
-        "pain_level": level,
-        "areas": [{"id": a, "max_intensity": max(0, level - i)} for i, a in enumerate(areas)],
-        "qualities": r.sample(QUALITIES, r.randint(1, 3)),
-        "overall_wellbeing": round(r.uniform(1.5, 4.5), 1),
-        "notes": "Logged by care-sandbox webhooks trigger",
-    }
+    body = pain_entry_body(random.Random())
     entry = sb.call("POST", f"/v1/sandbox/patients/{patient_id}/pain-entries", json=body)
     return Triggered(
         "pain_entry.created",
-        f"patient {patient_id} logged pain {level}/10 ({', '.join(areas)})",
+        f"patient {patient_id} logged pain {body['pain_level']}/10"
+        f" ({', '.join(a['id'] for a in body['areas'])})",
         {"patient_id": patient_id, "entry_id": entry["id"]},
     )
 
 
 def wellbeing_completed(sb: SandboxClient, patient: str | None) -> Triggered:
-    r = random.Random()
     patient_id = consented_patient(sb, patient, "wellbeing:read")
-    dimensions = {k: r.randint(1, 5) for k in ("cheerful", "calm", "active", "rested", "interested")}
-    checkin = sb.call("POST", f"/v1/sandbox/patients/{patient_id}/wellbeing", json={"dimensions": dimensions})
+    body = wellbeing_body(random.Random())
+    checkin = sb.call("POST", f"/v1/sandbox/patients/{patient_id}/wellbeing", json=body)
     return Triggered(
         "wellbeing.completed",
         f"patient {patient_id} completed WHO-5 (raw score {checkin['raw_score']})",
@@ -261,7 +261,7 @@ def vitals_received(sb: SandboxClient, patient: str | None) -> Triggered:
     r = random.Random()
     patient_id = consented_patient(sb, patient, "vitals:write")
     sources = sb.call("GET", f"/v1/patients/{patient_id}").get("sources") or ["polar"]
-    source = sources[0] if sources[0] in VITALS_BY_SOURCE else "polar"
+    source: VitalSource = next((known for known in VITAL_SOURCES if known == sources[0]), "polar")
     measured = iso(parse_iso(sandbox_now(sb)) - timedelta(minutes=5))
     reading = {**VITALS_BY_SOURCE[source](r), "measured_at": measured}
     pushed = sb.call(

@@ -20,10 +20,11 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from mock_server.storage import Storage
 from mock_server.storage.engine import build_engine
+from mock_server.storage.outbox import DeliveryQueue
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -31,6 +32,9 @@ T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_MS = 3
 LOCK_WAIT_SECONDS = 30.0  # the same patience as the server's own connections
 FIRST_PAUSE, LONGEST_PAUSE = 0.0002, 0.002
+
+DatabaseError = SQLAlchemyError
+"""What a failing database raises, for callers outside storage that must outlive it (the dispatcher)."""
 
 
 def dispatcher_engine(storage: Storage) -> Engine:
@@ -40,6 +44,13 @@ def dispatcher_engine(storage: Storage) -> Engine:
     engine = build_engine(storage.url, pool_size=3)
     event.listen(engine, "connect", _impatient)  # after build_engine's own pragmas, so it wins
     return engine
+
+
+def dispatcher_queue(storage: Storage) -> DeliveryQueue:
+    """The dispatcher's :class:`DeliveryQueue` over :func:`dispatcher_engine` (closing it disposes
+    of the impatient engine, never of the server's shared one)."""
+    engine = dispatcher_engine(storage)
+    return DeliveryQueue(engine, owns_engine=engine is not storage.engine)
 
 
 def _impatient(dbapi_connection: Any, _record: Any) -> None:

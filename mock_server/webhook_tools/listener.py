@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mock_server.webhooks.verify import Verdict, verify
+from mock_server.webhook_tools.verify import Verdict, verify
 
 FORWARDED_HEADERS = ("content-type", "user-agent", "webhook-id", "webhook-timestamp", "webhook-signature")
 
