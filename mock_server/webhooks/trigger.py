@@ -20,18 +20,10 @@ from typing import Any
 
 import httpx
 
+from mock_server.scopes import PATIENT_DATA_SCOPES
 from mock_server.timeutil import iso, parse_iso
 
 DISABLE_WAIT_SECONDS = 15.0
-PATIENT_DATA_SCOPES = [
-    "pain:read",
-    "wellbeing:read",
-    "vitals:read",
-    "vitals:write",
-    "gauges:read",
-    "reports:read",
-    "fhir:read",
-]
 BODY_AREAS = [
     "lower_back",
     "left_knee",
@@ -162,7 +154,7 @@ def _email_of(sb: SandboxClient, patient: str) -> str:
 def _request_for(sb: SandboxClient, email: str) -> dict[str, Any]:
     body = {
         "patient_email": email,
-        "scopes": PATIENT_DATA_SCOPES,
+        "scopes": list(PATIENT_DATA_SCOPES),
         "message": "Sent by care-sandbox webhooks trigger",
     }
     result: dict[str, Any] = sb.call("POST", "/v1/link-requests", json=body)
