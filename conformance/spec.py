@@ -128,6 +128,16 @@ class Spec:
     def version(self) -> str:
         return str(self.document.get("openapi", ""))
 
+    @property
+    def patient_data_scopes(self) -> tuple[str, ...]:
+        """What a link request may ask a patient for: the contract's ``PatientDataScope`` enum.
+
+        Read from the contract, not typed out, so the kit cannot drift from it (and stays independent
+        of the sandbox's own list); empty when the contract has no such schema.
+        """
+        schema = self.document.get("components", {}).get("schemas", {}).get("PatientDataScope", {})
+        return tuple(str(scope) for scope in schema.get("enum", ()))
+
     def validation_errors(self, limit: int = 20) -> list[str]:
         """Problems found by openapi-spec-validator's 3.1 validator (empty when the document is valid)."""
         from openapi_spec_validator import OpenAPIV31SpecValidator

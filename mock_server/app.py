@@ -74,24 +74,46 @@ class SandboxConnexion(ConnexionMiddleware):
 
 
 def build_services(settings: Settings, storage: Storage | None = None) -> Services:
+    """Every long-lived collaborator, built once (``create_app``, the CLI, a HeavyWork child).
+
+    Nothing here starts a thread or opens a connection yet: the writer, the limiter's flusher and the
+    pools start on first use, so a CLI command building services to seed a workspace pays nothing for
+    the parts it does not use.
+    """
     storage = storage or Storage.open(
         settings.database_url,
         pool_size=settings.db_pool_size,
         wal_limit_bytes=settings.sqlite_wal_limit_bytes,
     )
-    services = Services(
+    workspaces = WorkspaceRepo(storage)
+    oauth = OAuthService(storage, settings)
+    log_storage = request_log_storage(storage)
+    return Services(
         settings=settings,
         storage=storage,
         clock=WorkspaceClock(storage),
+        workspaces=workspaces,
+        oauth=oauth,
+        principals=PrincipalResolver(workspaces.principal_for_api_key, oauth.principal_for_token),
+        limiter=build_limiter(storage, settings.rate_limit_backend, settings.workers),
+        secretbox=SecretBox.from_settings(settings.secrets_key, settings.secrets_key_file),
+        metrics=Metrics(),
+        request_log_storage=log_storage,
+        request_log=_request_log_writer(settings, log_storage),
         blocking=BlockingPool(settings.handler_threads),
         heavy=HeavyWork(settings, settings.sandbox_processes),
     )
-    services.extras["workspaces"] = WorkspaceRepo(storage)
-    services.extras["oauth"] = OAuthService(storage, settings)
-    services.extras["secretbox"] = SecretBox.from_settings(settings.secrets_key, settings.secrets_key_file)
-    services.extras["metrics"] = Metrics()
-    services.extras["request_log_storage"] = request_log_storage(storage)
-    return services
+
+
+def _request_log_writer(settings: Settings, log_storage: Storage) -> RequestLogWriter | None:
+    if not settings.request_log:
+        return None
+    return RequestLogWriter(
+        log_storage,
+        keep=settings.request_log_keep,
+        retention_days=settings.request_log_retention_days,
+        body_limit=settings.request_log_body_bytes,
+    )
 
 
 async def _upkeep(services: Services, stop: asyncio.Event) -> None:
@@ -123,91 +145,12 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
     """Build the ASGI app. ``services`` may be passed in so a test or the CLI can share them."""
     services = services or build_services(settings)
     document = spec.load(settings.spec_path)
-    workspaces: WorkspaceRepo = services.extras["workspaces"]
-    oauth: OAuthService = services.extras["oauth"]
-    resolver = PrincipalResolver(workspaces.principal_for_api_key, oauth.principal_for_token)
-    limiter = build_limiter(services.storage, settings.rate_limit_backend, settings.workers)
-    services.extras["principals"] = resolver
-    services.extras["limiter"] = limiter
-    request_log: RequestLogWriter | None = None
-    if settings.request_log:
-        request_log = RequestLogWriter(
-            services.extras["request_log_storage"],
-            keep=settings.request_log_keep,
-            retention_days=settings.request_log_retention_days,
-            body_limit=settings.request_log_body_bytes,
-        )
-        services.extras["request_log"] = request_log
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Any) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        task = None
-        if settings.dispatcher:
-            from mock_server.webhooks.dispatcher import Dispatcher
-
-            dispatcher = Dispatcher(services.storage, settings)
-            wake, storage_ = dispatcher.wake, services.storage
-            # inside a unit of work the wake-up waits for the commit, so it never runs ahead of data
-            services.wake_dispatcher = lambda: storage_.after_commit(wake)
-            task = asyncio.create_task(dispatcher.run(stop))
-        upkeep = asyncio.create_task(_upkeep(services, stop))
-        try:
-            yield
-        finally:
-            stop.set()
-            upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await upkeep
-            if services.heavy is not None:
-                services.heavy.close()
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait_for(task, timeout=10)
-            if request_log is not None:  # write what is still queued
-                request_log.close()
-            close = getattr(limiter, "close", None)
-            if close is not None:  # a shared limiter writes the hits it still holds
-                with contextlib.suppress(Exception):
-                    close()
-
-    cors = cors_middleware(settings.cors_origins)
-    # outermost: preflights never reach the router's 405; then /console, served here (everything else
-    # passes through); then the request log, which sees what the client sent and got, errors included
-    middlewares: list[Any] = [
-        *([cors] if cors is not None else []),
-        partial(
-            ConsoleMiddleware,
-            document=document,
-            resolve_key=lambda key: resolver.resolve({"x-api-key": key})[0],
-            describe_workspace=partial(workspace_overview, services.storage),
-        ),
-    ]
-    if request_log is not None:
-        capture = 4 * settings.request_log_body_bytes  # redaction runs before the cut
-        middlewares.append(partial(RequestLogMiddleware, writer=request_log, capture_bytes=capture))
-    middlewares += [
-        partial(
-            EdgeMiddleware,
-            resolver=resolver,
-            limiter=limiter,
-            default_limit=settings.default_rate_limit_per_hour,
-            public_base_url=settings.public_base_url,
-            observe=services.extras["metrics"].observe,
-            allowed_methods=allowed_methods_from(document),
-            access_log=settings.access_log,
-        ),
-        SwaggerUIMiddleware,
-        RoutingMiddleware,
-        LifespanMiddleware,
-        GatewayMiddleware,
-    ]
     app = SandboxConnexion(
         not_found_app,
         import_name=__name__,
         specification_dir=_specification_dir(settings.spec_path),
-        lifespan=lifespan,
-        middlewares=middlewares,  # type: ignore[arg-type]
+        lifespan=partial(_lifespan, services),
+        middlewares=_middlewares(settings, services, document),  # type: ignore[arg-type]
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui_path="/ui",
             swagger_ui_template_dir=str(swagger_ui.DIRECTORY),
@@ -222,6 +165,79 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
     )
     app.services = services
     return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(services: Services, _app: Any) -> AsyncIterator[None]:
+    """While the app serves: the in-process dispatcher (when on) and upkeep; on the way out, write
+    what the request log and a shared rate limiter still hold."""
+    settings = services.settings
+    stop = asyncio.Event()
+    task = None
+    if settings.dispatcher:
+        from mock_server.webhooks.dispatcher import Dispatcher
+
+        dispatcher = Dispatcher(services.storage, settings)
+        wake, storage_ = dispatcher.wake, services.storage
+        # inside a unit of work the wake-up waits for the commit, so it never runs ahead of data
+        services.wake_dispatcher.connect(lambda: storage_.after_commit(wake))
+        task = asyncio.create_task(dispatcher.run(stop))
+    upkeep = asyncio.create_task(_upkeep(services, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        upkeep.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await upkeep
+        if services.heavy is not None:
+            services.heavy.close()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+        if services.request_log is not None:  # write what is still queued
+            services.request_log.close()
+        close = getattr(services.limiter, "close", None)
+        if close is not None:  # a shared limiter writes the hits it still holds
+            with contextlib.suppress(Exception):
+                close()
+
+
+def _middlewares(settings: Settings, services: Services, document: dict[str, Any]) -> list[Any]:
+    """The stack of the module docstring, outermost first."""
+    resolver = services.principals
+    cors = cors_middleware(settings.cors_origins)
+    # outermost: preflights never reach the router's 405; then /console, served here (everything else
+    # passes through); then the request log, which sees what the client sent and got, errors included
+    middlewares: list[Any] = [
+        *([cors] if cors is not None else []),
+        partial(
+            ConsoleMiddleware,
+            document=document,
+            resolve_key=lambda key: resolver.resolve({"x-api-key": key})[0],
+            describe_workspace=partial(workspace_overview, services.storage),
+        ),
+    ]
+    if services.request_log is not None:
+        capture = 4 * settings.request_log_body_bytes  # redaction runs before the cut
+        middlewares.append(partial(RequestLogMiddleware, writer=services.request_log, capture_bytes=capture))
+    return [
+        *middlewares,
+        partial(
+            EdgeMiddleware,
+            resolver=resolver,
+            limiter=services.limiter,
+            default_limit=settings.default_rate_limit_per_hour,
+            public_base_url=settings.public_base_url,
+            observe=services.metrics.observe,
+            allowed_methods=allowed_methods_from(document),
+            access_log=settings.access_log,
+        ),
+        SwaggerUIMiddleware,
+        RoutingMiddleware,
+        LifespanMiddleware,
+        GatewayMiddleware,
+    ]
 
 
 def _specification_dir(source: str | pathlib.Path) -> pathlib.Path:

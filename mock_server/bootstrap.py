@@ -67,7 +67,7 @@ def create_workspace(
     seed: int | None = None,
 ) -> NewWorkspace:
     services = build_services(settings, storage)
-    repo: WorkspaceRepo = services.extras["workspaces"]
+    repo = services.workspaces
     digest = hashlib.sha256(f"{settings.seed}:{name}".encode()).digest()
     # 31 bits: the column is a signed 32-bit INTEGER, and PostgreSQL (unlike SQLite) refuses more
     workspace_seed = seed if seed is not None else int.from_bytes(digest[:4], "big") & 0x7FFFFFFF

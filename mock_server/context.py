@@ -18,8 +18,15 @@ from typing import TYPE_CHECKING, Any
 from mock_server.blocking import CONTROL_THREADS, DEFAULT_HANDLER_THREADS, BlockingPool, HeavyWork
 
 if TYPE_CHECKING:
+    from mock_server.auth.oauth import OAuthService
+    from mock_server.auth.principals import PrincipalResolver
+    from mock_server.metrics import Metrics
+    from mock_server.middleware.rate_limit import RateLimiter
+    from mock_server.requestlog.writer import RequestLogWriter
+    from mock_server.secretbox import SecretBox
     from mock_server.settings import Settings
     from mock_server.storage import Storage
+    from mock_server.storage.workspaces import WorkspaceRepo
     from mock_server.workspace_clock import WorkspaceClock
 
 
@@ -34,15 +41,51 @@ class Principal:
     rate_limit_per_hour: int
 
 
-@dataclass
+class DispatcherWake:
+    r"""``services.wake_dispatcher()``: wake the in-process webhook dispatcher after a write.
+
+    Why an object and not a plain callable field: the services are built (and frozen) before the app's
+    lifespan starts the dispatcher, which then :meth:`connect`\ s its wake-up here. Until it does (the
+    CLI, a HeavyWork child, a server whose dispatcher runs in a child process) a wake is a no-op.
+    """
+
+    def __init__(self) -> None:
+        self._target: Callable[[], None] | None = None
+
+    def connect(self, target: Callable[[], None] | None) -> None:
+        self._target = target
+
+    def __call__(self) -> None:
+        target = self._target
+        if target is not None:
+            target()
+
+
+@dataclass(frozen=True)
 class Services:
-    """Long-lived collaborators shared by every request."""
+    """Long-lived collaborators shared by every request, built once by ``app.build_services``.
+
+    Every field is typed and read somewhere: handlers reach what they use as ``req.services.<name>``
+    (one request object, no globals, no string-keyed lookups), the app wires the edge from the same
+    object. A field is added here and built in ``build_services``, nowhere else.
+    """
 
     settings: Settings
     storage: Storage
     clock: WorkspaceClock
-    wake_dispatcher: Callable[[], None] = lambda: None
-    extras: dict[str, Any] = field(default_factory=dict)
+    workspaces: WorkspaceRepo
+    oauth: OAuthService
+    # resolves X-API-Key / Bearer credentials for the edge; the OAuth handler clears its cache
+    principals: PrincipalResolver
+    limiter: RateLimiter
+    # webhook signing secrets are sealed with it at rest
+    secretbox: SecretBox
+    metrics: Metrics
+    # the request log's own storage (a side file on SQLite; see storage.request_log) and, when the
+    # log is on, the background writer filling it
+    request_log_storage: Storage
+    request_log: RequestLogWriter | None
+    wake_dispatcher: DispatcherWake = field(default_factory=DispatcherWake)
     # where sync handlers and other blocking work run, off the event loop (see mock_server.blocking)
     blocking: BlockingPool = field(default_factory=lambda: BlockingPool(DEFAULT_HANDLER_THREADS))
     # where CPU-heavy sandbox controls run (a child process; see mock_server.blocking.HeavyWork)

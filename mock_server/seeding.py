@@ -15,6 +15,7 @@ from typing import Any
 
 from mock_server.consent import ConsentService
 from mock_server.context import Services
+from mock_server.scopes import PATIENT_DATA_SCOPES
 from mock_server.storage import Connection
 from mock_server.storage import records as records_mod
 from mock_server.storage.patients import PatientRepo, SandboxPatientRow, anonymized_id
@@ -27,15 +28,7 @@ from synthetic_data.patients import make_profile
 DEMO_PATIENTS = 25
 DEMO_HISTORY_DAYS = 90
 CONSENTED_SCOPE_SETS: list[list[str]] = [
-    [
-        "pain:read",
-        "wellbeing:read",
-        "vitals:read",
-        "vitals:write",
-        "gauges:read",
-        "reports:read",
-        "fhir:read",
-    ],
+    list(PATIENT_DATA_SCOPES),  # the first consented patient granted everything
     ["pain:read", "wellbeing:read"],
     ["pain:read", "vitals:read", "reports:read"],
     ["pain:read", "wellbeing:read", "gauges:read", "fhir:read"],

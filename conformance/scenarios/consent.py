@@ -10,15 +10,6 @@ from conformance.errors import ConformanceFailure
 
 CHECK = "consent_lifecycle"
 OPERATION = "scenario: consent lifecycle"
-DATA_SCOPES = [
-    "pain:read",
-    "wellbeing:read",
-    "vitals:read",
-    "vitals:write",
-    "gauges:read",
-    "reports:read",
-    "fhir:read",
-]
 
 
 @dataclass(frozen=True)
@@ -38,7 +29,7 @@ def link_new_patient(
     A step answering otherwise raises `ConformanceFailure` under `check`, with the curl line of the
     request that showed it; the caller decides whose failure that is (its scenario's, or the setup's).
     """
-    scopes = scopes or DATA_SCOPES
+    scopes = scopes or list(ctx.spec.patient_data_scopes)
     target = ctx.target
     try:
         created = target.request(

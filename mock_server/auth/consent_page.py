@@ -22,6 +22,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "analytics:read": "Include your shared data, anonymized, in population statistics.",
     "webhooks:manage": "Be notified when you share new data or change your consent.",
     "fhir:read": "Read your shared data as FHIR R4 resources, for their clinical systems.",
+    "events:read": "See the history of events about your shared data (new data, consent changes).",
     "sandbox:manage": "Use the sandbox's test controls (simulated patients and clock).",
 }
 

@@ -9,7 +9,7 @@ per-request work is lookups and validator calls only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jsonschema_rs
@@ -120,7 +120,6 @@ class OperationPlan:
     idempotent_post: bool = False
     query_date_times: tuple[str, ...] = ()  # query parameters with format: date-time (see temporal.py)
     body_date_times: tuple[tuple[str, ...], ...] = ()  # JSON paths of body fields with format: date-time
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def documented_statuses(self) -> list[int]:

@@ -13,18 +13,13 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 from mock_server.auth.consent_page import render_consent_page
-from mock_server.auth.oauth import OAuthService, RedirectError, oauth_error
+from mock_server.auth.oauth import RedirectError, oauth_error
 from mock_server.context import ApiRequest, RawJSON, Reply, ok
 from mock_server.errors import ApiError, render, rfc6749_text
 from mock_server.scopes import ALL_SCOPES
 
 _NO_STORE = {"Cache-Control": "no-store"}
 _ECHOED = ("client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method")
-
-
-def _service(req: ApiRequest) -> OAuthService:
-    service: OAuthService = req.services.extras["oauth"]
-    return service
 
 
 def _client_auth(req: ApiRequest) -> tuple[str | None, str | None]:
@@ -56,7 +51,7 @@ def token(req: ApiRequest) -> Reply:
         body = _grant(req)
     except ApiError as error:
         if error.code == "invalid_grant":  # a family may just have been revoked: drop cached tokens
-            req.services.extras["principals"].forget()
+            req.services.principals.forget()
         data, media = render(error, req.request_id, req.path)
         return Reply(error.status, RawJSON(data), {**error.headers, **_NO_STORE}, media, replayable=False)
     return Reply(200, body, {**_NO_STORE, "Pragma": "no-cache"}, replayable=False)
@@ -66,7 +61,7 @@ def _grant(req: ApiRequest) -> dict[str, Any]:
     form = req.body
     client_id, secret = _client_auth(req)
     grant = form.get("grant_type")
-    service = _service(req)
+    service = req.services.oauth
     if grant == "client_credentials":
         return service.client_credentials(client_id, secret, form.get("scope"))
     if grant == "authorization_code":
@@ -96,7 +91,7 @@ def _error_redirect(redirect_uri: str, error: RedirectError, state: str | None) 
 
 def authorize(req: ApiRequest) -> Reply:
     params = req.params
-    service = _service(req)
+    service = req.services.oauth
     client = service.redirect_target(params.get("client_id"), params.get("redirect_uri"))
     redirect_uri, state = params["redirect_uri"], params.get("state")
     try:
@@ -117,7 +112,7 @@ def authorize(req: ApiRequest) -> Reply:
 
 def approve(req: ApiRequest) -> Reply:
     form = req.body
-    service = _service(req)
+    service = req.services.oauth
     client = service.redirect_target(form.get("client_id"), form.get("redirect_uri"))
     redirect_uri, state = form["redirect_uri"], form.get("state")
     if form["decision"] != "approve":

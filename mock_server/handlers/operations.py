@@ -32,5 +32,5 @@ def readyz(req: ApiRequest) -> Reply:
 
 
 def metrics(req: ApiRequest) -> Reply:
-    registry = req.services.extras["metrics"]
+    registry = req.services.metrics
     return Reply(200, registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -23,8 +23,7 @@ from mock_server.context import ApiRequest, Reply, Services, accepted, ok
 from mock_server.errors import ApiError, not_found
 from mock_server.handlers._period import period
 from mock_server.handlers._shared import consented, consents, held_scopes, now
-from mock_server.reports.analysis import analyze
-from mock_server.reports.inputs import patient_inputs
+from mock_server.reports.inputs import analyze_patient
 from mock_server.reports.pdf import render_report, report_filename
 from mock_server.storage.consents import ConsentRepo
 from mock_server.storage.patients import PatientRepo
@@ -37,21 +36,14 @@ JOBS = ReportJobRepo()
 _RUNNING: set[asyncio.Task[None]] = set()
 
 
-def _render(services: Services, consent: ActiveConsent, first: date, last: date, lang: str) -> bytes:
-    inputs = patient_inputs(services, consent, first, last)
-    moment = utcnow()
-    analysis = analyze(
-        inputs.pain_entries,
-        inputs.wellbeing,
-        inputs.vitals,
-        period_from=first,
-        period_to=last,
-        patient_id=consent.anon_id,
-        now=moment,
-        tz=inputs.timezone,
-    )
+def _render(
+    services: Services, workspace_id: str, consent: ActiveConsent, first: date, last: date, lang: str
+) -> bytes:
+    # the JSON analysis's path and clock: the PDF prints the same findings and "generated" moment
+    made = analyze_patient(services, workspace_id, consent, first, last)
+    inputs = made.inputs
     return render_report(
-        analysis,
+        made.result,
         inputs.pain_entries,
         inputs.wellbeing,
         inputs.vitals,
@@ -59,7 +51,7 @@ def _render(services: Services, consent: ActiveConsent, first: date, last: date,
         patient_label=consent.anon_id,
         period_from=first,
         period_to=last,
-        generated_at=moment,
+        generated_at=made.generated_at,
         tz=inputs.timezone,
     )
 
@@ -68,7 +60,7 @@ async def pdf(req: ApiRequest) -> Reply:
     consent = consented(req, "reports:read")
     first, last = period(req)
     lang = req.params.get("lang", "en")
-    data = await asyncio.to_thread(_render, req.services, consent, first, last, lang)
+    data = await asyncio.to_thread(_render, req.services, req.workspace_id, consent, first, last, lang)
     name = report_filename(consent.anon_id, first, last, lang)
     return Reply(
         200, data, {"Content-Disposition": f'attachment; filename="{name}"'}, media_type=pdf_media_type(req)
@@ -116,7 +108,7 @@ async def _run_job(
     with storage.transaction() as conn:
         JOBS.mark_running(conn, job_id)
     try:
-        data = await asyncio.to_thread(_render, services, consent, first, last, lang)
+        data = await asyncio.to_thread(_render, services, workspace_id, consent, first, last, lang)
     except Exception as exc:  # a failed job is reported on the job, not lost
         log.exception("report job %s failed", job_id)
         with storage.transaction() as conn:

@@ -17,14 +17,14 @@ from mock_server.errors import not_found, unprocessable
 from mock_server.handlers._shared import consents, list_body, now, paging, patients
 from mock_server.seeding import create_patient as seed_patient
 from mock_server.storage import records as records_mod
-from mock_server.storage.workspaces import Workspace, WorkspaceRepo
+from mock_server.storage.workspaces import Workspace
 from mock_server.timeutil import EARLIEST_RECORDED, iso, parse_iso, shift, utcnow
 from mock_server.webhooks.outbox import emit_event
 from synthetic_data.vocab import LOCALES
 
 
 def _workspace(req: ApiRequest) -> Workspace:
-    repo: WorkspaceRepo = req.services.extras["workspaces"]
+    repo = req.services.workspaces
     workspace = repo.get(req.workspace_id)
     if workspace is None:
         raise not_found("workspace", req.workspace_id)
@@ -181,7 +181,7 @@ def create_wellbeing_checkin(req: ApiRequest) -> Reply:
 
 
 def get_clock(req: ApiRequest) -> Reply:
-    repo: WorkspaceRepo = req.services.extras["workspaces"]
+    repo = req.services.workspaces
     with req.services.storage.connect() as conn:
         offset, target = repo.clock_state(conn, req.workspace_id)
     moment = utcnow()
@@ -198,7 +198,7 @@ def advance_clock(req: ApiRequest) -> Reply:
     step = timedelta(days=int(req.body.get("days", 0)), hours=int(req.body.get("hours", 0)))
     seconds = step.total_seconds()
     settings, storage = req.services.settings, req.services.storage
-    repo: WorkspaceRepo = req.services.extras["workspaces"]
+    repo = req.services.workspaces
     with storage.connect() as conn:
         offset, target = repo.clock_state(conn, workspace.id)
         quotas.check_clock(settings, max(offset, target or offset), seconds)

@@ -38,7 +38,7 @@ def get(req: ApiRequest) -> Reply:
 def _repo(req: ApiRequest) -> RequestLogRepo:
     """The log's own storage (a side file on SQLite; see ``storage.request_log``), once every request
     answered before this one is in it."""
-    writer = req.services.extras.get("request_log")
+    writer = req.services.request_log
     if writer is not None:
         writer.flush()
-    return RequestLogRepo(req.services.extras["request_log_storage"])
+    return RequestLogRepo(req.services.request_log_storage)

@@ -34,7 +34,7 @@ def create(req: ApiRequest) -> Reply:
             url=url,
             events=events,
             description=body.get("description"),
-            box=req.services.extras["secretbox"],
+            box=req.services.secretbox,
         )
     # the secret is shown once: an idempotent replay of this response omits it (never stored)
     return Reply(201, view, secret_fields=("secret",))
@@ -105,7 +105,7 @@ def rotate_secret(req: ApiRequest) -> Reply:
             req.workspace_id,
             req.params["webhook_id"],
             grace_seconds=int(grace),
-            box=req.services.extras["secretbox"],
+            box=req.services.secretbox,
         )
     return Reply(200, rotated, secret_fields=("secret",))
 

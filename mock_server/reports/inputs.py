@@ -1,4 +1,8 @@
-"""Gather one consented patient's records for a period, as analysis and the PDF want them.
+"""Gather one consented patient's records for a period, and analyse them on the workspace clock.
+
+``analyze_patient`` is the one path both the JSON analysis (``GET …/analysis``) and the PDF take, so
+the two cannot disagree: same records, same function, same moment (the workspace's test clock, which
+a sandbox advance moves; never the wall clock).
 
 Only series the patient granted are read: a report for a partner without ``vitals:read`` is built
 without vitals (its sleep and HRV findings then say "not enough data"), so a report never reveals
@@ -8,11 +12,12 @@ more than the partner could read directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from mock_server.consent import ActiveConsent
 from mock_server.context import Services
+from mock_server.reports.analysis import analyze
 from mock_server.storage.patients import PatientRepo
 from mock_server.storage.records import RecordFilter, RecordRepo
 from mock_server.timeutil import day_end_iso, day_start, iso, shift_date
@@ -45,3 +50,30 @@ def patient_inputs(services: Services, consent: ActiveConsent, first: date, last
         read("vital", "vitals:read"),
         timezone,
     )
+
+
+@dataclass(frozen=True)
+class PatientAnalysis:
+    """The analysis of one patient's period, the records it was computed from, and when (workspace clock)."""
+
+    inputs: PatientInputs
+    result: dict[str, Any]
+    generated_at: datetime
+
+
+def analyze_patient(
+    services: Services, workspace_id: str, consent: ActiveConsent, first: date, last: date
+) -> PatientAnalysis:
+    inputs = patient_inputs(services, consent, first, last)
+    moment = services.clock.now(workspace_id)
+    result = analyze(
+        inputs.pain_entries,
+        inputs.wellbeing,
+        inputs.vitals,
+        period_from=first,
+        period_to=last,
+        patient_id=consent.anon_id,
+        now=moment,
+        tz=inputs.timezone,
+    )
+    return PatientAnalysis(inputs, result, moment)

@@ -20,19 +20,11 @@ from typing import Any
 
 import httpx
 
+from mock_server.scopes import PATIENT_DATA_SCOPES
 from mock_server.timeutil import iso, parse_iso
 from synthetic_data.vocab import BODY_AREAS, PAIN_QUALITIES, VITAL_SOURCES, WHO5_DIMENSIONS, VitalSource
 
 DISABLE_WAIT_SECONDS = 15.0
-PATIENT_DATA_SCOPES = [
-    "pain:read",
-    "wellbeing:read",
-    "vitals:read",
-    "vitals:write",
-    "gauges:read",
-    "reports:read",
-    "fhir:read",
-]
 # one plausible reading per source: a metric the source reports (``vocab.SOURCE_METRICS``), in a unit and
 # range ``vocab.PHYSIOLOGICAL_RANGES`` accepts (tests/mock_server/webhook_tools/test_trigger.py checks it)
 VITALS_BY_SOURCE: dict[VitalSource, Callable[[random.Random], dict[str, Any]]] = {
@@ -171,7 +163,7 @@ def _email_of(sb: SandboxClient, patient: str) -> str:
 def _request_for(sb: SandboxClient, email: str) -> dict[str, Any]:
     body = {
         "patient_email": email,
-        "scopes": PATIENT_DATA_SCOPES,
+        "scopes": list(PATIENT_DATA_SCOPES),
         "message": "Sent by care-sandbox webhooks trigger",
     }
     result: dict[str, Any] = sb.call("POST", "/v1/link-requests", json=body)

@@ -52,7 +52,7 @@ def _code_tokens(sandbox: RunningSandbox, issued: list[str]) -> dict:
 
 
 def _scenario(sandbox: RunningSandbox) -> list[str]:
-    repo = sandbox.services.extras["workspaces"]
+    repo = sandbox.services.workspaces
     issued = [
         sandbox.alpha.api_key,
         sandbox.beta.api_key,
@@ -120,8 +120,8 @@ def test_no_secret_is_stored_in_plaintext(sandbox_factory, database_url: str) ->
     issued = _scenario(sandbox)
     stored = _every_stored_text(sandbox.services.storage)
     # the request log is written off the request path (on SQLite into a side file): flush it, scan it too
-    sandbox.services.extras["request_log"].close()
-    log_storage = sandbox.services.extras["request_log_storage"]
+    sandbox.services.request_log.close()
+    log_storage = sandbox.services.request_log_storage
     if log_storage is not sandbox.services.storage:
         stored.update({f"side:{t}": text for t, text in _every_stored_text(log_storage).items()})
     logged = stored.get("request_log", "") + stored.get("side:request_log", "")

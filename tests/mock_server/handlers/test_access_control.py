@@ -28,7 +28,7 @@ PAIN_LOINC = "72514-3"
 
 def narrow_key(sandbox: RunningSandbox, *scopes: str) -> str:
     """A second API key of workspace alpha holding only ``scopes``."""
-    repo: WorkspaceRepo = sandbox.services.extras["workspaces"]
+    repo: WorkspaceRepo = sandbox.services.workspaces
     return repo.add_api_key(sandbox.alpha.workspace.id, tuple(scopes))
 
 

@@ -119,7 +119,7 @@ def test_another_workspace_sees_none_of_the_events(sandbox: RunningSandbox) -> N
 
 
 def test_events_need_the_events_read_scope(sandbox: RunningSandbox) -> None:
-    repo: WorkspaceRepo = sandbox.services.extras["workspaces"]
+    repo: WorkspaceRepo = sandbox.services.workspaces
     narrow = repo.add_api_key(sandbox.alpha.workspace.id, ("webhooks:manage", "patients:read"))
     with sandbox.client(narrow) as client:
         refused = client.get("/v1/events")

@@ -332,7 +332,7 @@ def test_consent_page_names_the_workspace_and_describes_scopes(sandbox: RunningS
 
 
 def test_public_client_uses_pkce_without_a_secret(sandbox: RunningSandbox) -> None:
-    repo = sandbox.services.extras["workspaces"]
+    repo = sandbox.services.workspaces
     client_id, secret = repo.add_client(sandbox.alpha.workspace.id, public=True)
     assert secret is None
     with OAuth2Client(

@@ -174,7 +174,7 @@ def test_filters_by_status_operation_error_code_and_date(sandbox: RunningSandbox
 
 
 def test_the_log_needs_sandbox_manage(sandbox: RunningSandbox) -> None:
-    repo: WorkspaceRepo = sandbox.services.extras["workspaces"]
+    repo: WorkspaceRepo = sandbox.services.workspaces
     narrow = repo.add_api_key(sandbox.alpha.workspace.id, ("patients:read", "events:read"))
     with sandbox.client(narrow) as client:
         refused = client.get("/v1/sandbox/requests")
@@ -209,7 +209,7 @@ def test_bodies_are_bounded_and_the_log_keeps_the_newest(sandbox_factory: Any) -
 def test_entries_older_than_the_retention_are_dropped(sandbox_factory: Any) -> None:
     fresh: RunningSandbox = sandbox_factory(request_log_retention_days=7)
     old_moment = precise_iso(datetime.now(UTC) - timedelta(days=8))
-    RequestLogRepo(fresh.services.extras["request_log_storage"]).insert_many(
+    RequestLogRepo(fresh.services.request_log_storage).insert_many(
         [
             {
                 "id": "rql_" + "0" * 20,
