@@ -159,7 +159,7 @@ def serve(
         raise click.ClickException("--workers > 1 needs PostgreSQL (--database-url postgresql://…)")
     # The contract first: a server that cannot load it must fail before it binds, creates a database,
     # a workspace or prints a key that leads nowhere.
-    contract.load(settings.spec_path)
+    contract.load(settings.spec_path, cache_dir=settings.contract_cache_dir)
     sock = _bind(settings.host, settings.port)
     settings = settings.replace(port=int(sock.getsockname()[1]))
     storage = Storage.open(settings.database_url)
