@@ -4,6 +4,10 @@ Each workspace gets its own deterministic patient population (seeded from the wo
 two partners never share patients and a reset returns exactly the same world. Data is generated for
 whole past days only; the test clock generates each new day as it passes, and check-ins of consented
 patients reach the outbox as webhook events, as a real patient's would.
+
+care-synth (and numpy and Faker under it) is imported where patients are generated, not when this
+module is: the server imports it through ``sandbox_work`` and ``bootstrap``, and a restart, which
+generates nothing, paid ~0.3 s of imports for it (issue #16).
 """
 
 from __future__ import annotations
@@ -22,8 +26,6 @@ from mock_server.storage.patients import PatientRepo, SandboxPatientRow, anonymi
 from mock_server.storage.workspaces import Workspace
 from mock_server.timeutil import iso
 from mock_server.webhooks.outbox import emit_event
-from synthetic_data.generate import generate_days
-from synthetic_data.patients import make_profile
 
 DEMO_PATIENTS = 25
 DEMO_HISTORY_DAYS = 90
@@ -70,6 +72,8 @@ def profile_for(run_seed: int, index: int, overrides: dict[str, Any]) -> Any:
     kwargs = dict(overrides)
     if "sources" in kwargs and kwargs["sources"] is not None:
         kwargs["sources"] = tuple(kwargs["sources"])
+    from synthetic_data.patients import make_profile  # care-synth on first use: see the module doc
+
     return make_profile(run_seed, index, **kwargs)
 
 
@@ -84,6 +88,8 @@ class Generated:
 
 def generate_records(row: SandboxPatientRow, profile: Any, first_day: int, n_days: int) -> Generated:
     """Generate days [first_day, first_day + n_days) of one patient, without touching the database."""
+    from synthetic_data.generate import generate_days  # on first use: see the module doc
+
     series = generate_days(
         profile,
         date.fromisoformat(row.history_start),
