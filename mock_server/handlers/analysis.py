@@ -5,7 +5,6 @@ from __future__ import annotations
 from mock_server.context import ApiRequest, Reply, ok
 from mock_server.handlers._period import period
 from mock_server.handlers._shared import consented, now
-from mock_server.reports.analysis import analyze
 from mock_server.reports.inputs import patient_inputs
 
 
@@ -13,6 +12,8 @@ def get(req: ApiRequest) -> Reply:
     consent = consented(req, "reports:read")
     first, last = period(req)
     inputs = patient_inputs(req.services, consent, first, last)
+    from mock_server.reports.analysis import analyze  # numpy, on first use (see handlers.reports._render)
+
     return ok(
         analyze(
             inputs.pain_entries,

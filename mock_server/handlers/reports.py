@@ -25,9 +25,7 @@ from mock_server.context import ApiRequest, Reply, Services, accepted, ok
 from mock_server.errors import ApiError, not_found
 from mock_server.handlers._period import period
 from mock_server.handlers._shared import consented, consents, held_scopes, now
-from mock_server.reports.analysis import analyze
 from mock_server.reports.inputs import patient_inputs
-from mock_server.reports.pdf import render_report, report_filename
 from mock_server.storage import schema
 from mock_server.storage.patients import PatientRepo
 from mock_server.timeutil import iso, utcnow
@@ -39,6 +37,11 @@ _RUNNING: set[asyncio.Task[None]] = set()
 
 
 def _render(services: Services, consent: ActiveConsent, first: date, last: date, lang: str) -> bytes:
+    # the analysis (numpy) and the PDF (matplotlib, fpdf2) are imported when a report is first made:
+    # ~1.5 s of imports the server's start-up paid when Connexion resolved this module (issue #16)
+    from mock_server.reports.analysis import analyze
+    from mock_server.reports.pdf import render_report
+
     inputs = patient_inputs(services, consent, first, last)
     moment = utcnow()
     analysis = analyze(
@@ -70,6 +73,8 @@ async def pdf(req: ApiRequest) -> Reply:
     first, last = period(req)
     lang = req.params.get("lang", "en")
     data = await asyncio.to_thread(_render, req.services, consent, first, last, lang)
+    from mock_server.reports.pdf import report_filename  # loaded by _render already
+
     name = report_filename(consent.anon_id, first, last, lang)
     return Reply(
         200, data, {"Content-Disposition": f'attachment; filename="{name}"'}, media_type=pdf_media_type(req)
@@ -230,6 +235,8 @@ def download(req: ApiRequest) -> Reply:
             f"report {row.id} is {row.status}; download it once completed",
             {"status": row.status},
         )
+    from mock_server.reports.pdf import report_filename  # see _render
+
     name = report_filename(
         row.patient_id, date.fromisoformat(row.period_from), date.fromisoformat(row.period_to), row.lang
     )
