@@ -77,13 +77,16 @@ def profile_for(run_seed: int, index: int, overrides: dict[str, Any]) -> Any:
     return make_profile(run_seed, index, **kwargs)
 
 
+RecordRow = tuple[str, str, str, str, str | None, str | None, str]  # records_mod.BULK_COLUMNS order
+
+
 @dataclass(frozen=True)
 class Generated:
     """Days of one patient, generated and serialized, ready to store: the CPU work done up front so
     the write transaction that stores them only inserts (see ``sandbox_work``)."""
 
-    series: list[tuple[str, str, str, str | None, list[dict[str, Any]], list[dict[str, Any]]]]
-    # (attribute, series name, scope, event, API items, row values)
+    series: list[tuple[str, str, str, str | None, list[dict[str, Any]], list[RecordRow]]]
+    # (attribute, series name, scope, event, API items, rows in records_mod.BULK_COLUMNS order)
 
 
 def generate_records(row: SandboxPatientRow, profile: Any, first_day: int, n_days: int) -> Generated:
@@ -103,7 +106,7 @@ def generate_records(row: SandboxPatientRow, profile: Any, first_day: int, n_day
         if name == "gauge":
             items = [{**item, "patient_id": row.anon_id} for item in items]
         out.append(
-            (attribute, name, scope, event, items, [records_mod.row_values(row.id, name, i) for i in items])
+            (attribute, name, scope, event, items, [records_mod.bulk_row(row.id, name, i) for i in items])
         )
     return Generated(out)
 
@@ -119,7 +122,9 @@ def store_records(
     """Insert generated days and, for a consenting partner, emit their events (one transaction)."""
     counts: dict[str, int] = {}
     for attribute, name, scope, event, items, values in generated.series:
-        counts[attribute] = records_mod.insert_values(conn, values)
+        # the driver's executemany on prepared tuples: SQLAlchemy's per-row parameter handling was
+        # a third of seeding the demo workspace (100 inserts of ~500 rows, issue #16)
+        counts[attribute] = records_mod.insert_rows(conn, values)
         if emit_scopes is None or event is None or scope not in emit_scopes:
             continue
         if name == "vital" and items:
