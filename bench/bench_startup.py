@@ -59,10 +59,15 @@ _PRISM_URL = re.compile(r"Prism is listening on (http://[\w.\-\[\]:]+:\d+)")
 class Rounds:
     name: str
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)  # the server process's own CPU until it answered
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds) if self.seconds else float("nan")
+
+    @property
+    def median_cpu(self) -> float:
+        return statistics.median(self.cpu_seconds) if self.cpu_seconds else float("nan")
 
 
 @dataclass
@@ -90,11 +95,12 @@ def judge(first: Rounds, restart: Rounds, prism: Rounds | None) -> Verdict:
 
 def format_report(rows: list[Rounds], verdict: Verdict, load: tuple[float, float, float]) -> str:
     anchor = verdict.prism_s
-    lines = [f"{'start':<14} {'median s':>9} {'vs prism':>9}  rounds (s)"]
+    lines = [f"{'start':<14} {'median s':>9} {'vs prism':>9} {'cpu s':>6}  rounds (s)"]
     for row in rows:
         ratio = f"x{row.median / anchor:.2f}" if anchor else "-"
+        cpu = f"{row.median_cpu:.2f}" if row.cpu_seconds else "-"
         each = " ".join(f"{s:.2f}" for s in row.seconds)
-        lines.append(f"{row.name:<14} {row.median:>9.2f} {ratio:>9}  {each}")
+        lines.append(f"{row.name:<14} {row.median:>9.2f} {ratio:>9} {cpu:>6}  {each}")
     lines.append(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs)")
     first = "ok" if verdict.first_start_ok else "no"
     lines.append(
@@ -152,6 +158,17 @@ def _answers(url: str) -> int | None:
         return None
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a running process (Linux ``/proc``), a figure the machine's load barely
+    moves, unlike wall time; None elsewhere. Prism's is not comparable (Node's workers) and not taken."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
@@ -174,8 +191,9 @@ def time_to_answer(
     ready: set[int] | None,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
-) -> float:
-    """Seconds from spawn to the first answer of ``path`` (a status in ``ready``; None: any status)."""
+) -> tuple[float, float | None]:
+    """Seconds from spawn to the first answer of ``path`` (a status in ``ready``; None: any status),
+    and the CPU seconds the process had used by then."""
     with log.open("wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(
@@ -193,7 +211,7 @@ def time_to_answer(
             if base is not None:
                 status = _answers(base + path)
                 if status is not None and (ready is None or status in ready):
-                    return time.perf_counter() - started
+                    return time.perf_counter() - started, process_cpu_seconds(proc.pid)
             time.sleep(0.02)
         raise TimeoutError(f"{cmd[0]} did not answer {path} within {TIMEOUT_S:.0f} s")
     finally:
@@ -202,7 +220,7 @@ def time_to_answer(
 
 def sandbox_start(
     database: Path, work: Path, cache_home: Path, data_home: Path, source: Path | None
-) -> float:
+) -> tuple[float, float | None]:
     cmd = [*sandbox_cmd(source), "serve", "--port", "0", "--database-url", f"sqlite:///{database}"]
     env = _child_env(cache_home, data_home, source)
     return time_to_answer(cmd, work / "sandbox.log", _SANDBOX_URL, "/healthz", {200}, env=env, cwd=work)
@@ -210,7 +228,13 @@ def sandbox_start(
 
 def prism_start(prism: list[str], work: Path) -> float:
     cmd = [*prism, "mock", "-h", "127.0.0.1", "-p", "0", str(SPEC)]
-    return time_to_answer(cmd, work / "prism.log", _PRISM_URL, "/healthz", None, cwd=work)
+    return time_to_answer(cmd, work / "prism.log", _PRISM_URL, "/healthz", None, cwd=work)[0]
+
+
+def record(row: Rounds, measured: tuple[float, float | None]) -> None:
+    row.seconds.append(measured[0])
+    if measured[1] is not None:
+        row.cpu_seconds.append(measured[1])
 
 
 # --------------------------------------------------------------------------- main
@@ -252,9 +276,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows["prism"].seconds.append(prism_start(prism, tmp))
             cache = tmp / f"cache-{n}" if args.cold_cache else shared_cache
             database = tmp / f"round-{n}.sqlite3"
-            rows["first start"].seconds.append(sandbox_start(database, tmp, cache, data_home, args.source))
+            record(rows["first start"], sandbox_start(database, tmp, cache, data_home, args.source))
             cache = tmp / f"cache-{n}-restart" if args.cold_cache else shared_cache
-            rows["restart"].seconds.append(sandbox_start(database, tmp, cache, data_home, args.source))
+            record(rows["restart"], sandbox_start(database, tmp, cache, data_home, args.source))
             print(
                 f"round {n + 1}: "
                 + " · ".join(f"{r.name} {r.seconds[-1]:.2f} s" for r in rows.values() if r.seconds),
