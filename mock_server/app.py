@@ -144,7 +144,7 @@ async def _upkeep(services: Services, stop: asyncio.Event) -> None:
 def create_app(settings: Settings, *, services: Services | None = None) -> SandboxConnexion:
     """Build the ASGI app. ``services`` may be passed in so a test or the CLI can share them."""
     services = services or build_services(settings)
-    document = spec.load(settings.spec_path)
+    document = spec.load(settings.spec_path, cache_dir=settings.contract_cache_dir)
     app = SandboxConnexion(
         not_found_app,
         import_name=__name__,

@@ -4,6 +4,10 @@ Each workspace gets its own deterministic patient population (seeded from the wo
 two partners never share patients and a reset returns exactly the same world. Data is generated for
 whole past days only; the test clock generates each new day as it passes, and check-ins of consented
 patients reach the outbox as webhook events, as a real patient's would.
+
+care-synth (and numpy and Faker under it) is imported where patients are generated, not when this
+module is: the server imports it through ``sandbox_work`` and ``bootstrap``, and a restart, which
+generates nothing, paid ~0.3 s of imports for it (issue #16).
 """
 
 from __future__ import annotations
@@ -22,8 +26,6 @@ from mock_server.storage.patients import PatientRepo, SandboxPatientRow, anonymi
 from mock_server.storage.workspaces import Workspace
 from mock_server.timeutil import iso
 from mock_server.webhooks.outbox import emit_event
-from synthetic_data.generate import generate_days
-from synthetic_data.patients import make_profile
 
 DEMO_PATIENTS = 25
 DEMO_HISTORY_DAYS = 90
@@ -62,7 +64,12 @@ def profile_for(run_seed: int, index: int, overrides: dict[str, Any]) -> Any:
     kwargs = dict(overrides)
     if "sources" in kwargs and kwargs["sources"] is not None:
         kwargs["sources"] = tuple(kwargs["sources"])
+    from synthetic_data.patients import make_profile  # care-synth on first use: see the module doc
+
     return make_profile(run_seed, index, **kwargs)
+
+
+RecordRow = tuple[str, str, str, str, str | None, str | None, str]  # records_mod.BULK_COLUMNS order
 
 
 @dataclass(frozen=True)
@@ -70,12 +77,14 @@ class Generated:
     """Days of one patient, generated and serialized, ready to store: the CPU work done up front so
     the write transaction that stores them only inserts (see ``sandbox_work``)."""
 
-    series: list[tuple[str, str, str, str | None, list[dict[str, Any]], list[dict[str, Any]]]]
-    # (attribute, series name, scope, event, API items, row values)
+    series: list[tuple[str, str, str, str | None, list[dict[str, Any]], list[RecordRow]]]
+    # (attribute, series name, scope, event, API items, rows in records_mod.BULK_COLUMNS order)
 
 
 def generate_records(row: SandboxPatientRow, profile: Any, first_day: int, n_days: int) -> Generated:
     """Generate days [first_day, first_day + n_days) of one patient, without touching the database."""
+    from synthetic_data.generate import generate_days  # on first use: see the module doc
+
     series = generate_days(
         profile,
         date.fromisoformat(row.history_start),
@@ -89,7 +98,7 @@ def generate_records(row: SandboxPatientRow, profile: Any, first_day: int, n_day
         if name == "gauge":
             items = [{**item, "patient_id": row.anon_id} for item in items]
         out.append(
-            (attribute, name, scope, event, items, [records_mod.row_values(row.id, name, i) for i in items])
+            (attribute, name, scope, event, items, [records_mod.bulk_row(row.id, name, i) for i in items])
         )
     return Generated(out)
 
@@ -105,7 +114,9 @@ def store_records(
     """Insert generated days and, for a consenting partner, emit their events (one transaction)."""
     counts: dict[str, int] = {}
     for attribute, name, scope, event, items, values in generated.series:
-        counts[attribute] = records_mod.insert_values(conn, values)
+        # the driver's executemany on prepared tuples: SQLAlchemy's per-row parameter handling was
+        # a third of seeding the demo workspace (100 inserts of ~500 rows, issue #16)
+        counts[attribute] = records_mod.insert_rows(conn, values)
         if emit_scopes is None or event is None or scope not in emit_scopes:
             continue
         if name == "vital" and items:

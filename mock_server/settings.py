@@ -32,6 +32,12 @@ def default_data_dir() -> Path:
     return platformdirs.user_data_path("care-sandbox")
 
 
+def default_cache_dir() -> Path:
+    """The per-user cache directory (``$XDG_CACHE_HOME/care-sandbox``, ``~/.cache/care-sandbox`` on
+    Linux): things the sandbox can always rebuild, such as the validated contract."""
+    return platformdirs.user_cache_path("care-sandbox")
+
+
 def default_database_url() -> str:
     return f"sqlite:///{default_data_dir() / 'care_sandbox.sqlite3'}"
 
@@ -62,6 +68,9 @@ class Settings:
     workers: int = 1
     db_pool_size: int = 5  # PostgreSQL connections each server process keeps (+2 overflow); see README
     spec_path: str = ""  # a file or an http(s) URL of the contract; empty: the one installed with the package
+    # keep the parsed, validated contract in the per-user cache directory, by content hash (a start
+    # skips ~1.5 s of parsing and validation); off: parse and validate on every start
+    contract_cache: bool = True
     public_base_url: str = ""  # how links (download_url, FHIR paging) name the server; derived if empty
     demo: bool = True  # create the demo workspace with patients on first start
     demo_api_key: str = ""  # fixed demo key (else one is generated and printed once)
@@ -148,6 +157,11 @@ class Settings:
                 text = str(value)
             env[PREFIX + f.name.upper()] = text
         return env
+
+    @property
+    def contract_cache_dir(self) -> Path | None:
+        """Where ``spec.load`` keeps validated contracts; None when ``contract_cache`` is off."""
+        return default_cache_dir() / "contracts" if self.contract_cache else None
 
     @property
     def private_webhook_targets_allowed(self) -> bool:

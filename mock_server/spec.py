@@ -11,14 +11,22 @@ once per operation with Draft 2020-12.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
+import io
+import logging
+import os
+import pickle
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from connexion.spec import OpenAPISpecification
-from openapi_spec_validator import OpenAPIV31SpecValidator
+
+log = logging.getLogger("care_sandbox.spec")
 
 
 class ContractError(RuntimeError):
@@ -77,6 +85,7 @@ def is_url(source: str | Path) -> bool:
     return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
 
 
+@cache  # once per process, as for a file: ``serve`` reads the contract twice while starting
 def _fetch(url: str) -> str:
     import httpx
 
@@ -88,23 +97,155 @@ def _fetch(url: str) -> str:
     return response.text
 
 
-@cache
-def _load_cached(path: str, mtime: float) -> dict[str, Any]:
+# PyYAML's C loader (libyaml) parses the contract ~7x faster than the pure-Python one (0.07 s against
+# 0.5 s measured on openapi.yaml) into the same objects; wheels without libyaml fall back.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Bump when what is cached changes shape; part of the cache key, so old entries are simply not found.
+CACHE_FORMAT = 1
+CACHE_KEEP = 8  # newest entries kept per cache directory (one per contract version a user runs)
+
+# The validated documents this process has read, by cache key: ``serve`` loads the contract in the CLI
+# and again in ``create_app``; the second is a dict lookup.
+_MEMO: dict[str, dict[str, Any]] = {}
+
+
+def _parse(text: str, where: str) -> dict[str, Any]:
     try:
-        text = _fetch(path) if is_url(path) else Path(path).read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContractError(f"cannot read {path}: {exc}") from exc
+        raw = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader, C or Python
+    except yaml.YAMLError as exc:
+        raise ContractError(f"cannot read {where}: {exc}") from exc
     if not isinstance(raw, dict) or not str(raw.get("openapi", "")).startswith("3.1"):
-        raise ContractError(f"{path} is not an OpenAPI 3.1 document")
+        raise ContractError(f"{where} is not an OpenAPI 3.1 document")
+    return raw
+
+
+def _validate(raw: dict[str, Any], where: str) -> None:
+    # imported here: the validator and its meta-schemas cost ~0.3 s of imports, paid only on a cache miss
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
     errors = list(OpenAPIV31SpecValidator(raw).iter_errors())
     if errors:
         first = errors[0]
         location = "/".join(str(part) for part in first.absolute_path)
         raise ContractError(
-            f"{path} is not valid OpenAPI 3.1 ({len(errors)} errors); first at {location}: {first.message}"
+            f"{where} is not valid OpenAPI 3.1 ({len(errors)} errors); first at {location}: {first.message}"
         )
-    return raw
+
+
+@cache
+def _tool_versions() -> str:
+    """What else decides the cached result: this package's parsing and the validator's rules."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = [f"format={CACHE_FORMAT}", f"pyyaml={yaml.__version__}"]
+    for name in ("care-sandbox", "openapi-spec-validator"):
+        try:
+            parts.append(f"{name}={version(name)}")
+        except PackageNotFoundError:  # a bare source checkout: the format number still guards
+            parts.append(f"{name}=?")
+    return ";".join(parts)
+
+
+def cache_key(content: bytes) -> str:
+    """sha256 of the contract's bytes and of the versions that parse and validate it."""
+    digest = hashlib.sha256(_tool_versions().encode())
+    digest.update(b"\0")
+    digest.update(content)
+    return digest.hexdigest()
+
+
+class _DocumentUnpickler(pickle.Unpickler):
+    """Unpickles plain data only (dicts, lists, strings, numbers, dates): a cache file is never trusted
+    to name a class or a function, so a tampered one cannot run code, only fail to load."""
+
+    _ALLOWED = frozenset({("datetime", "date"), ("datetime", "datetime"), ("datetime", "timezone")})
+    _ALLOWED |= {("datetime", "timedelta")}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a contract cache")
+
+
+def _cache_file(cache_dir: Path, key: str) -> Path:
+    return cache_dir / f"contract-{key}.pickle"
+
+
+def _read_cache(cache_dir: Path, key: str) -> dict[str, Any] | None:
+    """The cached document for ``key``, or None when absent, unreadable, corrupt or not what it claims."""
+    path = _cache_file(cache_dir, key)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        entry = _DocumentUnpickler(io.BytesIO(data)).load()
+    except Exception as exc:  # any damage (truncated, foreign, tampered) means: parse again
+        log.warning("ignoring the corrupt contract cache %s (%s); it is rebuilt", path, exc)
+        return None
+    if (
+        not isinstance(entry, dict)
+        or entry.get("format") != CACHE_FORMAT
+        or entry.get("key") != key
+        or not isinstance(entry.get("document"), dict)
+        or not str(entry["document"].get("openapi", "")).startswith("3.1")
+    ):
+        log.warning("ignoring the contract cache %s: not an entry for this contract; it is rebuilt", path)
+        return None
+    document: dict[str, Any] = entry["document"]
+    return document
+
+
+def _write_cache(cache_dir: Path, key: str, document: dict[str, Any]) -> None:
+    """Store atomically (a reader sees the whole entry or none); a read-only or full disk is no error,
+    the sandbox just parses again next time. Older entries beyond ``CACHE_KEEP`` are removed."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        payload = pickle.dumps(
+            {"format": CACHE_FORMAT, "key": key, "document": document}, protocol=pickle.HIGHEST_PROTOCOL
+        )
+        fd, tmp = tempfile.mkstemp(prefix=".contract-", suffix=".tmp", dir=cache_dir)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(payload)
+            os.replace(tmp, _cache_file(cache_dir, key))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        entries = sorted(cache_dir.glob("contract-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[CACHE_KEEP:]:
+            with contextlib.suppress(OSError):
+                old.unlink()
+    except OSError as exc:
+        log.info("contract cache not written to %s: %s", cache_dir, exc)
+
+
+def _validated(content: bytes, where: str, cache_dir: Path | None) -> dict[str, Any]:
+    """The parsed and validated document for these bytes: from this process, the cache, or built.
+
+    Why a cache: parsing the 300 kB contract and validating it against the OpenAPI 3.1 meta-schema
+    took ~1.5 s of every start (issue #16), for a file that rarely changes. The key is the content's
+    hash (not a path or an mtime), so an edited file, a different ``--spec`` or an upgrade of
+    care-sandbox or of the validator never reads an entry made for something else.
+    """
+    key = cache_key(content)
+    memo = _MEMO.get(key)
+    if memo is not None:
+        return memo
+    document = _read_cache(cache_dir, key) if cache_dir is not None else None
+    if document is None:
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ContractError(f"cannot read {where}: {exc}") from exc
+        document = _parse(text, where)
+        _validate(document, where)
+        if cache_dir is not None:
+            _write_cache(cache_dir, key, document)
+    _MEMO[key] = document
+    return document
 
 
 def resolve_source(source: str | Path | None) -> str | Path:
@@ -116,17 +257,23 @@ def resolve_source(source: str | Path | None) -> str | Path:
     return Path(source).expanduser().resolve()
 
 
-def load(source: str | Path | None = None) -> dict[str, Any]:
-    """Read and validate the contract, a path or an http(s) URL (cached per file version or URL).
+def load(source: str | Path | None = None, *, cache_dir: Path | None = None) -> dict[str, Any]:
+    """Read and validate the contract, a path or an http(s) URL. Returns a fresh deep copy.
 
-    Returns a fresh deep copy.
+    ``cache_dir`` (``Settings.contract_cache_dir``; None: no cache) keeps the validated document by
+    content hash across processes; within a process the same content is parsed once either way.
     """
     resolved = resolve_source(source)
     if isinstance(resolved, str):
-        return copy.deepcopy(_load_cached(resolved, 0.0))
-    if not resolved.exists():
-        raise ContractError(f"contract not found: {resolved}")
-    return copy.deepcopy(_load_cached(str(resolved), resolved.stat().st_mtime))
+        content = _fetch(resolved).encode("utf-8")
+    else:
+        if not resolved.exists():
+            raise ContractError(f"contract not found: {resolved}")
+        try:
+            content = resolved.read_bytes()
+        except OSError as exc:
+            raise ContractError(f"cannot read {resolved}: {exc}") from exc
+    return copy.deepcopy(_validated(content, str(resolved), cache_dir))
 
 
 def inline_refs(document: dict[str, Any]) -> dict[str, Any]:

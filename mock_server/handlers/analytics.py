@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_server.analytics import population as aggregate
 from mock_server.context import ApiRequest, Reply, ok
 from mock_server.handlers._period import period
 from mock_server.handlers._shared import consents, held_scopes
@@ -28,6 +27,8 @@ def population(req: ApiRequest) -> Reply:
             key: repo.all(RecordFilter(row.patient_ref, (name,), start, end)) if scope in granted else []
             for key, (name, scope) in _SERIES.items()
         }
+    from mock_server.analytics import population as aggregate  # numpy: ~0.3 s of imports, on first use
+
     return ok(
         aggregate(
             series,

@@ -24,7 +24,6 @@ from mock_server.errors import ApiError, not_found
 from mock_server.handlers._period import period
 from mock_server.handlers._shared import consented, consents, held_scopes, now
 from mock_server.reports.inputs import analyze_patient
-from mock_server.reports.pdf import render_report, report_filename
 from mock_server.storage.consents import ConsentRepo
 from mock_server.storage.patients import PatientRepo
 from mock_server.storage.reports import ReportJobRepo
@@ -39,6 +38,10 @@ _RUNNING: set[asyncio.Task[None]] = set()
 def _render(
     services: Services, workspace_id: str, consent: ActiveConsent, first: date, last: date, lang: str
 ) -> bytes:
+    # the PDF (matplotlib, fpdf2) and the analysis (numpy) are imported when a report is first made:
+    # ~1.5 s of imports the server's start-up paid when Connexion resolved this module (issue #16)
+    from mock_server.reports.pdf import render_report
+
     # the JSON analysis's path and clock: the PDF prints the same findings and "generated" moment
     made = analyze_patient(services, workspace_id, consent, first, last)
     inputs = made.inputs
@@ -61,6 +64,8 @@ async def pdf(req: ApiRequest) -> Reply:
     first, last = period(req)
     lang = req.params.get("lang", "en")
     data = await asyncio.to_thread(_render, req.services, req.workspace_id, consent, first, last, lang)
+    from mock_server.reports.pdf import report_filename  # loaded by _render already
+
     name = report_filename(consent.anon_id, first, last, lang)
     return Reply(
         200, data, {"Content-Disposition": f'attachment; filename="{name}"'}, media_type=pdf_media_type(req)
@@ -205,6 +210,8 @@ def download(req: ApiRequest) -> Reply:
             f"report {row.id} is {row.status}; download it once completed",
             {"status": row.status},
         )
+    from mock_server.reports.pdf import report_filename  # see _render
+
     name = report_filename(
         row.patient_id, date.fromisoformat(row.period_from), date.fromisoformat(row.period_to), row.lang
     )

@@ -17,7 +17,6 @@ from typing import Any
 
 from mock_server.consent import ActiveConsent
 from mock_server.context import Services
-from mock_server.reports.analysis import analyze
 from mock_server.storage.patients import PatientRepo
 from mock_server.storage.records import RecordFilter, RecordRepo
 from mock_server.timeutil import day_end_iso, day_start, iso, shift_date
@@ -64,6 +63,8 @@ class PatientAnalysis:
 def analyze_patient(
     services: Services, workspace_id: str, consent: ActiveConsent, first: date, last: date
 ) -> PatientAnalysis:
+    from mock_server.reports.analysis import analyze  # numpy: imported on first use, not at start-up
+
     inputs = patient_inputs(services, consent, first, last)
     moment = services.clock.now(workspace_id)
     result = analyze(

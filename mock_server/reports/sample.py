@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 
-from fpdf import FPDF
-
 _TEXT = (
     "care-sandbox: a forced response (Prefer: code=200). "
     "This placeholder stands in for a clinic-ready pain report; "
@@ -21,6 +19,10 @@ _TEXT = (
 
 @cache
 def sample_pdf() -> bytes:
+    # imported on first use: fpdf2 (and fontTools, PIL under it) is ~0.5 s of imports that the server's
+    # start-up would otherwise pay through gateway.prefer, for a body few requests ever ask for
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=UTC))  # fixed: the same bytes on every start
     pdf.set_title("care-sandbox forced response")

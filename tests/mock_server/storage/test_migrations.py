@@ -15,14 +15,22 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from mock_server.storage import Storage, schema
+from mock_server.storage import Storage, migrations, schema
 from mock_server.storage.engine import build_engine
-from mock_server.storage.migrations import BASELINE, alembic_config, current_revision, head_revision, migrate
+from mock_server.storage.migrations import (
+    BASELINE,
+    alembic_config,
+    current_revision,
+    head_revision,
+    migrate,
+    named_head,
+)
 from mock_server.timeutil import iso, utcnow
 from tests.fixtures.fleet import PROJECT, cli, fleet_env, free_port, stop, wait_healthy
 
@@ -168,3 +176,32 @@ def test_a_release_0_1_0_database_is_upgraded_and_everything_in_it_still_served(
                 )
         finally:
             stop(server)
+
+
+def test_the_head_named_by_the_revision_files_is_alembics_head() -> None:
+    """The start-up fast path trusts ``named_head`` only when it agrees with Alembic (issue #16)."""
+    assert named_head() == head_revision()
+
+
+def test_a_database_at_head_is_checked_without_alembic(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = build_engine(database_url)
+    try:
+        migrate(engine)
+
+        def refuse(*_args: object, **_kwargs: object) -> None:
+            raise AssertionError("Alembic ran on a database already at head")
+
+        monkeypatch.setattr(command, "upgrade", refuse)
+        monkeypatch.setattr(command, "stamp", refuse)
+        monkeypatch.setattr(migrations, "head_revision", refuse)
+        assert migrate(engine) == []
+        with engine.begin() as conn:  # one revision behind: the locked Alembic path runs again
+            conn.execute(
+                sqlalchemy.text("UPDATE alembic_version SET version_num = :v"), {"v": "0001_baseline"}
+            )
+        with pytest.raises(AssertionError, match="Alembic ran"):
+            migrate(engine)
+    finally:
+        engine.dispose()
