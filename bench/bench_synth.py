@@ -15,10 +15,16 @@ measures, in the same run:
 Targets (DESIGN.md "Performance targets", issue 19): 10,000 patients x 365 days to NDJSON in <= 60 s wall
 on 2 cores, to Parquet in <= 25 s; peak memory <= 1 GB.
 
+`--load` measures the other half of issue 19 instead: 1,000 patient-years (`--patients`, default 1,000
+with --load) are generated once per format (not timed), then `care-sandbox workspace create NAME
+--dataset DIR` loads them into a fresh SQLite database as a child process; target <= 10 s wall on
+SQLite, memory bounded. CPU seconds are printed too (per patient-year, and extrapolated to 1,000).
+
     python bench/bench_synth.py                     # 10,000 patients, 2 workers, NDJSON then Parquet
     python bench/bench_synth.py --formats parquet   # one format
     python bench/bench_synth.py --patients 500      # what CI runs (also: --quick)
     python bench/bench_synth.py --json out.json --strict
+    python bench/bench_synth.py --load --formats ndjson,parquet   # loading 1,000 patient-years
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SYNTHEA_PATIENTS_PER_MINUTE = 1_000
 TARGET_SECONDS_FOR_10K = {"ndjson": 60.0, "parquet": 25.0}
 TARGET_PEAK_BYTES = 1 << 30
+TARGET_LOAD_SECONDS_PER_1K_YEARS = 10.0  # loading a dataset into a workspace, SQLite
 CORES_FOR_TARGET = 2  # the targets are for this 2-core machine
 STARTUP_ALLOWANCE = 2.0  # seconds, for runs smaller than the target's
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -140,6 +147,93 @@ def measure(
     }
 
 
+def measure_load(dataset: Path, patients: int, days: int, fmt: str) -> dict[str, float | int | str]:
+    """Load `dataset` into a new workspace of a fresh SQLite database through the real CLI."""
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        url = f"sqlite:///{tmp}/sandbox.db"
+        command = [
+            sys.executable, "-m", "mock_server", "workspace", "create", "bench-load", "--dataset", str(dataset),
+            "--database-url", url,
+        ]  # fmt: skip
+        load_before = os.getloadavg()[0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+        sampler = TreeSampler(child.pid)
+        sampler.start()
+        code = child.wait()
+        wall = time.perf_counter() - started
+        sampler.stop()
+        if code != 0:
+            raise SystemExit(f"care-sandbox workspace create --dataset exited with {code}")
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        database_bytes = sum(f.stat().st_size for f in Path(tmp).glob("sandbox.db*"))
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+    years = patients * days / 365
+    return {
+        "format": fmt,
+        "patients": patients,
+        "days": days,
+        "records": sum(v for k, v in manifest["counts"].items() if k not in ("patients", "flares")),
+        "wall_seconds": round(wall, 2),
+        "cpu_seconds": round(cpu, 2),
+        "cpu_ms_per_patient_year": round(cpu / years * 1000, 2),
+        "cpu_extrapolated_1k_years_seconds": round(cpu / years * 1000, 1),
+        "wall_target_seconds": round(TARGET_LOAD_SECONDS_PER_1K_YEARS * years / 1000, 1),
+        "wall_ok": wall <= TARGET_LOAD_SECONDS_PER_1K_YEARS * years / 1000,
+        "peak_rss_tree_bytes": sampler.peak_sum,
+        "memory_ok": sampler.peak_sum <= TARGET_PEAK_BYTES,
+        "database_bytes": database_bytes,
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
+
+
+def _print_load(figures: dict[str, float | int | str]) -> None:
+    mb = 1 / 1e6
+    print(
+        f"care-sandbox workspace create --dataset: {figures['patients']:,} patients x {figures['days']} days, "
+        f"{str(figures['format']).upper()} into a fresh SQLite database"
+    )
+    print(
+        f"  records            {figures['records']:>14,}   (database {float(figures['database_bytes']) * mb:,.0f} MB)"
+    )
+    print(
+        f"  wall               {figures['wall_seconds']:>14.1f} s   (target <= {figures['wall_target_seconds']} s pro rata: "
+        f"{'met' if figures['wall_ok'] else 'NOT met'})"
+    )
+    print(
+        f"  CPU                {figures['cpu_seconds']:>14.1f} s   ({figures['cpu_ms_per_patient_year']} ms/patient-year;"
+        f" 1,000 patient-years: {figures['cpu_extrapolated_1k_years_seconds']} s)"
+    )
+    print(
+        f"  peak RSS, tree     {float(figures['peak_rss_tree_bytes']) * mb:>14.0f} MB (target <= 1,074 MB: "
+        f"{'met' if figures['memory_ok'] else 'NOT met'})"
+    )
+    print(f"  load average       {figures['load_before']} before, {figures['load_after']} after")
+
+
+def _run_loads(args: argparse.Namespace, formats: list[str]) -> list[dict[str, float | int | str]]:
+    runs = []
+    for fmt in formats:
+        root = Path(tempfile.mkdtemp(prefix=f"bench-load-{fmt}-"))
+        try:
+            dataset = root / "dataset"
+            generate = [
+                sys.executable, "-m", "synthetic_data", "generate", "--patients", str(args.patients),
+                "--days", str(args.days), "--seed", str(args.seed), "--format", fmt, "--out", str(dataset),
+                "--workers", str(args.workers), "--quiet",
+            ]  # fmt: skip
+            subprocess.run(generate, cwd=ROOT, check=True)
+            figures = measure_load(dataset, args.patients, args.days, fmt)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        _print_load(figures)
+        runs.append(figures)
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -157,11 +251,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--load", action="store_true", help="time loading a dataset into a workspace instead (1,000 patients)"
+    )
     args = parser.parse_args(argv)
+    if args.load and args.patients == parser.get_default("patients"):
+        args.patients = 1_000
     if args.quick:
-        args.patients = min(args.patients, 500)
+        args.patients = min(args.patients, 500 if not args.load else 50)
 
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    if args.load:
+        loads = _run_loads(args, formats)
+        if args.json:
+            args.json.write_text(json.dumps({"loads": loads}, indent=2) + "\n")
+        return 1 if args.strict and not all(f["wall_ok"] and f["memory_ok"] for f in loads) else 0
     unknown = [f for f in formats if f not in TARGET_SECONDS_FOR_10K]
     if unknown:
         parser.error(f"no target for format {unknown[0]!r}; choose from {', '.join(TARGET_SECONDS_FOR_10K)}")

@@ -53,6 +53,9 @@ CHUNK_ROWS = 5_000
 MAX_HISTORY_DAYS = 365  # SandboxPatient.history_days: the contract serves no longer history
 
 
+_NO_PATIENT = object()  # before the first row: equal to no patient_id, not even a missing one
+
+
 class DatasetLoadError(ValueError):
     """The dataset cannot be loaded; the message names the file and row (nothing was written)."""
 
@@ -188,33 +191,37 @@ def _load_series(
     which keeps memory bounded; the table's primary key still refuses any duplicate the check misses.
     """
     schema = SERIES[series][1]
-    chunk: list[tuple[str, str, str, str, str | None, str | None, str]] = []
+    shape = records_mod.bulk_shaper(name)
+    is_valid = validator.is_valid
+    gauges = series == "gauges"
+    chunk: list[records_mod.BulkRow] = []
+    append = chunk.append
     written = 0
-    current: str | None = None
+    current: object = _NO_PATIENT
+    ref = anon = ""
     ids: set[str] = set()
     for located in iter_records(directory, series, fmt):
         record = located.record
         pid = record.pop("patient_id", None)
-        target = refs.get(pid) if isinstance(pid, str) else None
-        if target is None:
-            raise _fail(located, f"patient_id: {pid!r} is not in the patients file")
-        if pid != current:
-            current, ids = pid, set()
+        if pid != current:  # a new patient's run of rows
+            target = refs.get(pid) if isinstance(pid, str) else None
+            if target is None:
+                raise _fail(located, f"patient_id: {pid!r} is not in the patients file")
+            current, ids, (ref, anon) = pid, set(), target
         record_id = record.get("id")
         if record_id in ids:
             raise _fail(located, f"id: {record_id} appears twice for patient {pid}")
         ids.add(str(record_id))
-        if series == "gauges":  # the partner-facing id, where the API puts it (after `id`)
-            record = {"id": record_id, "patient_id": target[1], **record}
-        problem = _problem(validator, record)
-        if problem is not None:
-            raise _fail(located, f"as a {schema}, {problem}")
-        chunk.append(records_mod.bulk_row(target[0], name, record))
+        if gauges:  # the partner-facing id, where the API puts it (after `id`)
+            record = {"id": record_id, "patient_id": anon, **record}
+        if not is_valid(record):
+            raise _fail(located, f"as a {schema}, {_problem(validator, record)}")
+        append(shape(ref, record))
         if len(chunk) >= CHUNK_ROWS:
             written += records_mod.insert_rows(conn, chunk)
             if on_progress is not None:
                 on_progress(series, len(chunk))
-            chunk = []
+            chunk.clear()
     written += records_mod.insert_rows(conn, chunk)
     return written
 

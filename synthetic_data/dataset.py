@@ -21,6 +21,7 @@ import orjson
 
 from synthetic_data.exporters import parquet
 from synthetic_data.exporters.csvfiles import COLUMNS
+from synthetic_data.exporters.parquet_records import iter_api_records
 from synthetic_data.exporters.sqlite import FILE_NAME as SQLITE_FILE
 from synthetic_data.runner import MANIFEST
 from synthetic_data.vocab import WHO5_DIMENSIONS
@@ -133,8 +134,8 @@ def _ndjson(directory: Path, only: str | None) -> Iterator[PatientData]:
 
 def _parquet(directory: Path, only: str | None) -> Iterator[PatientData]:
     def records(name: str) -> Iterator[Record]:
-        for _path, _row, row in parquet.iter_rows(directory, name):
-            yield parquet.api_record(name, row)
+        for _path, _row, record in iter_api_records(directory, name):
+            yield record
 
     groups = {name: _grouped(records(name)) for name in RECORD_SERIES}
     yield from _lockstep(records("patients"), groups, only)

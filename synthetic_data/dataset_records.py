@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from synthetic_data.dataset import DatasetError, detect_format
 from synthetic_data.exporters import parquet
+from synthetic_data.exporters.parquet_records import iter_api_records
 from synthetic_data.exporters.sqlite import FILE_NAME as SQLITE_FILE
 from synthetic_data.vocab import WHO5_DIMENSIONS
 
@@ -30,8 +30,10 @@ Record = dict[str, Any]
 LOADABLE_FORMATS = ("ndjson", "parquet", "sqlite")
 
 
-@dataclass(frozen=True)
-class Located:
+class Located(NamedTuple):
+    """A record and where it came from. A tuple, not a dataclass: loads make millions of them, and a
+    frozen dataclass's `__init__` cost more than parsing an NDJSON line."""
+
     file: str  # relative to the dataset directory (plus the table for SQLite)
     row: int  # 1-based line / row number within the file (rowid for SQLite)
     record: Record
@@ -90,10 +92,12 @@ def _parquet(directory: Path, series: str) -> Iterator[Located]:
     if not files and series == "patients":
         raise DatasetError(f"{directory} has no patients/part-*.parquet")
     current: Path | None = None
+    name = ""
     try:
-        for path, number, row in parquet.iter_rows(directory, series):
-            current = path
-            yield Located(str(path.relative_to(directory)), number + 1, parquet.api_record(series, row))
+        for path, number, record in iter_api_records(directory, series):
+            if path != current:
+                current, name = path, str(path.relative_to(directory))
+            yield Located(name, number + 1, record)
     except (OSError, ValueError, KeyError) as exc:  # pyarrow's errors derive from these
         where = str(current.relative_to(directory)) if current else f"{series}/"
         raise RecordError(f"{where}: unreadable Parquet ({exc})") from None

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from synthetic_data.conditions import CATALOGUE, SEVERITY_FLARE_FACTOR, SEVERITY_WEIGHTS
 from synthetic_data.dataset import iter_patients, read_manifest
-from synthetic_data.stats import CohortStats, PatientStats, cohort_stats, patient_stats
+from synthetic_data.stats import CohortStats, GroupStats, PatientStats, cohort_stats, patient_stats
 from synthetic_data.vocab import SERIES
 
 
@@ -114,7 +114,26 @@ def render(description: Description, console: Console) -> None:
     Wide tables are split (pain levels, then flares) and condition names are shown with spaces, so a
     narrow terminal wraps words instead of truncating them.
     """
-    manifest, cohort = description.manifest, description.cohort
+    cohort = description.cohort
+    groups = [*cohort.conditions, cohort.overall]
+    for table in (
+        _dataset_table(description),
+        _pain_table(groups),
+        _flares_table(groups),
+        _couplings_table(groups),
+        _vitals_table(cohort),
+        _gauges_table(cohort),
+        _missing_table(groups),
+    ):
+        console.print(table)
+    console.print(
+        f"WHO-5 arithmetic errors: {cohort.who5_errors}; gauges outside their scale: "
+        f"{cohort.gauge_out_of_scale}"
+    )
+
+
+def _dataset_table(description: Description) -> Table:
+    manifest = description.manifest
     head = Table(title="Dataset", show_header=False)
     if manifest:
         # `patients` is a count of the series below; the manifest's copy would list it twice.
@@ -122,9 +141,10 @@ def render(description: Description, console: Console) -> None:
             head.add_row(key, str(manifest.get(key)))
     for name, count in description.counts.items():
         head.add_row(f"{name}", f"{count:,}")
-    console.print(head)
+    return head
 
-    groups = [*cohort.conditions, cohort.overall]
+
+def _pain_table(groups: list[GroupStats]) -> Table:
     pain = _table(
         "Pain (daily mean NRS, per patient, averaged)",
         ("condition", "patients", "mean", "SD\nbetween", "SD\nwithin", "lag-1\nAC", "literature\nband"),
@@ -140,8 +160,10 @@ def render(description: Description, console: Console) -> None:
             _f(g.pain_ac1),
             f"{spec.pain_band[0]}-{spec.pain_band[1]}" if spec else "",
         )
-    console.print(pain)
+    return pain
 
+
+def _flares_table(groups: list[GroupStats]) -> Table:
     flares = _table(
         "Flares per 6 weeks",
         ("condition", "found", "true\n(simulated)", "expected", "true ones\nfound"),
@@ -155,8 +177,10 @@ def render(description: Description, console: Console) -> None:
             _f(expected_flares_per_6_weeks(g.name)) if spec else "",
             _f(g.flare_recall, pct=True),
         )
-    console.print(flares)
+    return flares
 
+
+def _couplings_table(groups: list[GroupStats]) -> Table:
     couplings = _table(
         "Wellbeing and couplings (within-person, averaged)",
         (
@@ -181,8 +205,10 @@ def render(description: Description, console: Console) -> None:
             _f(g.flare_who5_delta, 1),
             _f(g.weekend_steps_ratio),
         )
-    console.print(couplings)
+    return couplings
 
+
+def _vitals_table(cohort: CohortStats) -> Table:
     vitals = _table(
         "Vitals",
         ("metric (unit)", "readings", "mean", "SD", "min", "max", "lag-1\nAC", "out of\nrange"),
@@ -201,8 +227,10 @@ def render(description: Description, console: Console) -> None:
             _f(ac),
             str(v.out_of_range),
         )
-    console.print(vitals)
+    return vitals
 
+
+def _gauges_table(cohort: CohortStats) -> Table:
     gauges = _table(
         "Gauges", ("gauge", "values", "mean", "SD", "min", "max", "lag-1\nAC", "out of\nscale"), first="gauge"
     )
@@ -219,8 +247,10 @@ def render(description: Description, console: Console) -> None:
             _f(ac),
             str(v.out_of_range),
         )
-    console.print(gauges)
+    return gauges
 
+
+def _missing_table(groups: list[GroupStats]) -> Table:
     missing = _table(
         "Missingness and mess",
         (
@@ -243,8 +273,4 @@ def render(description: Description, console: Console) -> None:
             _f(g.late_share, pct=True),
             _f(g.duplicate_share, pct=True),
         )
-    console.print(missing)
-    console.print(
-        f"WHO-5 arithmetic errors: {cohort.who5_errors}; gauges outside their scale: "
-        f"{cohort.gauge_out_of_scale}"
-    )
+    return missing

@@ -366,7 +366,40 @@ def make_profile(
         raise ValueError(f"index must be >= 0, got {index}")
     seed = patient_seed(run_seed, index)
     key = f"{run_tag(run_seed)}{index:05d}"
+    condition, baseline_severity = _condition(seed, condition, baseline_severity)
+    person = _person(seed, condition, locale)
+    chosen_sources = _sources(seed, sources)
 
+    rnd_body = stream(seed, "body")
+    diabetic = rnd_body.random() < CATALOGUE[condition].diabetic_share
+    body = _body_params(rnd_body, person.sex, person.age, baseline_severity, diabetic)
+    pain, _ = _pain_params(stream(seed, "pain"), condition, baseline_severity, body.sleep_sd)
+    habits = _habits(seed, body, baseline_severity, person.locale, chosen_sources, diabetic)
+    given, family = person.given, person.family
+    return PatientProfile(
+        patient_key=key,
+        seed=seed,
+        run_seed=run_seed,
+        index=index,
+        locale=person.locale,
+        given_name=given,
+        family_name=family,
+        display_name=f"{given} {family[:1]}.",
+        email=demographics.email_for(given, family, key),
+        sex=person.sex,
+        birth_year=REFERENCE_YEAR - person.age,
+        timezone=person.timezone,
+        condition=condition,
+        baseline_severity=baseline_severity,
+        sources=chosen_sources,
+        pain=pain,
+        body=body,
+        habits=habits,
+    )
+
+
+def _condition(seed: int, condition: str | None, baseline_severity: str | None) -> tuple[str, str]:
+    """The condition and severity: drawn (always, so overrides change nothing else), then overridden."""
     rnd_condition = stream(seed, "condition")
     drawn_condition = _weighted(rnd_condition, {c: CATALOGUE[c].prevalence for c in CONDITIONS})
     drawn_severity = _weighted(rnd_condition, SEVERITY_WEIGHTS)
@@ -378,7 +411,21 @@ def make_profile(
         raise ValueError(
             f"unknown baseline_severity {baseline_severity!r}; expected mild, moderate or severe"
         )
+    return condition, baseline_severity
 
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    locale: str
+    sex: str
+    age: int
+    given: str
+    family: str
+    timezone: str
+
+
+def _person(seed: int, condition: str, locale: str | None) -> _Person:
+    """Locale, sex and age (the condition's mix), name and timezone, from the "person" stream."""
     rnd_person = stream(seed, "person")
     drawn_locale = _weighted(rnd_person, LOCALE_WEIGHTS)
     locale = locale or drawn_locale
@@ -389,22 +436,29 @@ def make_profile(
     age = int(_clip(round(rnd_person.gauss(mean_age, sd_age)), min_age, max_age))
     given, family = demographics.person(locale, sex, seed & 0x7FFFFFFF)
     timezone = demographics.timezone_for(locale, rnd_person)
+    return _Person(locale, sex, age, given, family, timezone)
 
-    rnd_sources = stream(seed, "sources")
-    drawn_sources = _draw_sources(rnd_sources)
+
+def _sources(seed: int, sources: Sequence[VitalSource] | None) -> tuple[VitalSource, ...]:
+    """The connected sources: drawn, or the override in the contract's order."""
+    drawn_sources = _draw_sources(stream(seed, "sources"))
     if sources is None:
-        chosen_sources = drawn_sources
-    else:
-        unknown = [s for s in sources if s not in VITAL_SOURCES]
-        if unknown:
-            raise ValueError(f"unknown source {unknown[0]!r}; expected one of {', '.join(VITAL_SOURCES)}")
-        chosen_sources = tuple(s for s in VITAL_SOURCES if s in set(sources))
+        return drawn_sources
+    unknown = [s for s in sources if s not in VITAL_SOURCES]
+    if unknown:
+        raise ValueError(f"unknown source {unknown[0]!r}; expected one of {', '.join(VITAL_SOURCES)}")
+    return tuple(s for s in VITAL_SOURCES if s in set(sources))
 
-    rnd_body = stream(seed, "body")
-    diabetic = rnd_body.random() < CATALOGUE[condition].diabetic_share
-    body = _body_params(rnd_body, sex, age, baseline_severity, diabetic)
-    pain, _ = _pain_params(stream(seed, "pain"), condition, baseline_severity, body.sleep_sd)
 
+def _habits(
+    seed: int,
+    body: BodyParams,
+    baseline_severity: str,
+    locale: str,
+    chosen_sources: tuple[VitalSource, ...],
+    diabetic: bool,
+) -> HabitParams:
+    """How the patient uses the app and their devices, from the "habits" and "kit" streams."""
     rnd_habits = stream(seed, "habits")
     n_slots = int(_weighted(rnd_habits, {"1": 0.55, "2": 0.35, "3": 0.10}))
     slots = tuple(sorted(rnd_habits.sample((0, 1, 2), n_slots)))
@@ -412,7 +466,7 @@ def make_profile(
     if not gauge_types:
         gauge_types = ["mood"]
     severity_index = {"mild": 0, "moderate": 1, "severe": 2}[baseline_severity]
-    habits = HabitParams(
+    return HabitParams(
         slots=slots,
         adherence=round(rnd_habits.uniform(0.72, 0.98), 3),
         wellbeing_adherence=round(rnd_habits.uniform(0.65, 0.97), 3),
@@ -430,24 +484,4 @@ def make_profile(
         weight_unit="lb" if locale == "en_US" else "kg",
         glucose_unit="mg/dL" if locale in GLUCOSE_MG_DL_LOCALES else "mmol/L",
         kit=_kit(stream(seed, "kit"), chosen_sources, diabetic),
-    )
-    return PatientProfile(
-        patient_key=key,
-        seed=seed,
-        run_seed=run_seed,
-        index=index,
-        locale=locale,
-        given_name=given,
-        family_name=family,
-        display_name=f"{given} {family[:1]}.",
-        email=demographics.email_for(given, family, key),
-        sex=sex,
-        birth_year=REFERENCE_YEAR - age,
-        timezone=timezone,
-        condition=condition,
-        baseline_severity=baseline_severity,
-        sources=chosen_sources,
-        pain=pain,
-        body=body,
-        habits=habits,
     )

@@ -207,7 +207,20 @@ def patient_stats(
     """
     clock = LocalClock(patient["timezone"])
     st = PatientStats(patient["patient_id"], patient["condition"], patient["baseline_severity"], days)
+    daily, stamped = _pain_stats(st, clock, pain_entries)
+    detected_days = _flare_stats(st, clock, daily, stamped, flares)
+    _wellbeing_stats(st, wellbeing, detected_days)
+    _gauge_stats(st, clock, gauges)
+    nightly = _vital_stats(st, clock, vitals)
+    _coupling_stats(st, daily, nightly)
+    return st
 
+
+def _pain_stats(
+    st: PatientStats, clock: LocalClock, pain_entries: Iterable[Record]
+) -> tuple[dict[date, float], list[tuple[datetime, int]]]:
+    """Pain: entries, the daily mean's level, spread and autocorrelation; returns the daily means and
+    the entries' local times with their levels."""
     by_day: dict[date, list[int]] = defaultdict(list)
     stamped: list[tuple[datetime, int]] = []
     for entry in pain_entries:
@@ -221,6 +234,18 @@ def patient_stats(
         st.pain_mean = fmean(daily.values())
         st.pain_sd = sd(list(daily.values()))
         st.pain_ac1 = lag1(daily)
+    return daily, stamped
+
+
+def _flare_stats(
+    st: PatientStats,
+    clock: LocalClock,
+    daily: dict[date, float],
+    stamped: list[tuple[datetime, int]],
+    flares: Iterable[Record] | None,
+) -> set[date]:
+    """Flares seen in the pain entries (runs of high entries), and how many true flares they caught;
+    returns the days with a detected flare."""
     detected_days: set[date] = set()
     flagged: list[datetime] = []
     if daily:
@@ -239,7 +264,11 @@ def patient_stats(
             start, end = clock.local(flare["start"]), clock.local(flare["end"])
             if any(start <= when < end for when in flagged):
                 st.flares_true_found += 1
+    return detected_days
 
+
+def _wellbeing_stats(st: PatientStats, wellbeing: Iterable[Record], detected_days: set[date]) -> None:
+    """WHO-5: consistency of the scores, level, spread, autocorrelation, and the dip on flare days."""
     who5: dict[date, float] = {}
     for checkin in wellbeing:
         dims = checkin["dimensions"]
@@ -257,6 +286,9 @@ def patient_stats(
         if len(flare_days) >= 3 and len(other_days) >= 3:
             st.flare_who5_delta = fmean(flare_days) - fmean(other_days)
 
+
+def _gauge_stats(st: PatientStats, clock: LocalClock, gauges: Iterable[Record]) -> None:
+    """Gauges: days with one, moments and scale violations per type, each type's autocorrelation."""
     gauge_days: set[date] = set()
     gauge_series: dict[str, dict[date, float]] = defaultdict(dict)
     for gauge in gauges:
@@ -275,11 +307,22 @@ def patient_stats(
         if ac is not None:
             st.gauges[kind].ac1.append(ac)
 
+
+@dataclass
+class _Nightly:
+    """The vitals that couple with pain, per local day (sleep in hours, HRV, the day's step total)."""
+
+    sleep: dict[date, float] = field(default_factory=dict)
+    hrv: dict[date, float] = field(default_factory=dict)
+    steps: dict[date, float] = field(default_factory=dict)
+
+
+def _vital_stats(st: PatientStats, clock: LocalClock, vitals: Iterable[Record]) -> _Nightly:
+    """Vitals: duplicates, late arrivals, device days, moments and ranges per (metric, unit), each
+    series' autocorrelation; returns the values that couple with pain."""
     device_days: dict[str, set[date]] = defaultdict(set)
     series: dict[tuple[str, str], dict[date, float]] = defaultdict(dict)
-    sleep: dict[date, float] = {}
-    hrv: dict[date, float] = {}
-    steps: dict[date, float] = {}
+    nightly = _Nightly()
     seen: set[tuple[str, str, str, float]] = set()
     for reading in vitals:
         st.readings += 1
@@ -300,17 +343,22 @@ def patient_stats(
             stats.out_of_range += 1
         series[(metric, unit)][day] = value
         if metric == "sleep_duration":
-            sleep[day] = value * HOURS_PER_UNIT[unit]
+            nightly.sleep[day] = value * HOURS_PER_UNIT[unit]
         elif metric == "hrv_rmssd":
-            hrv[day] = value
+            nightly.hrv[day] = value
         elif metric == "steps":
-            steps[day] = max(steps.get(day, 0.0), value)
+            nightly.steps[day] = max(nightly.steps.get(day, 0.0), value)
     st.device_days = {source: len(d) for source, d in device_days.items()}
     for key, values in series.items():
         ac = lag1(values)
         if ac is not None:
             st.vitals[key].ac1.append(ac)
+    return nightly
 
+
+def _coupling_stats(st: PatientStats, daily: dict[date, float], nightly: _Nightly) -> None:
+    """Pain against sleep and HRV (Pearson r over days with both), weekend against weekday steps."""
+    sleep, hrv, steps = nightly.sleep, nightly.hrv, nightly.steps
     both = [d for d in sleep if d in daily]
     st.sleep_pain_r = pearson([sleep[d] for d in both], [daily[d] for d in both])
     both = [d for d in hrv if d in daily]
@@ -319,7 +367,6 @@ def patient_stats(
     weekday = [v for d, v in steps.items() if d.weekday() < 5]
     if len(weekend) >= 4 and len(weekday) >= 4 and fmean(weekday) > 0:
         st.weekend_steps_ratio = fmean(weekend) / fmean(weekday)
-    return st
 
 
 @cache

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import calendar
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from synthetic_data.models.latent import Latent
 from synthetic_data.patients import PatientProfile
-from synthetic_data.seeding import DayDraws, FloatArray, IntArray
+from synthetic_data.seeding import BoolArray, DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Simulation
 from synthetic_data.timeline import DAY, Timeline
 
@@ -203,161 +205,241 @@ def _measure(e: Emitter, true: FloatArray, error: FloatArray) -> FloatArray | In
     return _int(mg) if unit == "mg/dL" else _round1(mg / MG_DL_PER_MMOL_L)
 
 
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """What every emitter reads from in days [a, b): the latent days, their draws, waking times and the
+    day's blood-pressure session (shared by the cuff's pressure and heart rate)."""
+
+    lat: Latent
+    u: FloatArray
+    a: int
+    b: int
+    wake: IntArray
+    weigh_rate: float
+    workouts_per_day: float
+    bp_taken: BoolArray
+    bp_t: FloatArray
+
+    @property
+    def m(self) -> int:
+        return self.b - self.a
+
+
+# An emitter's day: when it measures (local seconds), the true value, and an extra condition for the
+# day to have a reading at all (None: every day the device is there).
+_Schedule = tuple[FloatArray | IntArray, FloatArray, BoolArray | None]
+
+SCHEDULES: dict[str, Callable[[_Window], _Schedule]] = {
+    "resting_heart_rate": lambda w: (w.wake, w.lat.resting_hr[w.a : w.b], None),
+    "hrv_rmssd": lambda w: (w.wake, w.lat.hrv_ms[w.a : w.b], None),
+    "sleep_duration": lambda w: (w.wake, w.lat.sleep_h[w.a : w.b], None),
+    "steps": lambda w: (np.full(w.m, END_OF_DAY_S), w.lat.steps[w.a : w.b], None),
+    "body_temperature": lambda w: (w.wake + 60, w.lat.temperature[w.a : w.b], None),
+    "spo2": lambda w: (w.wake + 60, w.lat.spo2[w.a : w.b], None),
+    "heart_rate/workout": lambda w: (
+        17 * HOUR + w.u[:, U_WORKOUT_TIME] * 3 * HOUR,
+        w.lat.workout_hr[w.a : w.b],
+        w.u[:, U_WORKOUT] < w.workouts_per_day,
+    ),
+    "heart_rate/bp": lambda w: (w.bp_t, w.lat.spot_hr[w.a : w.b], w.bp_taken),
+    "heart_rate/daily": lambda w: (np.full(w.m, END_OF_DAY_S), w.lat.daily_hr[w.a : w.b], None),
+    "blood_pressure": lambda w: (w.bp_t, w.lat.systolic[w.a : w.b], w.bp_taken),
+    "weight": lambda w: (
+        w.wake + 600 + w.u[:, U_WEIGH_TIME] * 1800,
+        w.lat.weight_kg[w.a : w.b],
+        w.u[:, U_WEIGH] < w.weigh_rate,
+    ),
+    "blood_glucose/fasting": lambda w: (w.wake + 900, w.lat.glucose_fasting[w.a : w.b], None),
+    "blood_glucose/evening": lambda w: (
+        20.5 * HOUR + w.u[:, U_GLUCOSE_TIME] * HOUR,
+        w.lat.glucose_evening[w.a : w.b],
+        None,
+    ),
+}
+
+
+def schedule_key(e: Emitter) -> str:
+    """The `SCHEDULES` entry of an emitter: its metric, or for heart rate and glucose which kind."""
+    if e.metric == "heart_rate":
+        return {WORKOUT: "heart_rate/workout", BP_PAIRED: "heart_rate/bp"}.get(e.timing, "heart_rate/daily")
+    if e.metric == "blood_glucose":
+        return "blood_glucose/fasting" if e.variant == 0 else "blood_glucose/evening"
+    return e.metric
+
+
+@dataclass(frozen=True, slots=True)
+class _Readings:
+    """One emitter's readings of a window: the days that have one and the reading number within the
+    day (`n`), values, times, and which readings are uploaded twice (`dup`, at `dup_received`)."""
+
+    idx: IntArray
+    n: IntArray
+    value: FloatArray | IntArray
+    systolic: list[int | None] | None
+    diastolic: list[int | None] | None
+    measured: IntArray
+    received: IntArray
+    dup: BoolArray
+    dup_received: IntArray
+
+
+def _read(sim: Simulation, w: _Window, e: Emitter, count: IntArray) -> _Readings | None:
+    """The readings of emitter `e` in window `w` (None if it has none); `count` numbers each day's
+    readings across emitters (it picks the draws and the id suffix) and is advanced here."""
+    days = sim.sources[e.source]
+    ok = ~days.lost[w.a : w.b]
+    if e.timing not in SPOT:
+        ok = ok & days.worn[w.a : w.b]
+    t, raw, condition = SCHEDULES[schedule_key(e)](w)
+    if condition is not None:
+        ok = ok & condition
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return None
+    n = count[idx]
+    count[idx] += 1
+    col = U_RX + 3 * (n % N_READING_DRAWS)
+    u = w.u
+    rx, mess, error = u[idx, col], u[idx, col + 1], 2.0 * u[idx, col + 2] - 1.0
+    value = _measure(e, raw[idx], error)
+    systolic_l: list[int | None] | None = None
+    diastolic_l: list[int | None] | None = None
+    if e.metric == "blood_pressure":
+        systolic = value.astype(np.int64)
+        diastolic = np.minimum(
+            systolic - 20, np.clip(_int(w.lat.diastolic[w.a : w.b][idx] + 2.0 * error), 45, 130)
+        )
+        systolic_l, diastolic_l = systolic.tolist(), diastolic.tolist()
+    measured = sim.day_start[w.a : w.b][idx] + np.asarray(t, dtype=np.float64)[idx].astype(np.int64)
+    received = _received(sim, w, e, idx, rx, measured)
+    late_p, dup_p = sim.rates.late, sim.rates.duplicate
+    late = mess < late_p
+    dup = ~late & (mess < late_p + dup_p)
+    if late_p > 0:  # a late back-fill, 1-5 days after the fact
+        received = received + late * DAY * (1 + (mess / late_p * 5).astype(np.int64))
+    dup_received = received + 300
+    if dup_p > 0:
+        dup_received = dup_received + (np.clip(mess - late_p, 0, None) / dup_p * 6 * HOUR).astype(np.int64)
+    return _Readings(idx, n, value, systolic_l, diastolic_l, measured, received, dup, dup_received)
+
+
+def _received(
+    sim: Simulation, w: _Window, e: Emitter, idx: IntArray, rx: FloatArray, measured: IntArray
+) -> IntArray:
+    """When the readings reach the source's cloud: the device's sync delay, or after a sync gap."""
+    received = measured + (e.delay_lo * np.exp(rx * e.delay_log_ratio)).astype(np.int64)
+    arrives = sim.sources[e.source].arrives_day[w.a : w.b][idx]
+    gap = arrives >= 0
+    if gap.any():  # inside a sync gap: the backlog arrives when syncing resumes
+        # (the patient's usual waking time: the actual one of a later day may not be simulated yet)
+        target = np.where(gap, arrives, 0)
+        wake_minute = sim.profile.body.wake_minute
+        backlog = sim.day_start[target] + wake_minute * 60 + 300 + (rx * 3300).astype(np.int64)
+        received = np.where(gap, np.maximum(received, backlog), received)
+    return received
+
+
+class _Collected:
+    """Every emitter's readings of a window, gathered for one sort into the API's order."""
+
+    def __init__(self, prefixes: list[str]) -> None:
+        self.prefixes = prefixes
+        self.ids: list[str] = []
+        self.values: list[float | int] = []
+        self.systolic: list[int | None] = []
+        self.diastolic: list[int | None] = []
+        self.keys: dict[str, list[IntArray]] = {
+            k: [] for k in ("emitter", "received", "day", "measured", "n", "copy")
+        }
+
+    def add(self, emitter_index: int, r: _Readings) -> None:
+        ids = [self.prefixes[d] + _SUFFIX[k] for d, k in zip(r.idx.tolist(), r.n.tolist(), strict=True)]
+        values = r.value.tolist()
+        size = r.idx.size
+        nones: list[int | None] = [None] * size
+        self.ids += ids
+        self.values += values
+        self.systolic += nones if r.systolic is None else r.systolic
+        self.diastolic += nones if r.diastolic is None else r.diastolic
+        self._keys(emitter_index, size, r.received, r.idx, r.measured, r.n, 0)
+        dups = np.flatnonzero(r.dup)
+        if dups.size:  # the same measurement uploaded again, under a new id, a little later
+            picked = dups.tolist()
+            self.ids += [ids[j] + "_d" for j in picked]
+            self.values += [values[j] for j in picked]
+            self.systolic += [None] * dups.size if r.systolic is None else [r.systolic[j] for j in picked]
+            self.diastolic += [None] * dups.size if r.diastolic is None else [r.diastolic[j] for j in picked]
+            self._keys(
+                emitter_index, dups.size, r.dup_received[dups], r.idx[dups], r.measured[dups], r.n[dups], 1
+            )
+
+    def _keys(
+        self,
+        emitter_index: int,
+        size: int,
+        received: IntArray,
+        day: IntArray,
+        measured: IntArray,
+        n: IntArray,
+        copy: int,
+    ) -> None:
+        keys = self.keys
+        keys["emitter"].append(np.full(size, emitter_index, dtype=np.int64))
+        keys["received"].append(received)
+        keys["day"].append(day)
+        keys["measured"].append(measured)
+        keys["n"].append(n)
+        keys["copy"].append(np.zeros(size, dtype=np.int64) if copy == 0 else np.ones(size, dtype=np.int64))
+
+    def columns(self, sim: Simulation, ems: list[Emitter]) -> VitalColumns:
+        """The readings sorted by day, time, reading number, then original before duplicate."""
+        key = {name: np.concatenate(parts) for name, parts in self.keys.items()}
+        order = np.lexsort((key["copy"], key["n"], key["measured"], key["day"]))
+        picks = order.tolist()
+        return VitalColumns(
+            timeline=sim.timeline,
+            origin=calendar.timegm(sim.timeline.start.timetuple()),
+            emitters=ems,
+            emitter=key["emitter"][order],
+            ids=[self.ids[i] for i in picks],
+            value=[self.values[i] for i in picks],
+            systolic=[self.systolic[i] for i in picks],
+            diastolic=[self.diastolic[i] for i in picks],
+            measured=key["measured"][order],
+            received=key["received"][order],
+        )
+
+
 def vital_columns(sim: Simulation, first_day: int, last_day: int) -> VitalColumns | None:
     """Readings of days [first_day, last_day) (by measurement day) as columns, each day's in time
     order; None when the patient's kit reports nothing in the window."""
-    profile, lat, r = sim.profile, sim.latent, sim.rates
-    habits, body = profile.habits, profile.body
+    profile, lat = sim.profile, sim.latent
     ems = emitters(profile)
     if not ems:
         return None
     a, b = first_day, last_day
-    m = b - a
     u = sim.u[a:b]
     wake = lat.wake_s[a:b]
-    day_start = sim.day_start[a:b]
-    bp_taken = u[:, U_BP] < habits.bp_rate
-    bp_t = wake + 1200 + u[:, U_BP_TIME] * 2400
-    late_p, dup_p = r.late, r.duplicate
-    count = np.zeros(m, dtype=np.int64)
-    prefixes = sim.id_prefixes("vt", a, b)
-    ids_all: list[str] = []
-    values_all: list[float | int] = []
-    systolic_all: list[int | None] = []
-    diastolic_all: list[int | None] = []
-    keys_emitter: list[IntArray] = []
-    keys_received: list[IntArray] = []
-    keys_day: list[IntArray] = []
-    keys_measured: list[IntArray] = []
-    keys_n: list[IntArray] = []
-    keys_copy: list[IntArray] = []
-
+    window = _Window(
+        lat=lat,
+        u=u,
+        a=a,
+        b=b,
+        wake=wake,
+        weigh_rate=profile.habits.weigh_rate,
+        workouts_per_day=profile.body.workouts_per_week / 7.0,
+        bp_taken=u[:, U_BP] < profile.habits.bp_rate,
+        bp_t=wake + 1200 + u[:, U_BP_TIME] * 2400,
+    )
+    count = np.zeros(b - a, dtype=np.int64)
+    collected = _Collected(sim.id_prefixes("vt", a, b))
     for emitter_index, e in enumerate(ems):
-        days = sim.sources[e.source]
-        ok = ~days.lost[a:b]
-        if e.timing not in SPOT:
-            ok = ok & days.worn[a:b]
-        metric = e.metric
-        t: FloatArray | IntArray = wake
-        systolic_l: list[int | None] | None = None
-        diastolic_l: list[int | None] | None = None
-        raw: FloatArray  # the true value on each day, before this device's error and rounding
-        if metric == "resting_heart_rate":
-            raw = lat.resting_hr[a:b]
-        elif metric == "hrv_rmssd":
-            raw = lat.hrv_ms[a:b]
-        elif metric == "sleep_duration":
-            raw = lat.sleep_h[a:b]
-        elif metric == "steps":
-            t, raw = np.full(m, END_OF_DAY_S), lat.steps[a:b]
-        elif metric == "body_temperature":
-            t, raw = wake + 60, lat.temperature[a:b]
-        elif metric == "spo2":
-            t, raw = wake + 60, lat.spo2[a:b]
-        elif metric == "heart_rate":
-            if e.timing == WORKOUT:
-                ok = ok & (u[:, U_WORKOUT] < body.workouts_per_week / 7.0)
-                t, raw = 17 * HOUR + u[:, U_WORKOUT_TIME] * 3 * HOUR, lat.workout_hr[a:b]
-            elif e.timing == BP_PAIRED:
-                ok = ok & bp_taken
-                t, raw = bp_t, lat.spot_hr[a:b]
-            else:
-                t, raw = np.full(m, END_OF_DAY_S), lat.daily_hr[a:b]
-        elif metric == "blood_pressure":
-            ok = ok & bp_taken
-            t, raw = bp_t, lat.systolic[a:b]
-        elif metric == "weight":
-            ok = ok & (u[:, U_WEIGH] < habits.weigh_rate)
-            t, raw = wake + 600 + u[:, U_WEIGH_TIME] * 1800, lat.weight_kg[a:b]
-        elif e.variant == 0:  # blood_glucose, fasting
-            t, raw = wake + 900, lat.glucose_fasting[a:b]
-        else:  # blood_glucose, after dinner
-            t, raw = 20.5 * HOUR + u[:, U_GLUCOSE_TIME] * HOUR, lat.glucose_evening[a:b]
-
-        idx = np.flatnonzero(ok)
-        if idx.size == 0:
-            continue
-        n = count[idx]
-        count[idx] += 1
-        col = U_RX + 3 * (n % N_READING_DRAWS)
-        rx, mess, error = u[idx, col], u[idx, col + 1], 2.0 * u[idx, col + 2] - 1.0
-        value = _measure(e, raw[idx], error)
-        if metric == "blood_pressure":
-            systolic = value.astype(np.int64)
-            diastolic = np.minimum(
-                systolic - 20, np.clip(_int(lat.diastolic[a:b][idx] + 2.0 * error), 45, 130)
-            )
-            systolic_l, diastolic_l = systolic.tolist(), diastolic.tolist()
-        measured = day_start[idx] + np.asarray(t, dtype=np.float64)[idx].astype(np.int64)
-        received = measured + (e.delay_lo * np.exp(rx * e.delay_log_ratio)).astype(np.int64)
-        arrives = days.arrives_day[a:b][idx]
-        gap = arrives >= 0
-        if gap.any():  # inside a sync gap: the backlog arrives when syncing resumes
-            # (the patient's usual waking time: the actual one of a later day may not be simulated yet)
-            target = np.where(gap, arrives, 0)
-            backlog = sim.day_start[target] + body.wake_minute * 60 + 300 + (rx * 3300).astype(np.int64)
-            received = np.where(gap, np.maximum(received, backlog), received)
-        late = mess < late_p
-        dup = ~late & (mess < late_p + dup_p)
-        if late_p > 0:  # a late back-fill, 1-5 days after the fact
-            received = received + late * DAY * (1 + (mess / late_p * 5).astype(np.int64))
-        dup_received = received + 300
-        if dup_p > 0:
-            dup_received = dup_received + (np.clip(mess - late_p, 0, None) / dup_p * 6 * HOUR).astype(
-                np.int64
-            )
-
-        ids = [prefixes[d] + _SUFFIX[k] for d, k in zip(idx.tolist(), n.tolist(), strict=True)]
-        values = value.tolist()
-        size = idx.size
-        nones: list[int | None] = [None] * size
-        ids_all += ids
-        values_all += values
-        systolic_all += nones if systolic_l is None else systolic_l
-        diastolic_all += nones if diastolic_l is None else diastolic_l
-        keys_emitter.append(np.full(size, emitter_index, dtype=np.int64))
-        keys_received.append(received)
-        keys_day.append(idx)
-        keys_measured.append(measured)
-        keys_n.append(n)
-        keys_copy.append(np.zeros(size, dtype=np.int64))
-        dups = np.flatnonzero(dup)
-        if dups.size:  # the same measurement uploaded again, under a new id, a little later
-            picked = dups.tolist()
-            ids_all += [ids[j] + "_d" for j in picked]
-            values_all += [values[j] for j in picked]
-            systolic_all += [None] * dups.size if systolic_l is None else [systolic_l[j] for j in picked]
-            diastolic_all += [None] * dups.size if diastolic_l is None else [diastolic_l[j] for j in picked]
-            keys_emitter.append(np.full(dups.size, emitter_index, dtype=np.int64))
-            keys_received.append(dup_received[dups])
-            keys_day.append(idx[dups])
-            keys_measured.append(measured[dups])
-            keys_n.append(n[dups])
-            keys_copy.append(np.ones(dups.size, dtype=np.int64))
-
-    if not ids_all:
+        readings = _read(sim, window, e, count)
+        if readings is not None:
+            collected.add(emitter_index, readings)
+    if not collected.ids:
         return None
-    order = np.lexsort(
-        (
-            np.concatenate(keys_copy),
-            np.concatenate(keys_n),
-            np.concatenate(keys_measured),
-            np.concatenate(keys_day),
-        )
-    )
-    picks = order.tolist()
-    return VitalColumns(
-        timeline=sim.timeline,
-        origin=calendar.timegm(sim.timeline.start.timetuple()),
-        emitters=ems,
-        emitter=np.concatenate(keys_emitter)[order],
-        ids=[ids_all[i] for i in picks],
-        value=[values_all[i] for i in picks],
-        systolic=[systolic_all[i] for i in picks],
-        diastolic=[diastolic_all[i] for i in picks],
-        measured=np.concatenate(keys_measured)[order],
-        received=np.concatenate(keys_received)[order],
-    )
+    return collected.columns(sim, ems)
 
 
 def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:

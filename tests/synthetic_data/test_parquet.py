@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 import orjson
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -16,6 +17,7 @@ from synthetic_data.dataset import iter_patients
 from synthetic_data.describe import describe
 from synthetic_data.exporters import parquet
 from synthetic_data.exporters.parquet import api_record
+from synthetic_data.exporters.parquet_records import api_records, iter_api_records
 from synthetic_data.runner import RunSpec, run
 from synthetic_data.vocab import SERIES
 
@@ -88,6 +90,54 @@ def test_duckdb_reads_parquet_equal_to_ndjson_row_for_row(datasets: dict[str, Pa
             got = api_record(series, row)
             assert got == record, (number, got, record)
             assert list(got) == list(record), "key order as in NDJSON"
+
+
+@pytest.mark.parametrize("series", SERIES)
+def test_columnar_reading_gives_the_row_paths_records(datasets: dict[str, Path], series: str) -> None:
+    """The loader's column-at-a-time reader equals `api_record` row by row: values, types, key order
+    (messiness 0.6, so null snapshots, notes and components are in the files)."""
+    rows = [
+        (path, number, api_record(series, row))
+        for path, number, row in parquet.iter_rows(datasets["parquet"], series)
+    ]
+    got = list(iter_api_records(datasets["parquet"], series, batch_rows=37))
+    assert len(got) == len(rows) > 0
+    for (path, number, record), expected in zip(got, rows, strict=True):
+        assert (path, number, record) == expected
+        assert [(k, type(v)) for k, v in record.items()] == [(k, type(v)) for k, v in expected[2].items()]
+
+
+def test_columnar_reading_formats_any_timestamp_as_the_row_path_does() -> None:
+    """Outside 1970..9999 (where numpy's text could differ from strftime) and with nulls, timestamps
+    and dates take the row path's formatting."""
+    stamps = [0, 1_767_225_599_999, -1_000, None, 253_402_300_799_999]
+    days = [0, 20_454, -1, None, 2_932_896]
+    for first in (0, 2):  # all in range (plus a null), and with out-of-range values
+        batch = pa.RecordBatch.from_pylist(
+            [
+                {
+                    "patient_id": "p",
+                    "id": f"f{i}",
+                    "start": s,
+                    "end": s,
+                    "duration_hours": 1.0,
+                    "peak_delta": 2.0,
+                }
+                for i, s in enumerate(stamps[first:])
+            ],
+            schema=parquet.SCHEMAS["flares"],
+        )
+        assert api_records("flares", batch) == [api_record("flares", row) for row in batch.to_pylist()]
+        checkins = pa.RecordBatch.from_pylist(
+            [
+                {"patient_id": "p", "id": f"w{i}", "date": d, "completed_at": s}
+                for i, (d, s) in enumerate(zip(days[first:], stamps[first:], strict=True))
+            ],
+            schema=parquet.SCHEMAS["wellbeing"],
+        )
+        assert api_records("wellbeing", checkins) == [
+            api_record("wellbeing", row) for row in checkins.to_pylist()
+        ]
 
 
 def test_columns_are_typed_and_compressed(datasets: dict[str, Path]) -> None:
