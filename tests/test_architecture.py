@@ -144,7 +144,12 @@ def test_the_sqlalchemy_walk_sees_every_spelling(tmp_path: Path) -> None:
 TOOLS = "mock_server.webhook_tools"
 DELIVERY = "mock_server.webhooks"
 # what the tools may take from the server: the wire format, nothing that runs the server
-TOOLS_MAY_USE = {"mock_server.webhooks.signing", "mock_server.webhooks.event_types", "mock_server.timeutil"}
+TOOLS_MAY_USE = {
+    "mock_server.webhooks.signing",
+    "mock_server.webhooks.event_types",
+    "mock_server.timeutil",
+    "mock_server.scopes",  # the contract's scope names, a constant (the trigger grants them)
+}
 
 
 def imported_modules(path: Path) -> set[tuple[str, int]]:
