@@ -206,7 +206,7 @@ def download(req: ApiRequest) -> Reply:
     if row.status != "completed" or row.pdf is None:
         raise ApiError(
             409,
-            "conflict",
+            "invalid_state_transition",
             f"report {row.id} is {row.status}; download it once completed",
             {"status": row.status},
         )

@@ -308,3 +308,24 @@ def test_a_check_in_dated_in_the_future_is_422(sandbox: RunningSandbox, kind: st
     error = future.json()["error"]
     assert error["code"] == "unprocessable_entity" and field in error["details"]["errors"]
     assert skewed.status_code == 201, skewed.text  # a phone's clock a little ahead is fine
+
+
+@pytest.mark.parametrize("status", ["queued", "running", "failed"])
+def test_a_report_not_completed_answers_409_invalid_state_transition_as_the_contract_says(
+    sandbox: RunningSandbox, status: str
+) -> None:
+    """``reports.download`` documents 409 ``invalid_state_transition`` while queued/running or after failure."""
+    with sandbox.client() as client:
+        patient = fully_granted_patient(client)
+        job = client.post(f"/v1/patients/{patient}/reports", json={"lang": "en"}).json()
+        assert wait_for_report(client, job["id"])["status"] == "completed"
+        with sandbox.services.storage.begin() as conn:  # the job as it was before it completed
+            conn.execute(
+                schema.report_jobs.update()
+                .where(schema.report_jobs.c.id == job["id"])
+                .values(status=status, pdf=None)
+            )
+        resp = client.get(f"/v1/reports/{job['id']}/download")
+    assert resp.status_code == 409, resp.text
+    assert resp.json()["error"]["code"] == "invalid_state_transition"
+    assert resp.json()["error"]["details"] == {"status": status}
