@@ -278,3 +278,67 @@ def test_the_webhook_rules_can_fail(tmp_path: Path) -> None:
     names = {name for name, _ in imported_modules(module)}
     assert {"mock_server.webhooks.outbox", "sqlalchemy.exc"} <= names
     assert any(_within(m, "mock_server.storage") for m in first_party_closure(module))
+
+
+# Modules that still open units of work with the compatibility spellings ``storage.begin()`` /
+# ``storage.connect()``, which join an enclosing unit silently; the list only shrinks.
+SILENT_JOINERS = {
+    "mock_server/consent.py",  # ConsentService.require, the per-request consent read (read path)
+    "mock_server/gateway/dispatch.py",
+    "mock_server/handlers/fhir.py",
+    "mock_server/handlers/patients.py",
+    "mock_server/handlers/sandbox.py",
+    "mock_server/handlers/vitals.py",
+    "mock_server/handlers/webhooks.py",
+    "mock_server/reports/inputs.py",
+    "mock_server/sandbox_work.py",
+}
+
+
+def silent_joins(path: Path) -> list[int]:
+    """Lines calling ``<…>storage.begin()``/``.connect()`` or ``<…>db.begin()``/``.connect()``."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr not in {"begin", "connect"}:
+            continue
+        owner = node.func.value
+        name = (
+            owner.attr
+            if isinstance(owner, ast.Attribute)
+            else owner.id
+            if isinstance(owner, ast.Name)
+            else ""
+        )
+        if name in {"storage", "db"}:
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_units_of_work_are_named_where_they_join() -> None:
+    """Outside storage, a unit of work is opened by name: ``unit_of_work()`` (joins), ``transaction()``
+    (never joins) or ``read()``; the silent spellings stay only in the modules listed above."""
+    found = {
+        path.relative_to(ROOT).as_posix(): silent_joins(path)
+        for path in sorted((ROOT / "mock_server").rglob("*.py"))
+        if not path.relative_to(ROOT).as_posix().startswith("mock_server/storage/")
+    }
+    found = {module: lines for module, lines in found.items() if lines}
+    unexpected = [f"{m}:{line}" for m, lines in found.items() if m not in SILENT_JOINERS for line in lines]
+    assert unexpected == [], "storage.begin()/connect() outside the allow-list:\n" + "\n".join(unexpected)
+    moved = sorted(SILENT_JOINERS - set(found))
+    assert moved == [], f"no longer join silently; take them off SILENT_JOINERS: {moved}"
+
+
+def test_the_silent_join_walk_sees_them(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "with storage.begin() as c: pass\n"
+        "with self.db.connect() as c: pass\n"
+        "with req.services.storage.begin() as c: pass\n"
+        "with storage.unit_of_work() as c: pass\n"
+        "with storage.engine.begin() as c: pass\n",
+        encoding="utf-8",
+    )
+    assert silent_joins(module) == [1, 2, 3]
