@@ -14,7 +14,7 @@ from tests.mock_server.webhooks.receiver import running_receiver
 
 
 def _signed_in(sandbox: RunningSandbox) -> tuple[httpx.Client, str]:
-    client = httpx.Client(base_url=sandbox.base_url)
+    client = httpx.Client(base_url=sandbox.base_url, timeout=30)  # as sandbox.client(): a loaded CI machine
     assert client.post("/console/sign-in", data={"api_key": sandbox.api_key}).status_code == 303
     page = client.get("/console/webhooks").text
     match = re.search(r'name="csrf" value="([^"]+)"', page)
