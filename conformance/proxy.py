@@ -85,35 +85,49 @@ class Judge:
         body_judged: bool,
     ) -> list[ConformanceFailure]:
         """All violations of one exchange (each at most once), recorded and printed."""
-        failures: list[ConformanceFailure] = []
         operation = self.spec.match(exchange.method, exchange.path)
-        label = exchange.operation
-        if operation is None:
-            failures.append(
-                ConformanceFailure(
-                    UNDOCUMENTED,
-                    f"{exchange.method.upper()} {exchange.path}",
-                    "an operation of the contract",
-                    operation=label,
-                )
-            )
-        else:
-            try:
-                self.validator.validate_request(exchange, request_body or None, request_type)
-            except ConformanceFailure as failure:
-                failures.append(failure)
-            else:
-                self.collector.passed(label, "independent_request_validation")
+        failures = self._request_failures(exchange, operation, request_body, request_type)
         documented = operation is None or self._documented_status(operation, exchange.status)
         if not documented:
             failures.append(
                 ConformanceFailure(
                     "status_code_conformance",
                     f"{exchange.describe()}",
-                    f"one of the statuses documented for {label}",
-                    operation=label,
+                    f"one of the statuses documented for {exchange.operation}",
+                    operation=exchange.operation,
                 )
             )
+        stand_ins = self._kit_checks(exchange, failures, body_judged=body_judged)
+        if operation is not None and documented and body_judged:
+            self._validate_response(exchange, stand_ins, request_body, request_type, failures)
+        self._report(exchange, request_id, failures)
+        return failures
+
+    def _request_failures(
+        self, exchange: Exchange, operation: Operation | None, request_body: bytes, request_type: str
+    ) -> list[ConformanceFailure]:
+        """An undocumented operation, or a request the contract does not allow."""
+        label = exchange.operation
+        if operation is None:
+            return [
+                ConformanceFailure(
+                    UNDOCUMENTED,
+                    f"{exchange.method.upper()} {exchange.path}",
+                    "an operation of the contract",
+                    operation=label,
+                )
+            ]
+        try:
+            self.validator.validate_request(exchange, request_body or None, request_type)
+        except ConformanceFailure as failure:
+            return [failure]
+        self.collector.passed(label, "independent_request_validation")
+        return []
+
+    def _kit_checks(
+        self, exchange: Exchange, failures: list[ConformanceFailure], *, body_judged: bool
+    ) -> dict[str, str]:
+        """Run the kit's own checks (appending to ``failures``); the stand-ins for headers that failed."""
         stand_ins: dict[str, str] = {}
         codes = self.spec.error_codes_for(exchange.path)
         for check in PROXY_CHECKS:
@@ -129,27 +143,42 @@ class Judge:
             else:
                 if applied:
                     name = PAGE_CHECK if check is page_consistent else check.__name__
-                    self.collector.passed(label, name)
-        if operation is not None and documented and body_judged:
-            judged = exchange
-            if stand_ins:
-                judged = Exchange(
-                    method=exchange.method,
-                    url=exchange.url,
-                    status=exchange.status,
-                    headers={**stand_ins, **exchange.headers},
-                    body=exchange.body,
-                    operation=label,
-                    request_headers=exchange.request_headers,
-                )
-            try:
-                self.validator.validate_exchange(judged, request_body or None, request_type)
-            except ConformanceFailure as failure:
-                failures.append(failure)
-            else:
-                self.collector.passed(label, "independent_response_validation")
+                    self.collector.passed(exchange.operation, name)
+        return stand_ins
+
+    def _validate_response(
+        self,
+        exchange: Exchange,
+        stand_ins: dict[str, str],
+        request_body: bytes,
+        request_type: str,
+        failures: list[ConformanceFailure],
+    ) -> None:
+        """openapi-core on the response, with stand-ins for headers a kit check already judged."""
+        label = exchange.operation
+        judged = exchange
+        if stand_ins:
+            judged = Exchange(
+                method=exchange.method,
+                url=exchange.url,
+                status=exchange.status,
+                headers={**stand_ins, **exchange.headers},
+                body=exchange.body,
+                operation=label,
+                request_headers=exchange.request_headers,
+            )
+        try:
+            self.validator.validate_exchange(judged, request_body or None, request_type)
+        except ConformanceFailure as failure:
+            failures.append(failure)
+        else:
+            self.collector.passed(label, "independent_response_validation")
+
+    def _report(self, exchange: Exchange, request_id: str, failures: list[ConformanceFailure]) -> None:
         for found in failures:
-            self.collector.failed(label, found.check, found.message, reproduce=exchange.reproduce)
+            self.collector.failed(
+                exchange.operation, found.check, found.message, reproduce=exchange.reproduce
+            )
             first = found.received.splitlines()[0] if found.received else ""
             with self._lock:
                 self.violations += 1
@@ -157,7 +186,6 @@ class Judge:
                     f"VIOLATION {request_id} {exchange.describe()} [{found.check}] {first}"
                     f" (documented: {found.documented})"
                 )
-        return failures
 
     def _documented_status(self, operation: Operation, status: int) -> bool:
         item = self.spec.resolve(self.spec.document["paths"][operation.path])
@@ -222,9 +250,49 @@ class ValidatingProxy:
     async def _forward(self, scope: Any, body: bytes, send: Any) -> None:
         import anyio
 
-        from conformance import redact
-
         method = scope["method"]
+        client = self._http()
+        request = self._upstream_request(client, scope, body)
+        started = time.perf_counter()
+        started_at = datetime.now(UTC)
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            await self._bad_gateway(send, f"{type(exc).__name__}: {exc}")
+            return
+        media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        streamed = media in STREAMED
+        try:
+            content = await (self._relay_streamed if streamed else self._relay)(response, send)
+        finally:
+            await response.aclose()
+        elapsed = time.perf_counter() - started
+        exchange, request_id = self._exchange(scope, request, body, response, content, elapsed)
+        if self.recorder is not None:
+            self.recorder.record(
+                method,
+                str(request.url),
+                dict(request.headers),
+                body,
+                response.status_code,
+                dict(response.headers),
+                content,
+                elapsed=elapsed,
+                started=started_at,
+                comment=f"request id {request_id}",
+            )
+        request_type = exchange.request_headers.get("content-type", "application/json")
+        await anyio.to_thread.run_sync(
+            lambda: self.judge(exchange, request_id, body, request_type, body_judged=not streamed)
+        )
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        return self._client
+
+    def _upstream_request(self, client: httpx.AsyncClient, scope: Any, body: bytes) -> httpx.Request:
+        """The client's request, addressed to upstream, without hop-by-hop headers."""
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string", b"")
         url = self.upstream + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
@@ -233,49 +301,55 @@ class ValidatingProxy:
             for k, v in scope["headers"]
             if k.decode("latin-1").lower() not in HOP_BY_HOP
         ]
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
-        request = self._client.build_request(method, url, headers=headers, content=body or None)
-        started = time.perf_counter()
-        started_at = datetime.now(UTC)
-        try:
-            response = await self._client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            await self._bad_gateway(send, f"{type(exc).__name__}: {exc}")
-            return
-        media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        streamed = media in STREAMED
+        return client.build_request(scope["method"], url, headers=headers, content=body or None)
+
+    @staticmethod
+    async def _relay_streamed(response: httpx.Response, send: Any) -> bytes:
+        """Untouched: upstream's own framing headers and raw (still encoded) bytes, chunk by chunk; the
+        first ``MAX_BODY`` bytes are kept for the record."""
+        out = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in response.headers.multi_items()
+            if k.lower() not in HOP_BY_HOP
+        ]
+        await send({"type": "http.response.start", "status": response.status_code, "headers": out})
         kept: list[bytes] = []
-        try:
-            if streamed:
-                # untouched: upstream's own framing headers and raw (still encoded) bytes, chunk by chunk
-                out = [
-                    (k.encode("latin-1"), v.encode("latin-1"))
-                    for k, v in response.headers.multi_items()
-                    if k.lower() not in HOP_BY_HOP
-                ]
-                await send({"type": "http.response.start", "status": response.status_code, "headers": out})
-                size = 0
-                async for chunk in response.aiter_raw():
-                    if size < MAX_BODY:
-                        kept.append(chunk[: MAX_BODY - size])
-                    size += len(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b""})
-                content = b"".join(kept)
-            else:
-                content = await response.aread()
-                out = [
-                    (k.encode("latin-1"), v.encode("latin-1"))
-                    for k, v in response.headers.multi_items()
-                    if k.lower() not in HOP_BY_HOP and k.lower() not in ("content-length", "content-encoding")
-                ]
-                out.append((b"content-length", str(len(content)).encode()))
-                await send({"type": "http.response.start", "status": response.status_code, "headers": out})
-                await send({"type": "http.response.body", "body": content})
-        finally:
-            await response.aclose()
-        elapsed = time.perf_counter() - started
+        size = 0
+        async for chunk in response.aiter_raw():
+            if size < MAX_BODY:
+                kept.append(chunk[: MAX_BODY - size])
+            size += len(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return b"".join(kept)
+
+    @staticmethod
+    async def _relay(response: httpx.Response, send: Any) -> bytes:
+        """The whole (decoded) body, with its own length."""
+        content = await response.aread()
+        out = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in response.headers.multi_items()
+            if k.lower() not in HOP_BY_HOP and k.lower() not in ("content-length", "content-encoding")
+        ]
+        out.append((b"content-length", str(len(content)).encode()))
+        await send({"type": "http.response.start", "status": response.status_code, "headers": out})
+        await send({"type": "http.response.body", "body": content})
+        return content
+
+    def _exchange(
+        self,
+        scope: Any,
+        request: httpx.Request,
+        body: bytes,
+        response: httpx.Response,
+        content: bytes,
+        elapsed: float,
+    ) -> tuple[Exchange, str]:
+        """The exchange the judge sees, and its request id (upstream's, or a numbered one of ours)."""
+        from conformance import redact
+
+        method = scope["method"]
         number = next(self._ids)
         self.exchanges += 1
         response_headers = lower_headers(dict(response.headers))
@@ -293,23 +367,7 @@ class ValidatingProxy:
             request_headers=request_headers,
             reproduce=redact.curl(method, str(request.url), request_headers, body),
         )
-        if self.recorder is not None:
-            self.recorder.record(
-                method,
-                str(request.url),
-                dict(request.headers),
-                body,
-                response.status_code,
-                dict(response.headers),
-                content,
-                elapsed=elapsed,
-                started=started_at,
-                comment=f"request id {request_id}",
-            )
-        request_type = request_headers.get("content-type", "application/json")
-        await anyio.to_thread.run_sync(
-            lambda: self.judge(exchange, request_id, body, request_type, body_judged=not streamed)
-        )
+        return exchange, request_id
 
     async def _bad_gateway(self, send: Any, reason: str) -> None:
         body = json.dumps(

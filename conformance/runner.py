@@ -124,47 +124,17 @@ def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     spec = Spec.load(options.spec_path)
     collector = Collector()
-    selected = [op.label for op in spec.operations if options.selects(op.label, op.operation_id)]
-    if not selected:
-        raise KitError("--include/--exclude leave no operation to test.")
-    deliberate = {
-        op.label: reason
-        for op in spec.operations
-        if op.label in selected and (reason := options.deliberately_skipped(op.method, op.label))
-    }
+    selected, deliberate = _selection(spec, options)
     stats: dict[str, Any] = {}
     kit_errors: list[str] = []
     if "spec" in options.layers:
-        progress("layer", "spec: OpenAPI 3.1 validation")
-        errors = spec.validation_errors()
-        if errors:
-            collector.failed(
-                SPEC_OPERATION,
-                "openapi_31_valid",
-                str(
-                    ConformanceFailure(
-                        "openapi_31_valid", "; ".join(errors[:5]), "a valid OpenAPI 3.1 document"
-                    )
-                ),
-            )
-        else:
-            collector.passed(SPEC_OPERATION, "openapi_31_valid")
+        _spec_layer(spec, collector, progress)
     validator = IndependentValidator(spec, options.base_url)
     recorder = HarRecorder() if "har" in options.reports else None
     ledger = None if options.read_only else Ledger()
-    bare = Target(
-        options.base_url,
-        spec,
-        collector,
-        {},
-        timeout=options.request_timeout,
-        validator=validator,
-        recorder=recorder,
-    )
-    ctx: Context | None = None
-    try:
-        credentials = credentials_for(spec, options, bare)
-        target = Target(
+
+    def target_with(credentials: dict[str, str], with_ledger: Ledger | None = None) -> Target:
+        return Target(
             options.base_url,
             spec,
             collector,
@@ -172,20 +142,18 @@ def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
             timeout=options.request_timeout,
             validator=validator,
             recorder=recorder,
-            ledger=ledger,
+            ledger=with_ledger,
         )
+
+    bare = target_with({})
+    ctx: Context | None = None
+    try:
+        credentials = credentials_for(spec, options, bare)
+        target = target_with(credentials, ledger)
         second = None
         if options.second_api_key:
             scheme = spec.api_key_scheme()
-            second = Target(
-                options.base_url,
-                spec,
-                collector,
-                {(scheme[1] if scheme else "X-API-Key"): options.second_api_key},
-                timeout=options.request_timeout,
-                validator=validator,
-                recorder=recorder,
-            )
+            second = target_with({(scheme[1] if scheme else "X-API-Key"): options.second_api_key})
         ctx = Context(spec, options, target, collector, second=second, ledger=ledger)
         ctx.kit_errors = kit_errors
         progress("layer", "preflight: reachability and credentials")
@@ -196,14 +164,7 @@ def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
         _layers(ctx, credentials, stats, progress)
         if validator.unavailable:
             ctx.notes.append(f"Independent validation off: {validator.unavailable}.")
-        stats["kit_requests"] = target.requests_sent + (second.requests_sent if second else 0)
-        if ctx.webhook_latencies_ms:
-            latencies = sorted(ctx.webhook_latencies_ms)
-            stats["webhook_latency_ms"] = {
-                "count": len(latencies),
-                "max": round(latencies[-1], 1),
-                "median": round(latencies[len(latencies) // 2], 1),
-            }
+        _count(ctx, stats)
     finally:
         bare.close()
         if ctx is not None:
@@ -226,6 +187,42 @@ def run(options: RunOptions, progress: Progress = _quiet) -> RunReport:
         exchanges=recorder,
         mode=_mode(options),
     )
+
+
+def _selection(spec: Spec, options: RunOptions) -> tuple[list[str], dict[str, str]]:
+    """The operations ``--include``/``--exclude`` select, and those the run skips on purpose (why)."""
+    selected = [op.label for op in spec.operations if options.selects(op.label, op.operation_id)]
+    if not selected:
+        raise KitError("--include/--exclude leave no operation to test.")
+    deliberate = {
+        op.label: reason
+        for op in spec.operations
+        if op.label in selected and (reason := options.deliberately_skipped(op.method, op.label))
+    }
+    return selected, deliberate
+
+
+def _spec_layer(spec: Spec, collector: Collector, progress: Progress) -> None:
+    """The contract itself: a valid OpenAPI 3.1 document (the first five errors, when not)."""
+    progress("layer", "spec: OpenAPI 3.1 validation")
+    errors = spec.validation_errors()
+    if not errors:
+        collector.passed(SPEC_OPERATION, "openapi_31_valid")
+        return
+    failure = ConformanceFailure("openapi_31_valid", "; ".join(errors[:5]), "a valid OpenAPI 3.1 document")
+    collector.failed(SPEC_OPERATION, "openapi_31_valid", str(failure))
+
+
+def _count(ctx: Context, stats: dict[str, Any]) -> None:
+    """What the kit sent, and how fast webhooks arrived (when any did)."""
+    stats["kit_requests"] = ctx.target.requests_sent + (ctx.second.requests_sent if ctx.second else 0)
+    if ctx.webhook_latencies_ms:
+        latencies = sorted(ctx.webhook_latencies_ms)
+        stats["webhook_latency_ms"] = {
+            "count": len(latencies),
+            "max": round(latencies[-1], 1),
+            "median": round(latencies[len(latencies) // 2], 1),
+        }
 
 
 def _mode(options: RunOptions) -> str:

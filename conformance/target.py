@@ -90,15 +90,7 @@ class Target:
             path = path.replace("{" + name + "}", str(value))
         request_headers = dict(self.credentials if credentials is None else credentials)
         request_headers.update(headers or {})
-        content: bytes | None = None
-        content_type = "application/json"
-        if json_body is not None:
-            content = json.dumps(json_body).encode()
-            request_headers.setdefault("Content-Type", content_type)
-        elif form is not None:
-            content_type = "application/x-www-form-urlencoded"
-            content = urlencode(dict(form)).encode()
-            request_headers.setdefault("Content-Type", content_type)
+        content, content_type = _encode_body(json_body, form, request_headers)
         started = time.perf_counter()
         request = self.client.build_request(
             method,
@@ -110,21 +102,7 @@ class Target:
         self.last_curl = redact.curl(method, str(request.url), dict(request.headers), content)
         self.last_sent = time.monotonic()
         operation = f"{method.upper()} {template}"
-        try:
-            response = self.client.send(request)
-        except httpx.TransportError as exc:
-            if not self.reached:
-                raise KitError(f"Cannot reach {self.base_url} ({method} {path}): {exc}") from None
-            what = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
-            failure = ConformanceFailure(
-                REQUEST_COMPLETED,
-                f"{method.upper()} {path} {what}: {type(exc).__name__} {exc}".strip(),
-                "a response within --request-timeout",
-                operation=operation,
-                reproduce=self.last_curl,
-            )
-            self.collector.error(operation, REQUEST_COMPLETED, failure.message, reproduce=self.last_curl)
-            raise failure from None
+        response = self._send(request, method, operation, path)
         self.reached = True
         self.requests_sent += 1
         elapsed = time.perf_counter() - started
@@ -154,6 +132,25 @@ class Target:
             self.ledger.created(method, template, exchange, path_params)
         self.judge(exchange, request_body=content, request_content_type=content_type, validate=validate)
         return exchange
+
+    def _send(self, request: httpx.Request, method: str, operation: str, path: str) -> httpx.Response:
+        """Send; a transport error is kit misuse before the preflight reached the server (``KitError``),
+        and a recorded ``request_completed`` failure after it."""
+        try:
+            return self.client.send(request)
+        except httpx.TransportError as exc:
+            if not self.reached:
+                raise KitError(f"Cannot reach {self.base_url} ({method} {path}): {exc}") from None
+            what = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+            failure = ConformanceFailure(
+                REQUEST_COMPLETED,
+                f"{method.upper()} {path} {what}: {type(exc).__name__} {exc}".strip(),
+                "a response within --request-timeout",
+                operation=operation,
+                reproduce=self.last_curl,
+            )
+            self.collector.error(operation, REQUEST_COMPLETED, failure.message, reproduce=self.last_curl)
+            raise failure from None
 
     def judge(
         self,
@@ -192,3 +189,17 @@ def body_of(exchange: Exchange) -> Any:
     """JSON body or None: probes and scenarios branch on shape, and checks already judged the rest."""
     value = exchange.json()
     return value if isinstance(value, dict | list) else None
+
+
+def _encode_body(
+    json_body: Any, form: Mapping[str, str] | None, headers: dict[str, str]
+) -> tuple[bytes | None, str]:
+    """The request body and its media type (JSON unless a form is given); sets Content-Type unless
+    the caller did."""
+    if json_body is not None:
+        headers.setdefault("Content-Type", "application/json")
+        return json.dumps(json_body).encode(), "application/json"
+    if form is not None:
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        return urlencode(dict(form)).encode(), "application/x-www-form-urlencoded"
+    return None, "application/json"

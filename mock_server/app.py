@@ -193,6 +193,7 @@ async def _lifespan(services: Services, _app: Any) -> AsyncIterator[None]:
         if services.heavy is not None:
             services.heavy.close()
         if task is not None:
+            services.wake_dispatcher.connect(None)  # no wake-ups for a stopped dispatcher's loop
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
         if services.request_log is not None:  # write what is still queued

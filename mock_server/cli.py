@@ -140,8 +140,6 @@ def serve(
     """
     import gc
 
-    import uvicorn
-
     # What is loaded by now (modules, the contract's libraries) lives as long as the server: out of the
     # collector's generations, the collections that seeding the demo workspace and building the app
     # trigger stop walking it (~0.08 s of a first start, issue #16). asgi freezes the app the same way.
@@ -172,16 +170,30 @@ def serve(
     storage = Storage.open(settings.database_url)
     demo = ensure_demo(settings, storage) if settings.demo else None
     storage.close()
-    url = f"http://{settings.host}:{settings.port}"
-    console.print(f"[bold green]care-sandbox[/] on [link={url}]{url}[/]  ·  Swagger UI {url}/ui/")
-    allowed = "allowed" if settings.private_webhook_targets_allowed else "refused"
-    console.print(f"private and loopback webhook targets: {allowed}")
-    if demo is not None:
-        console.print(f"workspace [bold]{DEMO_WORKSPACE}[/]: {demo.message}")
+    _announce(settings, demo.message if demo is not None else None)
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("connexion", "fontTools", "matplotlib", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _export(settings)
+    _run_uvicorn(settings, sock)
+
+
+def _announce(settings: Settings, demo_message: str | None) -> None:
+    """What a user needs first: where the sandbox answers, whether webhooks may reach private
+    addresses, and the demo workspace's key (on its first start)."""
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(f"[bold green]care-sandbox[/] on [link={url}]{url}[/]  ·  Swagger UI {url}/ui/")
+    allowed = "allowed" if settings.private_webhook_targets_allowed else "refused"
+    console.print(f"private and loopback webhook targets: {allowed}")
+    if demo_message is not None:
+        console.print(f"workspace [bold]{DEMO_WORKSPACE}[/]: {demo_message}")
+
+
+def _run_uvicorn(settings: Settings, sock: socket.socket) -> None:
+    """Serve on the socket bound before the demo workspace was made (so the printed port is the real
+    one), in this process or, with ``--workers``, in uvicorn's supervised children."""
+    import uvicorn
+
     config = uvicorn.Config(
         "mock_server.asgi:app",
         host=settings.host,

@@ -42,11 +42,12 @@ class Principal:
 
 
 class DispatcherWake:
-    r"""``services.wake_dispatcher()``: wake the in-process webhook dispatcher after a write.
+    """``services.wake_dispatcher()``: wake the in-process webhook dispatcher after a write.
 
     Why an object and not a plain callable field: the services are built (and frozen) before the app's
-    lifespan starts the dispatcher, which then :meth:`connect`\ s its wake-up here. Until it does (the
-    CLI, a HeavyWork child, a server whose dispatcher runs in a child process) a wake is a no-op.
+    lifespan starts the dispatcher; the lifespan then connects the dispatcher's wake-up here, and
+    disconnects it when the dispatcher stops. While nothing is connected (the CLI, a HeavyWork child,
+    a server whose dispatcher runs in a child process) a wake is a no-op.
     """
 
     def __init__(self) -> None:

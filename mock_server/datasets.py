@@ -249,59 +249,9 @@ def load_dataset(
     storage = services.storage
     repo = PatientRepo(storage)
     consents = ConsentService(storage, repo, services.settings.link_request_ttl_days)
-    generator_seed = int(plan.manifest["seed"])
-    messiness = float(plan.manifest.get("messiness", 0.3))
-    by_condition = bool(plan.manifest.get("conditions"))
-    created = iso(utcnow())
-    counts = dict.fromkeys(SERIES, 0)
-    mapping: dict[str, str] = {}
-    refs: dict[str, tuple[str, str]] = {}  # dataset patient_id -> (ref, anon id)
     with storage.unit_of_work() as conn:
-        first = repo.count(workspace.id, conn)
-        for number, p in enumerate(plan.patients):
-            if repo.by_email(conn, workspace.id, p["email"]) is not None:
-                raise DatasetLoadError(
-                    f"patients row {number + 1}: {p['email']} is already a patient of this workspace "
-                    "(was the dataset loaded before?)"
-                )
-            ref = _ref(workspace.id, first + number, p["patient_id"])
-            anon = anonymized_id(workspace.salt, ref)
-            refs[p["patient_id"]] = (ref, anon)
-            mapping[p["patient_id"]] = anon
-            overrides = {"condition": p["condition"]} if by_condition else {}
-            stored = {
-                "display_name": p["display_name"],
-                "locale": p["locale"],
-                "condition": p["condition"],
-                "baseline_severity": p["baseline_severity"],
-                "sources": list(p["sources"]),
-                "history_days": plan.days,
-                "timezone": p["timezone"],
-                "messiness": messiness,
-                "generator": {"run_seed": generator_seed, "index": p["index"], "overrides": overrides},
-                "dataset": {"patient_id": p["patient_id"], "directory": str(directory)},
-            }
-            repo.insert(
-                conn,
-                SandboxPatientRow(
-                    ref, workspace.id, p["email"], anon, stored, plan.start.isoformat(), plan.days, created
-                ),
-            )
-        validators = _validators(services.settings.spec_path)
-        # Rows are acyclic tuples and dicts: the cyclic collector only re-scans chunks as they grow
-        # (a fifth of a load's time when profiled), so it is paused while series stream in.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            for series, (name, schema) in SERIES.items():
-                counts[series] = _load_series(
-                    conn, directory, plan.fmt, series, name, validators[schema], refs, on_progress
-                )
-        except DatasetError as exc:  # an unreadable row: already located
-            raise DatasetLoadError(str(exc)) from None
-        finally:
-            if collecting:
-                gc.enable()
+        refs = _insert_patients(conn, repo, workspace, plan, directory)
+        counts = _load_all_series(conn, services, directory, plan, refs, on_progress)
         if consent == "granted":
             for ref, anon in refs.values():
                 consents.grant_directly(conn, workspace.id, ref, anon, chosen, end)
@@ -310,4 +260,75 @@ def load_dataset(
                 consents.create_request(workspace.id, p["email"], chosen, "care-synth dataset", end)
         offset = (end - utcnow()).total_seconds()
         WorkspaceRepo(storage).set_clock(conn, workspace.id, offset)
+    mapping = {patient_id: anon for patient_id, (_, anon) in refs.items()}
     return LoadReport(workspace.id, len(plan.patients), counts, consent, iso(end), mapping)
+
+
+def _insert_patients(
+    conn: Connection, repo: PatientRepo, workspace: Workspace, plan: DatasetPlan, directory: Path
+) -> dict[str, tuple[str, str]]:
+    """One sandbox patient per dataset patient, with how to regenerate it; dataset patient_id ->
+    (ref, anonymized id). A patient already in the workspace (same email) refuses the load."""
+    generator_seed = int(plan.manifest["seed"])
+    messiness = float(plan.manifest.get("messiness", 0.3))
+    by_condition = bool(plan.manifest.get("conditions"))
+    created = iso(utcnow())
+    refs: dict[str, tuple[str, str]] = {}
+    first = repo.count(workspace.id, conn)
+    for number, p in enumerate(plan.patients):
+        if repo.by_email(conn, workspace.id, p["email"]) is not None:
+            raise DatasetLoadError(
+                f"patients row {number + 1}: {p['email']} is already a patient of this workspace "
+                "(was the dataset loaded before?)"
+            )
+        ref = _ref(workspace.id, first + number, p["patient_id"])
+        anon = anonymized_id(workspace.salt, ref)
+        refs[p["patient_id"]] = (ref, anon)
+        overrides = {"condition": p["condition"]} if by_condition else {}
+        stored = {
+            "display_name": p["display_name"],
+            "locale": p["locale"],
+            "condition": p["condition"],
+            "baseline_severity": p["baseline_severity"],
+            "sources": list(p["sources"]),
+            "history_days": plan.days,
+            "timezone": p["timezone"],
+            "messiness": messiness,
+            "generator": {"run_seed": generator_seed, "index": p["index"], "overrides": overrides},
+            "dataset": {"patient_id": p["patient_id"], "directory": str(directory)},
+        }
+        repo.insert(
+            conn,
+            SandboxPatientRow(
+                ref, workspace.id, p["email"], anon, stored, plan.start.isoformat(), plan.days, created
+            ),
+        )
+    return refs
+
+
+def _load_all_series(
+    conn: Connection,
+    services: Services,
+    directory: Path,
+    plan: DatasetPlan,
+    refs: dict[str, tuple[str, str]],
+    on_progress: Callable[[str, int], None] | None,
+) -> dict[str, int]:
+    """Stream every series file in, validated row by row; rows written per series."""
+    counts = dict.fromkeys(SERIES, 0)
+    validators = _validators(services.settings.spec_path)
+    # Rows are acyclic tuples and dicts: the cyclic collector only re-scans chunks as they grow
+    # (a fifth of a load's time when profiled), so it is paused while series stream in.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for series, (name, schema) in SERIES.items():
+            counts[series] = _load_series(
+                conn, directory, plan.fmt, series, name, validators[schema], refs, on_progress
+            )
+    except DatasetError as exc:  # an unreadable row: already located
+        raise DatasetLoadError(str(exc)) from None
+    finally:
+        if collecting:
+            gc.enable()
+    return counts
