@@ -42,7 +42,7 @@ def default_spec_path() -> Path:
     """
     packaged = Path(__file__).resolve().parent / CONTRACT_NAME
     if packaged.is_file():
-        return packaged
+        return packaged.resolve()  # in a checkout, the link's target: the top-level file
     checkout = Path(__file__).resolve().parent.parent / CONTRACT_NAME
     if checkout.is_file():
         return checkout
