@@ -91,16 +91,23 @@ def _redact_value(value: Any, fields: frozenset[str]) -> Any:
     return value
 
 
+# 19 digits or more outside a fraction or exponent: maybe beyond 64 bits (a match inside a string only
+# costs the slower parser)
+_LONG_INTEGER = re.compile(rb"(?<![.\deE])\d{19,}(?![.\deE])")
+
+
 def _redact_json(data: bytes, fields: frozenset[str]) -> str | None:
     """The JSON document with named fields replaced; None when it is not JSON (still redacted by shape).
 
-    orjson first (fast); the standard library for what orjson refuses but is valid JSON (integers
-    beyond 64 bits), so such a body cannot smuggle a named secret past this layer.
+    orjson first (fast); the standard library for what orjson refuses but is valid JSON, so such a body
+    cannot smuggle a named secret past this layer, and for integers beyond 64 bits, which orjson reads
+    as floats (the log would show ``1e+20`` where the client sent ``100000000000000000000``).
     """
-    try:
-        return orjson.dumps(_redact_value(orjson.loads(data), fields)).decode()
-    except (orjson.JSONDecodeError, TypeError):
-        pass
+    if not _LONG_INTEGER.search(data):
+        try:
+            return orjson.dumps(_redact_value(orjson.loads(data), fields)).decode()
+        except (orjson.JSONDecodeError, TypeError):
+            pass
     try:
         return json.dumps(_redact_value(json.loads(data), fields), separators=(",", ":"), ensure_ascii=False)
     except ValueError:
