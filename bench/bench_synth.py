@@ -18,7 +18,9 @@ on 2 cores, to Parquet in <= 25 s; peak memory <= 1 GB.
 `--load` measures the other half of issue 19 instead: 1,000 patient-years (`--patients`, default 1,000
 with --load) are generated once per format (not timed), then `care-sandbox workspace create NAME
 --dataset DIR` loads them into a fresh SQLite database as a child process; target <= 10 s wall on
-SQLite, memory bounded. CPU seconds are printed too (per patient-year, and extrapolated to 1,000).
+SQLite, memory bounded. The anchor, measured first in the same run, is the same command on a 1-patient,
+1-day dataset (the fixed cost: interpreter, imports, migrations, the contract); CPU per patient-year is
+counted beyond it and extrapolated to 1,000 patient-years.
 
     python bench/bench_synth.py                     # 10,000 patients, 2 workers, NDJSON then Parquet
     python bench/bench_synth.py --formats parquet   # one format
@@ -147,8 +149,14 @@ def measure(
     }
 
 
-def measure_load(dataset: Path, patients: int, days: int, fmt: str) -> dict[str, float | int | str]:
-    """Load `dataset` into a new workspace of a fresh SQLite database through the real CLI."""
+def measure_load(
+    dataset: Path, patients: int, days: int, fmt: str, anchor: dict[str, float | int | str] | None = None
+) -> dict[str, float | int | str]:
+    """Load `dataset` into a new workspace of a fresh SQLite database through the real CLI.
+
+    `anchor` is the same command on a 1-patient, 1-day dataset, measured in the same run: its CPU is the
+    fixed cost (interpreter, imports, migrations, the contract), so the CPU per patient-year beyond it
+    extrapolates to other sizes."""
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         url = f"sqlite:///{tmp}/sandbox.db"
         command = [
@@ -171,6 +179,13 @@ def measure_load(dataset: Path, patients: int, days: int, fmt: str) -> dict[str,
     manifest = json.loads((dataset / "manifest.json").read_text())
     cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
     years = patients * days / 365
+    fixed = float(anchor["cpu_seconds"]) if anchor else 0.0
+    marginal = max(0.0, cpu - fixed) / years  # CPU seconds per patient-year beyond the fixed cost
+    # The target is for 1,000 patient-years: a smaller run is judged on its extrapolated CPU (fixed cost
+    # plus 1,000 x the CPU per patient-year; on one core, as the load is one process), not its wall time.
+    extrapolated = fixed + marginal * 1000
+    budget = TARGET_LOAD_SECONDS_PER_1K_YEARS
+    met = wall <= budget if years >= 1000 else extrapolated <= budget
     return {
         "format": fmt,
         "patients": patients,
@@ -178,10 +193,11 @@ def measure_load(dataset: Path, patients: int, days: int, fmt: str) -> dict[str,
         "records": sum(v for k, v in manifest["counts"].items() if k not in ("patients", "flares")),
         "wall_seconds": round(wall, 2),
         "cpu_seconds": round(cpu, 2),
-        "cpu_ms_per_patient_year": round(cpu / years * 1000, 2),
-        "cpu_extrapolated_1k_years_seconds": round(cpu / years * 1000, 1),
-        "wall_target_seconds": round(TARGET_LOAD_SECONDS_PER_1K_YEARS * years / 1000, 1),
-        "wall_ok": wall <= TARGET_LOAD_SECONDS_PER_1K_YEARS * years / 1000,
+        "cpu_fixed_seconds": round(fixed, 2),
+        "cpu_ms_per_patient_year": round(marginal * 1000, 2),
+        "cpu_extrapolated_1k_years_seconds": round(extrapolated, 1),
+        "wall_target_seconds": round(budget, 1),
+        "wall_ok": met,
         "peak_rss_tree_bytes": sampler.peak_sum,
         "memory_ok": sampler.peak_sum <= TARGET_PEAK_BYTES,
         "database_bytes": database_bytes,
@@ -199,13 +215,19 @@ def _print_load(figures: dict[str, float | int | str]) -> None:
     print(
         f"  records            {figures['records']:>14,}   (database {float(figures['database_bytes']) * mb:,.0f} MB)"
     )
-    print(
-        f"  wall               {figures['wall_seconds']:>14.1f} s   (target <= {figures['wall_target_seconds']} s pro rata: "
-        f"{'met' if figures['wall_ok'] else 'NOT met'})"
+    judged = (
+        "wall" if int(figures["patients"]) * int(figures["days"]) >= 365_000 else "CPU extrapolated to 1,000"
     )
     print(
-        f"  CPU                {figures['cpu_seconds']:>14.1f} s   ({figures['cpu_ms_per_patient_year']} ms/patient-year;"
-        f" 1,000 patient-years: {figures['cpu_extrapolated_1k_years_seconds']} s)"
+        f"  wall               {figures['wall_seconds']:>14.1f} s   (target <= {figures['wall_target_seconds']} s for "
+        f"1,000 patient-years, judged on the {judged}: {'met' if figures['wall_ok'] else 'NOT met'})"
+    )
+    print(
+        f"  CPU                {figures['cpu_seconds']:>14.1f} s   (fixed {figures['cpu_fixed_seconds']} s, the 1 x 1 anchor; "
+        f"then {figures['cpu_ms_per_patient_year']} ms/patient-year)"
+    )
+    print(
+        f"  1,000 patient-years{figures['cpu_extrapolated_1k_years_seconds']:>14.1f} s of CPU (fixed + 1,000 x per year)"
     )
     print(
         f"  peak RSS, tree     {float(figures['peak_rss_tree_bytes']) * mb:>14.0f} MB (target <= 1,074 MB: "
@@ -219,19 +241,23 @@ def _run_loads(args: argparse.Namespace, formats: list[str]) -> list[dict[str, f
     for fmt in formats:
         root = Path(tempfile.mkdtemp(prefix=f"bench-load-{fmt}-"))
         try:
-            dataset = root / "dataset"
-            generate = [
-                sys.executable, "-m", "synthetic_data", "generate", "--patients", str(args.patients),
-                "--days", str(args.days), "--seed", str(args.seed), "--format", fmt, "--out", str(dataset),
-                "--workers", str(args.workers), "--quiet",
-            ]  # fmt: skip
-            subprocess.run(generate, cwd=ROOT, check=True)
-            figures = measure_load(dataset, args.patients, args.days, fmt)
+            _generate(root / "anchor", 1, 1, args.seed, fmt, 1)
+            anchor = measure_load(root / "anchor", 1, 1, fmt)
+            _generate(root / "dataset", args.patients, args.days, args.seed, fmt, args.workers)
+            figures = measure_load(root / "dataset", args.patients, args.days, fmt, anchor)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         _print_load(figures)
         runs.append(figures)
     return runs
+
+
+def _generate(out: Path, patients: int, days: int, seed: int, fmt: str, workers: int) -> None:
+    command = [
+        sys.executable, "-m", "synthetic_data", "generate", "--patients", str(patients), "--days", str(days),
+        "--seed", str(seed), "--format", fmt, "--out", str(out), "--workers", str(workers), "--quiet",
+    ]  # fmt: skip
+    subprocess.run(command, cwd=ROOT, check=True)
 
 
 def main(argv: list[str] | None = None) -> int:

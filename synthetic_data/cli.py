@@ -196,13 +196,7 @@ def generate(
     Example: care-synth generate --patients 1000 --days 365 --seed 7 --format ndjson --out data/
     """
     is_url = "://" in out
-    if is_url and scheduler is None:
-        raise click.BadParameter(
-            "a URL needs --scheduler (local runs write to a directory)", param_hint="--out"
-        )
-    out_dir = Path(out)
-    if not is_url and out_dir.exists() and not out_dir.is_dir():
-        raise click.BadParameter(f"{out} is a file, not a directory", param_hint="--out")
+    out_dir = _checked_out(out, is_url, scheduler)
     spec = RunSpec(
         patients=patients,
         days=days,
@@ -215,17 +209,7 @@ def generate(
         shard=shard,
     )
     console = Console(stderr=True)
-    progress = Progress(
-        TextColumn("[bold]generating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("patients"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=quiet,
-        transient=True,
-    )
+    progress = _progress(console, quiet)
     task = progress.add_task("patients", total=len(spec.indices()))
     try:
         if scheduler is not None:
@@ -258,6 +242,33 @@ def generate(
         progress.stop()
     if not quiet:
         _summary(result, spec, console, out)
+
+
+def _checked_out(out: str, is_url: bool, scheduler: str | None) -> Path:
+    """`--out` as a directory path; a URL only with a cluster scheduler, never an existing file."""
+    if is_url and scheduler is None:
+        raise click.BadParameter(
+            "a URL needs --scheduler (local runs write to a directory)", param_hint="--out"
+        )
+    out_dir = Path(out)
+    if not is_url and out_dir.exists() and not out_dir.is_dir():
+        raise click.BadParameter(f"{out} is a file, not a directory", param_hint="--out")
+    return out_dir
+
+
+def _progress(console: Console, quiet: bool) -> Progress:
+    """The patients progress bar on stderr (gone when done; off with --quiet)."""
+    return Progress(
+        TextColumn("[bold]generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("patients"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,
+    )
 
 
 def _summary(result: RunResult, spec: RunSpec, console: Console, out: str) -> None:

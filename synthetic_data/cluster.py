@@ -152,72 +152,90 @@ def run_on_cluster(
 
     started = time.perf_counter()
     spec = replace(spec, out_dir=Path("."))  # the URL is the destination; workers never see the path
-    counts = dict.fromkeys(SERIES, 0)
     try:
         client = Client(scheduler, set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     with client:
-        starts: dict[int, int] = {}
-
-        def started_task(event: tuple[float, dict[str, Any]]) -> None:
-            msg = event[1]
-            starts[msg["lo"]] = starts.get(msg["lo"], 0) + 1
-            if starts[msg["lo"]] > 1 and on_retry is not None:
-                on_retry(
-                    f"task for patients [{msg['lo']}, {msg['hi']}) started again "
-                    f"(attempt {starts[msg['lo']]}, on {msg['worker']})"
-                )
-
-        client.subscribe_topic(EVENT_TOPIC, started_task)  # type: ignore[no-untyped-call]
+        client.subscribe_topic(EVENT_TOPIC, _RetryReporter(on_retry))  # type: ignore[no-untyped-call]
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         blocks = plan_blocks(spec.indices(), workers, spec.format)
         sink = _UrlSink(spec, out_url)
         if on_start is not None:
             on_start()
-        window = IN_FLIGHT_PER_WORKER * workers
-        submitted: list[Any] = []
-        next_block = 0
-
-        def submit() -> None:
-            nonlocal next_block
-            if next_block < len(blocks):
-                lo, hi = blocks[next_block]
-                submitted.append(
-                    client.submit(
-                        remote_block,
-                        spec,
-                        lo,
-                        hi,
-                        out_url,
-                        key=f"care-synth-{spec.seed}-{lo:09d}-{hi:09d}",
-                        retries=retries,
-                        pure=False,
-                    )
-                )
-                next_block += 1
-
-        for _ in range(window):
-            submit()
-        done = 0
-        while done < len(blocks):
-            try:
-                block: Block = submitted[done].result()
-            except Exception as error:  # the remote error, re-raised here once retries are spent
-                lo, hi = blocks[done]
-                raise ClusterError(
-                    f"task for patients [{lo}, {hi}) failed after {retries} retries on the cluster: "
-                    f"{type(error).__name__}: {error}"
-                ) from None
-            submitted[done] = None  # release the result as soon as it is written
-            sink.write(block)
-            for name, value in block.counts.items():
-                counts[name] += value
-            if on_progress is not None:
-                on_progress(blocks[done][1] - blocks[done][0])
-            done += 1
-            submit()
+        counts = _run_blocks(
+            client, spec, blocks, out_url, sink, IN_FLIGHT_PER_WORKER * workers, retries, on_progress
+        )
         files = sink.close()
         meta = manifest(spec) | {"counts": counts, "files": files}
         sink.write_manifest(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
     return RunResult(counts, files, time.perf_counter() - started, patients=len(spec.indices()))
+
+
+class _RetryReporter:
+    """Counts the start events of each block's task; a second start is a retry, told to `on_retry`."""
+
+    def __init__(self, on_retry: Callable[[str], None] | None) -> None:
+        self.on_retry = on_retry
+        self.starts: dict[int, int] = {}
+
+    def __call__(self, event: tuple[float, dict[str, Any]]) -> None:
+        msg = event[1]
+        starts = self.starts
+        starts[msg["lo"]] = starts.get(msg["lo"], 0) + 1
+        if starts[msg["lo"]] > 1 and self.on_retry is not None:
+            self.on_retry(
+                f"task for patients [{msg['lo']}, {msg['hi']}) started again "
+                f"(attempt {starts[msg['lo']]}, on {msg['worker']})"
+            )
+
+
+def _run_blocks(
+    client: Any,
+    spec: RunSpec,
+    blocks: list[tuple[int, int]],
+    out_url: str,
+    sink: _UrlSink,
+    window: int,
+    retries: int,
+    on_progress: Callable[[int], None] | None,
+) -> dict[str, int]:
+    """Run the blocks with at most `window` in flight, writing each result in block order as soon as
+    it is there (and releasing it); returns the record counts per series."""
+    counts = dict.fromkeys(SERIES, 0)
+    submitted: list[Any] = []
+
+    def submit() -> None:
+        if len(submitted) < len(blocks):
+            lo, hi = blocks[len(submitted)]
+            submitted.append(
+                client.submit(
+                    remote_block,
+                    spec,
+                    lo,
+                    hi,
+                    out_url,
+                    key=f"care-synth-{spec.seed}-{lo:09d}-{hi:09d}",
+                    retries=retries,
+                    pure=False,
+                )
+            )
+
+    for _ in range(window):
+        submit()
+    for done, (lo, hi) in enumerate(blocks):
+        try:
+            block: Block = submitted[done].result()
+        except Exception as error:  # the remote error, re-raised here once retries are spent
+            raise ClusterError(
+                f"task for patients [{lo}, {hi}) failed after {retries} retries on the cluster: "
+                f"{type(error).__name__}: {error}"
+            ) from None
+        submitted[done] = None  # release the result as soon as it is written
+        sink.write(block)
+        for name, value in block.counts.items():
+            counts[name] += value
+        if on_progress is not None:
+            on_progress(hi - lo)
+        submit()
+    return counts

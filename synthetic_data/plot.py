@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from statistics import fmean
@@ -59,26 +60,15 @@ def build_figure(patient: Record, series: Mapping[str, Sequence[Record]]) -> Fig
     values), and an empty sleep or HRV panel is dropped rather than drawn as a blank axis.
     """
     clock = LocalClock(patient["timezone"])
-    entries = [(clock.local(e["logged_at"]), e["pain_level"]) for e in series.get("pain_entries", [])]
-    by_day: dict[date, list[int]] = defaultdict(list)
-    for when, level in entries:
-        by_day[when.date()].append(level)
-    daily = {d: fmean(v) for d, v in by_day.items()}
-
-    sleep: dict[date, float] = {}
-    hrv: dict[date, float] = {}
-    for reading in series.get("vitals", []):
-        day = clock.local(reading["measured_at"]).date()
-        if reading["metric"] == "sleep_duration":
-            sleep[day] = reading["value"] * HOURS_PER_UNIT[reading["unit"]]
-        elif reading["metric"] == "hrv_rmssd":
-            hrv[day] = reading["value"]
-    who5 = {date.fromisoformat(w["date"]): float(w["composite_score"]) for w in series.get("wellbeing", [])}
-
+    days = _daily(clock, series)
     panels: list[tuple[str, float]] = [("pain", 2.2)]
-    panels += [(name, 1.0) for name, values in (("sleep", sleep), ("HRV", hrv)) if values]
-    panels += [("WHO-5", 1.2)] if who5 else []
-    missing = [name for name, values in (("sleep", sleep), ("HRV", hrv), ("WHO-5", who5)) if not values]
+    panels += [(name, 1.0) for name, values in (("sleep", days.sleep), ("HRV", days.hrv)) if values]
+    panels += [("WHO-5", 1.2)] if days.who5 else []
+    missing = [
+        name
+        for name, values in (("sleep", days.sleep), ("HRV", days.hrv), ("WHO-5", days.who5))
+        if not values
+    ]
 
     fig, grid = plt.subplots(
         len(panels),
@@ -89,45 +79,8 @@ def build_figure(patient: Record, series: Mapping[str, Sequence[Record]]) -> Fig
         gridspec_kw={"height_ratios": [ratio for _, ratio in panels]},
     )
     axes = dict(zip((name for name, _ in panels), grid[:, 0], strict=True))
-    ax_pain = axes["pain"]
-    for flare in series.get("flares", []):
-        ax_pain.axvspan(
-            clock.local(flare["start"]), clock.local(flare["end"]), color=FLARE_COLOR, alpha=0.6, lw=0
-        )
-    if entries:
-        ax_pain.scatter(
-            [w for w, _ in entries],
-            [lvl for _, lvl in entries],
-            s=7,
-            color=PAIN_COLOR,
-            alpha=0.35,
-            label="entries",
-        )
-        ax_pain.plot(*daily_line(daily), color=PAIN_COLOR, lw=1.4, label="daily mean")
-    else:
-        ax_pain.text(
-            0.5, 0.5, "no pain entries", transform=ax_pain.transAxes, ha="center", va="center", color="grey"
-        )
-    ax_pain.set_ylim(-0.3, 10.3)
-    ax_pain.set_ylabel("pain (NRS 0-10)")
-    if series.get("flares"):
-        ax_pain.fill_between([], [], color=FLARE_COLOR, alpha=0.6, label="flare (ground truth)")
-    if entries or series.get("flares"):
-        ax_pain.legend(loc="upper right", fontsize=8, ncols=3)
-
-    if "sleep" in axes:
-        axes["sleep"].plot(*daily_line(sleep), color=SLEEP_COLOR, lw=1.0, marker=".", ms=3)
-        axes["sleep"].axhline(7, color="grey", lw=0.6, ls=":")
-        axes["sleep"].set_ylabel("sleep (h)")
-    if "HRV" in axes:
-        axes["HRV"].plot(*daily_line(hrv), color=HRV_COLOR, lw=1.0, marker=".", ms=3)
-        axes["HRV"].set_ylabel("HRV RMSSD (ms)")
-    if "WHO-5" in axes:
-        ax_who5 = axes["WHO-5"]
-        ax_who5.plot(*daily_line(who5), color=WHO5_COLOR, lw=1.2, marker=".", ms=3)
-        ax_who5.set_ylim(-3, 103)
-        ax_who5.axhline(50, color="grey", lw=0.6, ls=":")
-        ax_who5.set_ylabel("WHO-5 (0-100)")
+    _draw_pain(axes["pain"], clock, days, series.get("flares", []))
+    _draw_daily_panels(axes, days)
     bottom = grid[-1, 0]
     locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
     bottom.xaxis.set_major_locator(locator)
@@ -145,6 +98,82 @@ def build_figure(patient: Record, series: Mapping[str, Sequence[Record]]) -> Fig
         fig.text(0.01, 0.005, f"no {'/'.join(missing)} data", fontsize=9, color="grey", va="bottom")
     fig.tight_layout(rect=(0, 0.02, 1, 1))
     return fig
+
+
+@dataclass(frozen=True)
+class _Days:
+    """What the panels draw: pain entries (local time, level), and per local day the mean pain, sleep
+    in hours, HRV and the WHO-5 score."""
+
+    entries: list[tuple[datetime, int]]
+    daily: dict[date, float]
+    sleep: dict[date, float]
+    hrv: dict[date, float]
+    who5: dict[date, float]
+
+
+def _daily(clock: LocalClock, series: Mapping[str, Sequence[Record]]) -> _Days:
+    entries = [(clock.local(e["logged_at"]), e["pain_level"]) for e in series.get("pain_entries", [])]
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for when, level in entries:
+        by_day[when.date()].append(level)
+    daily = {d: fmean(v) for d, v in by_day.items()}
+    sleep: dict[date, float] = {}
+    hrv: dict[date, float] = {}
+    for reading in series.get("vitals", []):
+        day = clock.local(reading["measured_at"]).date()
+        if reading["metric"] == "sleep_duration":
+            sleep[day] = reading["value"] * HOURS_PER_UNIT[reading["unit"]]
+        elif reading["metric"] == "hrv_rmssd":
+            hrv[day] = reading["value"]
+    who5 = {date.fromisoformat(w["date"]): float(w["composite_score"]) for w in series.get("wellbeing", [])}
+    return _Days(entries, daily, sleep, hrv, who5)
+
+
+def _draw_pain(ax_pain: Any, clock: LocalClock, days: _Days, flares: Sequence[Record]) -> None:
+    """Flares as shaded spans (ground truth), entries as dots, the daily mean as a line."""
+    entries = days.entries
+    for flare in flares:
+        ax_pain.axvspan(
+            clock.local(flare["start"]), clock.local(flare["end"]), color=FLARE_COLOR, alpha=0.6, lw=0
+        )
+    if entries:
+        ax_pain.scatter(
+            [w for w, _ in entries],
+            [lvl for _, lvl in entries],
+            s=7,
+            color=PAIN_COLOR,
+            alpha=0.35,
+            label="entries",
+        )
+        ax_pain.plot(*daily_line(days.daily), color=PAIN_COLOR, lw=1.4, label="daily mean")
+    else:
+        ax_pain.text(
+            0.5, 0.5, "no pain entries", transform=ax_pain.transAxes, ha="center", va="center", color="grey"
+        )
+    ax_pain.set_ylim(-0.3, 10.3)
+    ax_pain.set_ylabel("pain (NRS 0-10)")
+    if flares:
+        ax_pain.fill_between([], [], color=FLARE_COLOR, alpha=0.6, label="flare (ground truth)")
+    if entries or flares:
+        ax_pain.legend(loc="upper right", fontsize=8, ncols=3)
+
+
+def _draw_daily_panels(axes: dict[str, Any], days: _Days) -> None:
+    """The sleep, HRV and WHO-5 panels that have data."""
+    if "sleep" in axes:
+        axes["sleep"].plot(*daily_line(days.sleep), color=SLEEP_COLOR, lw=1.0, marker=".", ms=3)
+        axes["sleep"].axhline(7, color="grey", lw=0.6, ls=":")
+        axes["sleep"].set_ylabel("sleep (h)")
+    if "HRV" in axes:
+        axes["HRV"].plot(*daily_line(days.hrv), color=HRV_COLOR, lw=1.0, marker=".", ms=3)
+        axes["HRV"].set_ylabel("HRV RMSSD (ms)")
+    if "WHO-5" in axes:
+        ax_who5 = axes["WHO-5"]
+        ax_who5.plot(*daily_line(days.who5), color=WHO5_COLOR, lw=1.2, marker=".", ms=3)
+        ax_who5.set_ylim(-3, 103)
+        ax_who5.axhline(50, color="grey", lw=0.6, ls=":")
+        ax_who5.set_ylabel("WHO-5 (0-100)")
 
 
 def _noon(day: date) -> datetime:

@@ -25,6 +25,7 @@ convolution could sum in a different order for a different length.
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,16 +79,67 @@ class Latent:
 
 
 def simulate(profile: PatientProfile, draws: DayDraws, weekday: IntArray) -> Latent:
-    """Run the coupled daily model for `draws.n_days` days."""
+    """Run the coupled daily model for `draws.n_days` days (in causal order; see the module doc)."""
     n = draws.n_days
-    pain, body = profile.pain, profile.body
-    init = stream(profile.seed, "ar-init")
-    flares = draw_flares(pain, draws)
+    init = stream(profile.seed, "ar-init")  # AR(1) starting states, drawn in this order: keep it
+    flares = draw_flares(profile.pain, draws)
     load = np.asarray(daily_flare_load(flares, n))
     load_prev = np.concatenate(([0.0], load[:-1]))
-    wd = weekday
-    weekend = (wd >= 5).astype(np.float64)
+    weekend = (weekday >= 5).astype(np.float64)
+    night = _night(profile, draws, init, weekend, load_prev)
+    pain_base = (
+        profile.pain.baseline
+        + ar1(draws.z("pain"), profile.pain.phi, profile.pain.sd, init.gauss(0, 1))
+        + profile.pain.sleep_coupling * (profile.body.sleep_hours - night.sleep)
+        - profile.pain.hrv_coupling * night.hrv_z
+    )
+    day = _day(profile, draws, init, weekday, load, pain_base - profile.pain.baseline, night.sleep)
+    spot = _spot(profile, draws, init, load, pain_base - profile.pain.baseline, night.resting_hr)
+    wake = np.clip(
+        profile.body.wake_minute * 60 + WEEKEND_WAKE_DELAY_S * weekend + 1500.0 * draws.z("wake"),
+        4.5 * 3600,
+        11 * 3600,
+    )
+    return Latent(
+        n_days=n,
+        weekday=weekday,
+        flares=flares,
+        flare_load=load,
+        sleep_h=night.sleep,
+        hrv_z=night.hrv_z,
+        hrv_ms=night.hrv_ms,
+        resting_hr=night.resting_hr,
+        steps=day.steps,
+        pain_base=pain_base,
+        daily_pain=pain_base + load,
+        mood=day.mood,
+        systolic=spot.systolic,
+        diastolic=spot.diastolic,
+        weight_kg=spot.weight,
+        glucose_fasting=spot.glucose_fasting,
+        glucose_evening=spot.glucose_evening,
+        spo2=spot.spo2,
+        temperature=spot.temperature,
+        workout_hr=spot.workout_hr,
+        spot_hr=spot.spot_hr,
+        daily_hr=spot.daily_hr,
+        wake_s=wake.astype(np.int64),
+    )
 
+
+@dataclass(frozen=True, slots=True)
+class _Night:
+    sleep: FloatArray
+    hrv_z: FloatArray
+    hrv_ms: FloatArray
+    resting_hr: FloatArray
+
+
+def _night(
+    profile: PatientProfile, draws: DayDraws, init: random.Random, weekend: FloatArray, load_prev: FloatArray
+) -> _Night:
+    """Sleep, then HRV (its own noise plus the night's sleep), then resting HR against HRV."""
+    body = profile.body
     sleep = (
         body.sleep_hours
         + WEEKEND_SLEEP_BONUS_H * weekend
@@ -99,23 +151,33 @@ def simulate(profile: PatientProfile, draws: DayDraws, weekday: IntArray) -> Lat
     hrv_z = 0.8 * ar1(draws.z("hrv"), 0.4, 1.0, init.gauss(0, 1)) + 0.45 * sleep_dev - 0.25 * load_prev
     hrv_ms = np.clip(body.hrv_rmssd * np.exp(0.2 * hrv_z), 5.0, 250.0)
     resting_hr = np.clip(body.resting_hr - 1.6 * hrv_z + 1.0 * draws.z("rhr") + 0.5 * load_prev, 35.0, 115.0)
+    return _Night(sleep, hrv_z, hrv_ms, resting_hr)
 
-    pain_base = (
-        pain.baseline
-        + ar1(draws.z("pain"), pain.phi, pain.sd, init.gauss(0, 1))
-        + pain.sleep_coupling * (body.sleep_hours - sleep)
-        - pain.hrv_coupling * hrv_z
-    )
-    excess = pain_base - pain.baseline
 
-    day_factor = np.where(wd == 5, body.saturday_factor, np.where(wd == 6, body.sunday_factor, 1.0))
+@dataclass(frozen=True, slots=True)
+class _Day:
+    steps: FloatArray
+    mood: FloatArray
+
+
+def _day(
+    profile: PatientProfile,
+    draws: DayDraws,
+    init: random.Random,
+    weekday: IntArray,
+    load: FloatArray,
+    excess: FloatArray,
+    sleep: FloatArray,
+) -> _Day:
+    """Steps (weekday/Saturday/Sunday factors, fewer on painful and flare days) and mood (WHO-5)."""
+    body = profile.body
+    day_factor = np.where(weekday == 5, body.saturday_factor, np.where(weekday == 6, body.sunday_factor, 1.0))
     steps = (
         body.steps
         * day_factor
         * np.exp(0.28 * ar1(draws.z("steps"), 0.3, 1.0, init.gauss(0, 1)) - 0.07 * excess - 0.12 * load)
     )
     steps = np.clip(steps, 0.0, 60_000.0)
-
     mood = (
         profile.habits.who5_baseline
         + ar1(draws.z("mood"), 0.5, 2.0, init.gauss(0, 1))
@@ -123,7 +185,35 @@ def simulate(profile: PatientProfile, draws: DayDraws, weekday: IntArray) -> Lat
         - 1.2 * load
         + 0.9 * (sleep - body.sleep_hours)
     )
+    return _Day(steps, mood)
 
+
+@dataclass(frozen=True, slots=True)
+class _Spot:
+    systolic: FloatArray
+    diastolic: FloatArray
+    weight: FloatArray
+    glucose_fasting: FloatArray
+    glucose_evening: FloatArray
+    spo2: FloatArray
+    temperature: FloatArray
+    workout_hr: FloatArray
+    spot_hr: FloatArray
+    daily_hr: FloatArray
+
+
+def _spot(
+    profile: PatientProfile,
+    draws: DayDraws,
+    init: random.Random,
+    load: FloatArray,
+    excess: FloatArray,
+    resting_hr: FloatArray,
+) -> _Spot:
+    """The values spot devices and watches measure: blood pressure, weight, glucose, SpO2, temperature
+    (with the luteal-phase rise), and heart rate in a workout, at a spot check and over the day."""
+    body = profile.body
+    n = draws.n_days
     systolic = body.systolic + 5.0 * draws.z("bp_sys") + 0.8 * load + 0.5 * excess
     diastolic = body.diastolic + 3.5 * draws.z("bp_dia") + 0.4 * (systolic - body.systolic)
     weight = body.weight_kg + ar1(draws.z("weight"), 0.97, 1.0, init.gauss(0, 1))
@@ -142,34 +232,6 @@ def simulate(profile: PatientProfile, draws: DayDraws, weekday: IntArray) -> Lat
     workout_hr = np.clip(resting_hr + (0.55 + 0.08 * draws.z("hr_workout")) * (hr_max - resting_hr), 80, 195)
     spot_hr = np.clip(resting_hr + 5.0 + 4.0 * draws.z("hr"), 40, 140)
     daily_hr = np.clip(resting_hr + 14.0 + 3.0 * draws.z("hr"), 45, 130)
-    wake = np.clip(
-        body.wake_minute * 60 + WEEKEND_WAKE_DELAY_S * weekend + 1500.0 * draws.z("wake"),
-        4.5 * 3600,
-        11 * 3600,
-    )
-
-    return Latent(
-        n_days=n,
-        weekday=wd,
-        flares=flares,
-        flare_load=load,
-        sleep_h=sleep,
-        hrv_z=hrv_z,
-        hrv_ms=hrv_ms,
-        resting_hr=resting_hr,
-        steps=steps,
-        pain_base=pain_base,
-        daily_pain=pain_base + load,
-        mood=mood,
-        systolic=systolic,
-        diastolic=diastolic,
-        weight_kg=weight,
-        glucose_fasting=glucose_f,
-        glucose_evening=glucose_e,
-        spo2=spo2,
-        temperature=temperature,
-        workout_hr=workout_hr,
-        spot_hr=spot_hr,
-        daily_hr=daily_hr,
-        wake_s=wake.astype(np.int64),
+    return _Spot(
+        systolic, diastolic, weight, glucose_f, glucose_e, spo2, temperature, workout_hr, spot_hr, daily_hr
     )

@@ -54,7 +54,9 @@ def _files(url: str) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def threads_cluster() -> Iterator[LocalCluster]:
     # In-process workers talk over Dask's inproc transport: no socket at all.
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as local:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
+    ) as local:
         yield local
 
 
