@@ -1,6 +1,9 @@
-"""Consent rows' ordering: the per-patient sequence that says which consent is the latest."""
+"""Consent rows' ordering: the per-patient sequence that says which consent is the latest, and the
+latest one (the data plane's gate; its hot path, with the page read, is ``storage.page_reads``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import Connection, select, text
 
@@ -9,6 +12,16 @@ from mock_server.storage import schema
 _NEXT_SEQ = text(
     "SELECT coalesce(max(seq), 0) + 1 FROM consents WHERE workspace_id = :ws AND anon_id = :anon"
 )
+
+
+_LATEST = text(
+    "SELECT * FROM consents WHERE workspace_id = :ws AND anon_id = :anon ORDER BY seq DESC LIMIT 1"
+)  # prebuilt: the consent gate and the sandbox controls read it
+
+
+def latest_consent(conn: Connection, workspace_id: str, anon_id: str) -> Any:
+    """The patient's most recent consent to this workspace (highest ``seq``), or None."""
+    return conn.execute(_LATEST, {"ws": workspace_id, "anon": anon_id}).first()
 
 
 def next_seq(conn: Connection, workspace_id: str, patient_ref: str, anon_id: str) -> int:
