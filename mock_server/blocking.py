@@ -8,6 +8,10 @@ handler, and the blocking parts of async ones (PDF rendering), now run here inst
 The pool is bounded (``Settings.handler_threads``): under a flood of heavy requests they queue for
 a thread rather than each starting one, and the pool's size also caps the database connections
 handlers hold at once. The caller's context variables (the unit of work) travel with the call.
+
+The exception: handlers marked :func:`loop_first` (the lists of patient data) are tried on the event
+loop first, because their whole work is one bounded read (``storage.page_reads``) that costs less
+than the hop to a thread and back; a read that would take long is stopped and goes to the pool.
 """
 
 from __future__ import annotations
@@ -29,6 +33,18 @@ DEFAULT_HANDLER_THREADS = 8
 CONTROL_THREADS = 2
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+def loop_first(handler: Callable[P, T]) -> Callable[P, T]:
+    """Mark a handler the gateway runs on the event loop first, falling back to the pool.
+
+    Only for handlers whose every database access goes through ``storage.page_reads.consented_page``
+    (which, on the loop, uses the loop's own SQLite connection under a time budget and raises
+    ``WouldBlock`` rather than wait) and that do nothing else that blocks. On PostgreSQL the mark is
+    ignored: a read there is a network round trip, and it runs on the pool like any handler.
+    """
+    handler.loop_first = True  # type: ignore[attr-defined]
+    return handler
 
 
 class BlockingPool:

@@ -18,22 +18,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 
 from mock_server.errors import ApiError, not_found, unprocessable
 from mock_server.scopes import PATIENT_DATA_SCOPES
 from mock_server.storage import Connection, Storage
-from mock_server.storage.consents import ConsentRepo, LinkRequestRepo
+from mock_server.storage.consents import ConsentRepo, LinkRequestRepo, latest_consent
 from mock_server.storage.patients import PatientRepo
 from mock_server.timeutil import iso
 from mock_server.webhooks.outbox import emit_event
-
-# The per-request consent read (``latest``/``require``) keeps its SQL here for now: the read path's
-# owner reworks it for speed. Everything else of the lifecycle goes through the repositories.
-_LATEST = text(
-    "SELECT * FROM consents WHERE workspace_id = :ws AND anon_id = :anon ORDER BY seq DESC LIMIT 1"
-)  # prebuilt: it runs on every data read
-
 
 TRANSITIONS = {
     "pending": {"accepted", "declined", "cancelled", "expired"},
@@ -323,40 +315,15 @@ class ConsentService:
     # --- the data plane's gate ---------------------------------------------------------------
     def latest(self, conn: Connection, workspace_id: str, anon_id: str) -> Any:
         """The patient's most recent consent to this workspace (every data read starts here)."""
-        return conn.execute(_LATEST, {"ws": workspace_id, "anon": anon_id}).first()
+        return latest_consent(conn, workspace_id, anon_id)
 
     def require(
         self, workspace_id: str, anon_id: str, scope: str | None, held: frozenset[str] | None = None
     ) -> ActiveConsent:
-        """The consent that lets this workspace read this patient, or the right 403/404.
-
-        No consent, or another workspace's patient: 404, never revealing that the patient exists.
-        Revoked: 403 ``consent_revoked``. Scope not granted by the patient: 403 ``insufficient_scope``.
-        ``held`` is the calling credential's scopes: the returned ``scopes`` are the intersection of
-        what the patient granted and what the credential holds, so every handler that picks series
-        by ``consent.scopes`` reads no more than *both* allow (a ``pain:read``-only token must not see
-        vitals because the patient happened to grant them).
-        """
+        """The consent that lets this workspace read this patient, or the right 403/404 (:func:`admit`)."""
         with self.db.connect() as conn:
             row = self.latest(conn, workspace_id, anon_id)
-        if row is None:
-            raise not_found("patient", anon_id)
-        if row.status != "active":
-            raise ApiError(
-                403,
-                "consent_revoked",
-                "the patient revoked this consent",
-                {"patient_id": anon_id, "revoked_at": row.revoked_at},
-            )
-        scopes = frozenset(orjson.loads(row.scopes))
-        if scope is not None and scope not in scopes:
-            raise ApiError(
-                403,
-                "insufficient_scope",
-                f"the patient did not grant {scope}",
-                {"required": [scope], "granted": sorted(scopes), "granted_by": "patient"},
-            )
-        return ActiveConsent(row.patient_ref, anon_id, scopes if held is None else scopes & held, row)
+        return admit(row, anon_id, scope, held)
 
     def list_consented(
         self, workspace_id: str, status: str | None, search: str | None, page: int, per_page: int
@@ -364,3 +331,33 @@ class ConsentService:
         """The latest consent per patient, filtered by status (default: active only)."""
         with self.db.read() as conn:
             return self.consents.latest_page(conn, workspace_id, status or "active", search, page, per_page)
+
+
+def admit(row: Any, anon_id: str, scope: str | None, held: frozenset[str] | None = None) -> ActiveConsent:
+    """Judge the patient's latest consent ``row`` (None: there is none) for a read needing ``scope``.
+
+    No consent, or another workspace's patient: 404, never revealing that the patient exists.
+    Revoked: 403 ``consent_revoked``. Scope not granted by the patient: 403 ``insufficient_scope``.
+    ``held`` is the calling credential's scopes: the returned ``scopes`` are the intersection of
+    what the patient granted and what the credential holds, so every handler that picks series
+    by ``consent.scopes`` reads no more than *both* allow (a ``pain:read``-only token must not see
+    vitals because the patient happened to grant them).
+    """
+    if row is None:
+        raise not_found("patient", anon_id)
+    if row.status != "active":
+        raise ApiError(
+            403,
+            "consent_revoked",
+            "the patient revoked this consent",
+            {"patient_id": anon_id, "revoked_at": row.revoked_at},
+        )
+    scopes = frozenset(orjson.loads(row.scopes))
+    if scope is not None and scope not in scopes:
+        raise ApiError(
+            403,
+            "insufficient_scope",
+            f"the patient did not grant {scope}",
+            {"required": [scope], "granted": sorted(scopes), "granted_by": "patient"},
+        )
+    return ActiveConsent(row.patient_ref, anon_id, scopes if held is None else scopes & held, row)

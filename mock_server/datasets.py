@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-from sqlalchemy import Connection
 
 from mock_server import spec
 from mock_server.consent import ConsentService
 from mock_server.context import Services
 from mock_server.scopes import PATIENT_DATA_SCOPES
+from mock_server.storage import Connection
 from mock_server.storage import records as records_mod
 from mock_server.storage.patients import PatientRepo, SandboxPatientRow, anonymized_id
 from mock_server.storage.workspaces import Workspace, WorkspaceRepo

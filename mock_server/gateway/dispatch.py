@@ -35,6 +35,7 @@ from mock_server.gateway.idempotency import (
 from mock_server.gateway.plan import JSON_TYPES, OperationPlan, build_plan
 from mock_server.gateway.prefer import forced_reply, parse_prefer, retry_after_in
 from mock_server.middleware.state import RequestState
+from mock_server.storage.page_reads import LoopReader, WouldBlock, loop_reads
 
 log = logging.getLogger("care_sandbox.gateway")
 
@@ -59,11 +60,14 @@ class OperationRunner:
         handler: Callable[[ApiRequest], Any],
         services: Services,
         idempotency: IdempotencyStore,
+        loop_reader: LoopReader | None = None,
     ) -> None:
         self.plan = plan
         self.handler = handler
         self.is_async = inspect.iscoroutinefunction(handler)
         self.own_transactions = bool(getattr(handler, "own_transactions", False))
+        # handlers whose work is one bounded read run on the event loop first (see blocking.loop_first)
+        self.loop_reader = loop_reader if getattr(handler, "loop_first", False) else None
         self.services = services
         self.idempotency = idempotency
         self.scopes = required_scopes(plan)
@@ -216,9 +220,16 @@ class OperationRunner:
         marked ``own_transactions`` commit in chunks themselves, and wait on a pool of their own
         (``services.controls``): eight workspaces advancing at once must not take all eight threads.
         Async handlers do slow work (PDF rendering) and must not hold a connection meanwhile.
+        Handlers marked ``loop_first`` are one bounded read: tried here first (``storage.page_reads``).
         """
         if self.is_async:
             return self._result(await self.handler(request))
+        if self.loop_reader is not None:
+            try:
+                with loop_reads(self.loop_reader):
+                    return self._result(self.handler(request))
+            except WouldBlock:
+                pass  # over its time budget, or the database was busy: the pool runs it again
         pool = self.services.controls if self.own_transactions else self.services.blocking
         return await pool.run(self._call_sync, request)
 
@@ -359,13 +370,14 @@ class _GatewayAPI(RoutedAPI[OperationRunner]):
         super().__init__(*args, **kwargs)
         self.services = services
         self.idempotency = idempotency
+        self.loop_reader = LoopReader.open(services.storage)
         self.add_paths()
 
     def make_operation(self, operation: AbstractOperation) -> OperationRunner:
         spec = self.specification
         path_item = spec["paths"][operation.path]
         plan = build_plan(operation.method, operation.path, path_item[operation.method], spec.spec, path_item)
-        return OperationRunner(plan, operation.function, self.services, self.idempotency)
+        return OperationRunner(plan, operation.function, self.services, self.idempotency, self.loop_reader)
 
 
 class GatewayMiddleware(RoutedMiddleware[_GatewayAPI]):

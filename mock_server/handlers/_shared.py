@@ -1,4 +1,5 @@
-"""Small helpers every data handler needs: repositories, the workspace clock, paging, date ranges."""
+"""Small helpers every data handler needs: repositories, the workspace clock, paging, date ranges, and
+the one read every list of patient data is (:func:`series_page`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Any
 
 import orjson
 
-from mock_server.consent import ActiveConsent, ConsentService
+from mock_server.consent import ActiveConsent, ConsentService, admit
 from mock_server.context import ApiRequest, RawJSON
-from mock_server.errors import invalid_parameter
+from mock_server.errors import ApiError, invalid_parameter
+from mock_server.storage.page_reads import ConsentRow, consented_page
 from mock_server.storage.patients import PatientRepo
-from mock_server.storage.records import Page, RecordRepo
+from mock_server.storage.records import RecordRepo
 from mock_server.timeutil import day_end_iso, day_start, iso
 
 
@@ -68,16 +70,56 @@ def pagination(total: int, page: int, per_page: int) -> dict[str, int]:
     return {"total": total, "page": page, "per_page": per_page}
 
 
-def page_body(result: Page, page: int, per_page: int) -> RawJSON:
-    """Splice stored JSON bodies into ``{"data": [...], "pagination": {...}}`` without re-encoding."""
-    data = b",".join(body for _, _, _, body in result.rows)
-    return RawJSON(
-        b'{"data":['
-        + data
-        + b'],"pagination":'
-        + orjson.dumps(pagination(result.total, page, per_page))
-        + b"}"
+def series_page(
+    req: ApiRequest,
+    scope: str,
+    series: str,
+    *,
+    start: str = "from",
+    end: str = "to",
+    kind: str | None = None,
+    source: str | None = None,
+) -> RawJSON:
+    """One page of the path's patient's ``series``, newest first, if ``scope`` lets this caller read it.
+
+    The whole read — consent check, count, page — is one call into ``storage.page_reads`` (one read
+    transaction), so it may run on the event loop (handlers marked ``blocking.loop_first``). Errors
+    answer in the order they always did: the consent's 404/403 before a bad date range's 400.
+    """
+    anon_id = req.params["patient_id"]
+    held = held_scopes(req)
+    bad_range: ApiError | None = None
+    try:
+        at_from, at_to = date_range(req, start, end)
+    except ApiError as error:
+        bad_range, at_from, at_to = error, None, None
+
+    def check(row: ConsentRow | None) -> None:
+        admit(row, anon_id, scope, held)
+        if bad_range is not None:
+            raise bad_range
+
+    page, per_page = paging(req)
+    result = consented_page(
+        req.services.storage,
+        req.workspace_id,
+        anon_id,
+        check,
+        series,
+        at_from=at_from,
+        at_to=at_to,
+        kind=kind,
+        source=source,
+        page=page,
+        per_page=per_page,
     )
+    return page_body(result.total, result.bodies, page, per_page)
+
+
+def page_body(total: int, bodies: list[str], page: int, per_page: int) -> RawJSON:
+    """Splice stored JSON bodies into ``{"data": [...], "pagination": {...}}`` without re-encoding."""
+    head = b'{"data":[' + ",".join(bodies).encode() + b'],"pagination":'
+    return RawJSON(head + orjson.dumps(pagination(total, page, per_page)) + b"}")
 
 
 def list_body(items: list[Any], total: int, page: int, per_page: int) -> dict[str, Any]:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+from mock_server.blocking import loop_first
 from mock_server.context import ApiRequest, RawJSON, Reply, ok
 from mock_server.errors import not_found
-from mock_server.handlers._shared import consented, date_range, page_body, paging, records
-from mock_server.storage.records import RecordFilter
+from mock_server.handlers._shared import consented, records, series_page
 
 
+@loop_first
 def search(req: ApiRequest) -> Reply:
-    consent = consented(req, "pain:read")
-    start, end = date_range(req)
-    page, per_page = paging(req)
-    result = records(req).page(RecordFilter(consent.patient_ref, ("pain_entry",), start, end), page, per_page)
-    return ok(page_body(result, page, per_page))
+    return ok(series_page(req, "pain:read", "pain_entry"))
 
 
 def get(req: ApiRequest) -> Reply:

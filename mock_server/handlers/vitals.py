@@ -11,11 +11,11 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from mock_server.blocking import loop_first
 from mock_server.context import ApiRequest, Reply, created, ok
 from mock_server.errors import unprocessable
-from mock_server.handlers._shared import consented, date_range, now, page_body, paging, records
+from mock_server.handlers._shared import consented, now, series_page
 from mock_server.storage import records as records_mod
-from mock_server.storage.records import RecordFilter
 from mock_server.timeutil import EARLIEST_RECORDED, iso, parse_iso, shift
 from mock_server.webhooks.outbox import emit_event
 
@@ -28,16 +28,11 @@ SOURCE_METRICS: dict[str, set[str]] = {
 _CLOCK_SKEW = timedelta(minutes=5)
 
 
+@loop_first
 def search(req: ApiRequest) -> Reply:
-    consent = consented(req, "vitals:read")
-    start, end = date_range(req)
-    page, per_page = paging(req)
-    kinds = (req.params["metric"],) if req.params.get("metric") else ()
-    sources = (req.params["source"],) if req.params.get("source") else ()
-    result = records(req).page(
-        RecordFilter(consent.patient_ref, ("vital",), start, end, kinds, sources), page, per_page
-    )
-    return ok(page_body(result, page, per_page))
+    kind = req.params.get("metric") or None
+    source = req.params.get("source") or None
+    return ok(series_page(req, "vitals:read", "vital", kind=kind, source=source))
 
 
 def _semantic_errors(source: str, readings: list[dict[str, Any]], moment: datetime) -> dict[str, list[str]]:

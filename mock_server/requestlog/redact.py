@@ -62,12 +62,22 @@ _REQUEST_FIELD_MARKERS = (*_FIELD_MARKERS, '"code"')
 
 def redact_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     """Header name → value (lower-case names; repeated headers joined), credentials replaced."""
+    pairs = [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in headers]
+    # the shape markers are looked for once in all values together (they hold no newline, so none can
+    # span two values): the common request, with no marker in any header, then costs one scan
+    shaped = _has_marker("\n".join(value for _, value in pairs))
     out: dict[str, str] = {}
-    for raw_name, raw_value in headers:
-        name = raw_name.decode("latin-1").lower()
-        value = REDACTED if name in SECRET_HEADERS else redact_text(raw_value.decode("latin-1"), ())
+    for name, value in pairs:
+        if name in SECRET_HEADERS:
+            value = REDACTED
+        elif shaped:
+            value = redact_text(value, ())
         out[name] = f"{out[name]}, {value}" if name in out else value
     return out
+
+
+def _has_marker(text: str) -> bool:
+    return any(marker in text for marker in _SHAPE_MARKERS)
 
 
 def redact_text(text: str, credentials: tuple[str, ...]) -> str:
@@ -115,9 +125,12 @@ def _redact_json(data: bytes, fields: frozenset[str]) -> str | None:
 
 
 def redact_query(query: str, credentials: tuple[str, ...], fields: frozenset[str] = REQUEST_FIELDS) -> str:
-    pairs = parse_qsl(query, keep_blank_values=True)
-    if any(k in fields for k, _ in pairs):
-        query = urlencode([(k, REDACTED if k in fields else v) for k, v in pairs], safe="[]")
+    # without escapes ('%', '+') every parsed name is a substring of the query: no field name in it
+    # means no field to replace, and parsing is skipped (the common ``per_page=50``)
+    if "%" in query or "+" in query or any(field in query for field in fields):
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(k in fields for k, _ in pairs):
+            query = urlencode([(k, REDACTED if k in fields else v) for k, v in pairs], safe="[]")
     return redact_text(query, credentials)
 
 

@@ -23,6 +23,16 @@ _NEXT_SEQ = text(
 )
 
 
+_LATEST = text(
+    "SELECT * FROM consents WHERE workspace_id = :ws AND anon_id = :anon ORDER BY seq DESC LIMIT 1"
+)  # prebuilt: the consent gate and the sandbox controls read it
+
+
+def latest_consent(conn: Connection, workspace_id: str, anon_id: str) -> Any:
+    """The patient's most recent consent to this workspace (highest ``seq``), or None."""
+    return conn.execute(_LATEST, {"ws": workspace_id, "anon": anon_id}).first()
+
+
 def next_seq(conn: Connection, workspace_id: str, patient_ref: str, anon_id: str) -> int:
     """The next consent number for this patient and workspace, taken under the patient's row lock.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import orjson
@@ -38,6 +39,15 @@ def request_log_storage(main: Storage) -> Storage:
     side = Storage(engine=build_engine(side_url, pool_size=2), url=side_url)
     schema.metadata.create_all(side.engine, tables=[R, B])
     return side
+
+
+@cache
+def _insert_sql(paramstyle: str) -> str:
+    """``INSERT INTO request_log`` with one named parameter per column, in the driver's style."""
+    names = [c.name for c in R.c]
+    mark = "%({})s" if paramstyle == "pyformat" else ":{}"
+    values = ", ".join(mark.format(n) for n in names)
+    return f"INSERT INTO request_log ({', '.join(names)}) VALUES ({values})"
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,9 @@ class RequestLogRepo:
                 fresh = [{"ref": ref, "body": body} for ref, body in bodies.items() if ref not in known]
                 if fresh:
                     conn.execute(B.insert(), fresh)
-            conn.execute(R.insert(), rows)
+            # the driver's executemany on SQL built once: SQLAlchemy's per-row parameter processing
+            # was a fifth of the writer's time (the log writes one row per request served)
+            conn.exec_driver_sql(_insert_sql(conn.dialect.paramstyle), rows)  # type: ignore[arg-type]
 
     def trim(self, workspace_ids: Iterable[str], *, keep: int, older_than: str) -> int:
         """Drop what the log no longer keeps: rows before ``older_than`` and beyond the newest ``keep``,

@@ -173,7 +173,8 @@ records = Table(
     Column("source", String(32), nullable=True),  # vital source
     Column("body", Text, nullable=False),  # the API JSON, serialized once
     PrimaryKeyConstraint("patient_ref", "id"),
-    Index("ix_records_patient_series_at", "patient_ref", "series", "at"),
+    # (at, id) is every list's order: with id in the index a page is read in order, not sorted
+    Index("ix_records_patient_series_at_id", "patient_ref", "series", "at", "id"),
     Index("ix_records_patient_at", "patient_ref", "at"),
 )
 

@@ -70,13 +70,18 @@ def test_parse_wrk_rejects_garbage() -> None:
 
 
 def test_compare_pass_and_fail() -> None:
-    sandbox = bench.Result("sandbox", rps=3400.0, p50_ms=4.0, p99_ms=8.0)
+    sandbox = bench.Result("sandbox", rps=4800.0, p50_ms=4.0, p99_ms=8.0)
     prism = bench.Result("prism", rps=1600.0, p50_ms=9.0, p99_ms=16.0)
     cmp = bench.compare(sandbox, prism)
-    assert cmp.rps_ratio == pytest.approx(2.125)
+    assert cmp.rps_ratio == pytest.approx(3.0)
     assert cmp.p99_ratio == pytest.approx(0.5)
-    assert cmp.passed
+    assert cmp.passed  # both at the line: x3 req/s, half the p99
     assert "PASS" in bench.format_comparison(cmp)
+
+    twice = bench.compare(bench.Result("sandbox", rps=3400.0, p50_ms=4.0, p99_ms=8.0), prism)
+    assert not twice.rps_ok and twice.p99_ok and not twice.passed  # x2.1 was the old target, not this one
+    slower_tail = bench.compare(bench.Result("sandbox", rps=5000.0, p50_ms=4.0, p99_ms=9.0), prism)
+    assert slower_tail.rps_ok and not slower_tail.p99_ok
 
     slow = bench.Result("sandbox", rps=2000.0, p50_ms=7.0, p99_ms=20.0)
     cmp = bench.compare(slow, prism)
@@ -90,6 +95,14 @@ def test_compare_invalid_when_errors() -> None:
     cmp = bench.compare(sandbox, prism)
     assert cmp.rps_ok and cmp.p99_ok and not cmp.valid and not cmp.passed
     assert "invalid run" in bench.format_comparison(cmp)
+
+
+def test_request_log_cost_is_the_median_pair_ratio() -> None:
+    on = [bench.Result("sandbox", rps=r, p50_ms=1.0, p99_ms=2.0) for r in (900.0, 960.0, 500.0)]
+    off = [bench.Result("sandbox-nolog", rps=r, p50_ms=1.0, p99_ms=2.0) for r in (1000.0, 1000.0, 1000.0)]
+    assert bench.request_log_cost(on, off) == pytest.approx(0.10)  # pairs 0.90, 0.96, 0.50: median 0.90
+    assert "no" in bench.format_log_cost(0.10) and "ok" in bench.format_log_cost(0.04)
+    assert math.isnan(bench.request_log_cost([], []))
 
 
 def test_table_and_percentile() -> None:
