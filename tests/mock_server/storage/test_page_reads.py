@@ -22,7 +22,8 @@ from mock_server.storage.page_reads import (
 )
 from mock_server.storage.patients import PatientRepo
 from mock_server.storage.records import RecordFilter, RecordRepo
-from tests.mock_server.storage.test_storage_backends import _patient, _workspace
+from tests.mock_server.storage import rows
+from tests.mock_server.storage.test_storage_backends import _workspace
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def sqlite_file_storage(tmp_path: Path) -> Iterator[Storage]:
 def _consented(storage: Storage, entries: int) -> tuple[str, str, str]:
     """A workspace, a patient consenting to pain:read, and ``entries`` pain entries (ties in ``at``)."""
     workspace_id, _ = _workspace(storage)
-    patient = _patient(storage, workspace_id)
+    patient = rows.patient(storage, workspace_id)
     service = ConsentService(storage, PatientRepo(storage), 30)
     now = datetime(2026, 5, 1, tzinfo=UTC)
     with storage.begin() as conn:

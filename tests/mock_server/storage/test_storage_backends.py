@@ -15,39 +15,15 @@ from mock_server.errors import ApiError
 from mock_server.storage import Storage
 from mock_server.storage import records as records_mod
 from mock_server.storage.migrations import current_revision, head_revision, migrate
-from mock_server.storage.patients import PatientRepo, SandboxPatientRow, anonymized_id
+from mock_server.storage.patients import PatientRepo
 from mock_server.storage.records import RecordFilter, RecordRepo
 from mock_server.storage.workspaces import WorkspaceError, WorkspaceRepo
-from mock_server.timeutil import iso
+from tests.mock_server.storage import rows
 
 
 def _workspace(storage: Storage) -> tuple[str, str]:
     made = WorkspaceRepo(storage).create(f"ws-{secrets.token_hex(6)}", seed=1)
     return made.workspace.id, made.api_key
-
-
-def _patient(storage: Storage, workspace_id: str, email: str | None = None) -> SandboxPatientRow:
-    ref = f"sp_{secrets.token_hex(8)}"
-    row = SandboxPatientRow(
-        ref,
-        workspace_id,
-        email or f"{ref}@patients.example",
-        anonymized_id("salt", ref),
-        {
-            "display_name": "A B.",
-            "locale": "en_GB",
-            "condition": "migraine",
-            "baseline_severity": "moderate",
-            "sources": [],
-            "history_days": 0,
-        },
-        "2026-01-01",
-        0,
-        iso(datetime.now(UTC)),
-    )
-    with storage.begin() as conn:
-        PatientRepo(storage).insert(conn, row)
-    return row
 
 
 def test_migrations_are_idempotent(storage: Storage) -> None:
@@ -71,7 +47,7 @@ def test_workspace_keys_are_hashed_and_resolve(storage: Storage) -> None:
 
 def test_consent_state_machine(storage: Storage) -> None:
     workspace_id, _ = _workspace(storage)
-    patient = _patient(storage, workspace_id)
+    patient = rows.patient(storage, workspace_id)
     service = ConsentService(storage, PatientRepo(storage), 30)
     now = datetime(2026, 5, 1, tzinfo=UTC)
     request = service.create_request(
@@ -99,7 +75,7 @@ def test_consent_state_machine(storage: Storage) -> None:
 
 def test_pending_requests_expire_with_the_clock(storage: Storage) -> None:
     workspace_id, _ = _workspace(storage)
-    patient = _patient(storage, workspace_id)
+    patient = rows.patient(storage, workspace_id)
     service = ConsentService(storage, PatientRepo(storage), 30)
     now = datetime(2026, 5, 1, tzinfo=UTC)
     request = service.create_request(workspace_id, patient.email, ["pain:read"], "hi", now)
