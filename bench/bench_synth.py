@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHEA_PATIENTS_PER_MINUTE = 1_000
@@ -106,6 +107,38 @@ class TreeSampler(threading.Thread):
         self.join()
 
 
+class ChildRun(NamedTuple):
+    """What one measured child process cost: wall and CPU seconds (its whole tree), the sampler's peaks
+    and ``ru_maxrss``, the load average before it started."""
+
+    wall: float
+    cpu: float
+    sampler: TreeSampler
+    max_rss_bytes: int
+    load_before: float
+
+
+def run_measured(command: list[str], what: str, **popen: Any) -> ChildRun:
+    """Run ``command`` from the repository root, sampling its process tree; exit the bench if it fails.
+
+    Children's CPU comes from ``RUSAGE_CHILDREN``, which is cumulative: what earlier runs used is
+    subtracted."""
+    load_before = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    child = subprocess.Popen(command, cwd=ROOT, **popen)
+    sampler = TreeSampler(child.pid)
+    sampler.start()
+    code = child.wait()
+    wall = time.perf_counter() - started
+    sampler.stop()
+    if code != 0:
+        raise SystemExit(f"{what} exited with {code}")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+    return ChildRun(wall, cpu, sampler, usage.ru_maxrss * 1024, load_before)
+
+
 def measure(
     patients: int, days: int, workers: int, seed: int, out: Path, fmt: str = "ndjson"
 ) -> dict[str, float | int | str]:
@@ -113,18 +146,8 @@ def measure(
         sys.executable, "-m", "synthetic_data", "generate", "--patients", str(patients), "--days", str(days),
         "--seed", str(seed), "--format", fmt, "--out", str(out), "--workers", str(workers), "--quiet",
     ]  # fmt: skip
-    load_before = os.getloadavg()[0]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)  # cumulative: earlier runs are subtracted
-    started = time.perf_counter()
-    child = subprocess.Popen(command, cwd=ROOT)
-    sampler = TreeSampler(child.pid)
-    sampler.start()
-    code = child.wait()
-    wall = time.perf_counter() - started
-    sampler.stop()
-    if code != 0:
-        raise SystemExit(f"care-synth exited with {code}")
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = run_measured(command, "care-synth")
+    wall, sampler = run.wall, run.sampler
     manifest = json.loads((out / "manifest.json").read_text())
     records = sum(manifest["counts"].values())
     per_minute = patients / wall * 60
@@ -136,15 +159,15 @@ def measure(
         "records": records,
         "bytes": sum(manifest["files"].values()),
         "wall_seconds": round(wall, 2),
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime, 2),
+        "cpu_seconds": round(run.cpu, 2),
         "patients_per_minute": round(per_minute),
         "records_per_second": round(records / wall),
         "ratio_vs_synthea": round(per_minute / SYNTHEA_PATIENTS_PER_MINUTE, 1),
         "peak_rss_tree_bytes": sampler.peak_sum,
-        "peak_rss_largest_process_bytes": usage.ru_maxrss * 1024,
+        "peak_rss_largest_process_bytes": run.max_rss_bytes,
         "peak_shm_bytes": max(0, sampler.peak_shm),
         "processes": sampler.peak_processes,
-        "load_before": round(load_before, 2),
+        "load_before": round(run.load_before, 2),
         "load_after": round(os.getloadavg()[0], 2),
     }
 
@@ -163,21 +186,10 @@ def measure_load(
             sys.executable, "-m", "mock_server", "workspace", "create", "bench-load", "--dataset", str(dataset),
             "--database-url", url,
         ]  # fmt: skip
-        load_before = os.getloadavg()[0]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
-        sampler = TreeSampler(child.pid)
-        sampler.start()
-        code = child.wait()
-        wall = time.perf_counter() - started
-        sampler.stop()
-        if code != 0:
-            raise SystemExit(f"care-sandbox workspace create --dataset exited with {code}")
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        run = run_measured(command, "care-sandbox workspace create --dataset", stdout=subprocess.DEVNULL)
         database_bytes = sum(f.stat().st_size for f in Path(tmp).glob("sandbox.db*"))
     manifest = json.loads((dataset / "manifest.json").read_text())
-    cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+    wall, cpu, sampler = run.wall, run.cpu, run.sampler
     years = patients * days / 365
     fixed = float(anchor["cpu_seconds"]) if anchor else 0.0
     marginal = max(0.0, cpu - fixed) / years  # CPU seconds per patient-year beyond the fixed cost
@@ -201,7 +213,7 @@ def measure_load(
         "peak_rss_tree_bytes": sampler.peak_sum,
         "memory_ok": sampler.peak_sum <= TARGET_PEAK_BYTES,
         "database_bytes": database_bytes,
-        "load_before": round(load_before, 2),
+        "load_before": round(run.load_before, 2),
         "load_after": round(os.getloadavg()[0], 2),
     }
 
