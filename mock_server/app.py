@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import pathlib
 from collections.abc import AsyncIterator
 from functools import partial
@@ -46,7 +47,8 @@ from mock_server.middleware.cors import cors_middleware
 from mock_server.middleware.edge import EdgeMiddleware, allowed_methods_from, not_found_app
 from mock_server.middleware.rate_limit import build_limiter
 from mock_server.middleware.request_log import RequestLogMiddleware
-from mock_server.requestlog.writer import RequestLogWriter
+from mock_server.requestlog.child import ChildSink
+from mock_server.requestlog.writer import LogStore, RequestLogWriter, Sink
 from mock_server.secretbox import SecretBox
 from mock_server.settings import Settings
 from mock_server.storage import Storage
@@ -88,6 +90,10 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     workspaces = WorkspaceRepo(storage)
     oauth = OAuthService(storage, settings)
     log_storage = request_log_storage(storage)
+    metrics = Metrics()
+    request_log = _request_log_writer(settings, log_storage)
+    if request_log is not None:
+        metrics.count_request_log_losses(lambda: request_log.not_stored)
     return Services(
         settings=settings,
         storage=storage,
@@ -97,23 +103,34 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         principals=PrincipalResolver(workspaces.principal_for_api_key, oauth.principal_for_token),
         limiter=build_limiter(storage, settings.rate_limit_backend, settings.workers),
         secretbox=SecretBox.from_settings(settings.secrets_key, settings.secrets_key_file),
-        metrics=Metrics(),
+        metrics=metrics,
         request_log_storage=log_storage,
-        request_log=_request_log_writer(settings, log_storage),
+        request_log=request_log,
         blocking=BlockingPool(settings.handler_threads),
         heavy=HeavyWork(settings, settings.sandbox_processes),
     )
 
 
 def _request_log_writer(settings: Settings, log_storage: Storage) -> RequestLogWriter | None:
+    """The log's writer; its sink in a child process unless the database is in memory (or the setting
+    says a thread), since only there does the writer's CPU stay off the event loop's GIL."""
     if not settings.request_log:
         return None
-    return RequestLogWriter(
-        log_storage,
-        keep=settings.request_log_keep,
-        retention_days=settings.request_log_retention_days,
-        body_limit=settings.request_log_body_bytes,
-    )
+    bounds = {
+        "keep": settings.request_log_keep,
+        "retention_days": settings.request_log_retention_days,
+        "body_limit": settings.request_log_body_bytes,
+    }
+    sink: Sink
+    if (
+        settings.request_log_process
+        and log_storage.shareable
+        and not multiprocessing.current_process().daemon
+    ):
+        sink = ChildSink(log_storage.url, **bounds)
+    else:
+        sink = LogStore(log_storage, **bounds)
+    return RequestLogWriter(sink)
 
 
 async def _upkeep(services: Services, stop: asyncio.Event) -> None:

@@ -26,6 +26,8 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from mock_server.storage.engine import shareable
+
 if TYPE_CHECKING:
     from mock_server.settings import Settings
 
@@ -108,7 +110,7 @@ class HeavyWork:
 
     def __init__(self, settings: Settings, processes: int) -> None:
         self.settings = settings
-        self.processes = processes if _shareable(settings.database_url) else 0
+        self.processes = processes if shareable(settings.database_url) else 0
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -139,10 +141,3 @@ class HeavyWork:
             if self._executor is not None:
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
-
-
-def _shareable(url: str) -> bool:
-    """Can a child process open this database? Not an in-memory SQLite one."""
-    if not url.startswith("sqlite"):
-        return True
-    return ":memory:" not in url and url.rstrip("/") != "sqlite:"

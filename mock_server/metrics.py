@@ -6,7 +6,11 @@ not collide. Recording costs a dictionary lookup and two increments per request.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 
 class Metrics:
@@ -30,5 +34,25 @@ class Metrics:
         self.requests.labels(operation, method, str(status)).inc()
         self.latency.labels(operation).observe(seconds)
 
+    def count_request_log_losses(self, read: Callable[[], int]) -> None:
+        """Publish ``care_sandbox_request_log_not_stored_total``, read at each scrape: requests the log
+        did not keep (its hand-off full, or its writer process gone). Zero on a healthy sandbox; the
+        read-path benchmark reads it to show the log kept up."""
+        self.registry.register(
+            _ReadAtScrape(
+                "care_sandbox_request_log_not_stored", "Requests the request log did not keep", read
+            )
+        )
+
     def render(self) -> str:
         return generate_latest(self.registry).decode()
+
+
+class _ReadAtScrape(Collector):
+    """A counter whose value lives elsewhere (the writer counts on its own threads, without a lock)."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], int]) -> None:
+        self.name, self.documentation, self.read = name, documentation, read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(self.name, self.documentation, value=self.read())

@@ -107,6 +107,9 @@ class Settings:
     request_log_keep: int = 1000  # requests kept per workspace (newest)
     request_log_retention_days: int = 7  # and none older than this (wall clock)
     request_log_body_bytes: int = 16_384  # each stored body is cut to this size, after redaction
+    # store the log from a child process (off: a thread of the server, whose GIL the event loop needs;
+    # an in-memory database always uses the thread)
+    request_log_process: bool = True
     log_level: str = "info"
     # key that encrypts webhook signing secrets at rest; empty: read (or create) secrets_key_file.
     # Every process sharing one database needs the same key (set it on a hosted deployment).

@@ -12,7 +12,6 @@ the writer's thread.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -85,7 +84,7 @@ class RequestLogMiddleware:
                         operation_id=state.operation_id,
                         status=int(start[0]["status"]),
                         duration_ms=(time.perf_counter() - began) * 1000.0,
-                        finished_at=datetime.now(UTC),
+                        finished_at=time.time(),
                         request_headers=list(scope.get("headers", [])),
                         request_body=b"".join(received)[:cap],
                         response_headers=list(start[0].get("headers", [])),

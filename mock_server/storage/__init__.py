@@ -39,7 +39,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection as Connection
 from sqlalchemy import Engine
 
-from mock_server.storage.engine import DEFAULT_WAL_LIMIT_BYTES, build_engine, checkpoint, is_postgres
+from mock_server.storage.engine import (
+    DEFAULT_WAL_LIMIT_BYTES,
+    build_engine,
+    checkpoint,
+    is_postgres,
+    shareable,
+)
 from mock_server.storage.migrations import migrate
 
 
@@ -76,6 +82,11 @@ class Storage:
     @property
     def is_postgres(self) -> bool:
         return is_postgres(self.engine)
+
+    @property
+    def shareable(self) -> bool:
+        """Can another process (a worker, the request log's writer) open this database?"""
+        return shareable(self.url)
 
     def _unit(self) -> _Unit | None:
         unit = _UNIT.get()

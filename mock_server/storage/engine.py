@@ -98,3 +98,9 @@ def checkpoint(engine: Engine) -> tuple[int, int, int] | None:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def shareable(url: str) -> bool:
+    """Can another process open this database? Any but an in-memory SQLite one."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() != "sqlite" or parsed.database not in (None, "", ":memory:")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -41,13 +42,16 @@ def request_log_storage(main: Storage) -> Storage:
     return side
 
 
+_COLUMNS = tuple(c.name for c in R.c)
+_positional = itemgetter(*_COLUMNS)  # a row dict's values in column order, at C speed
+
+
 @cache
 def _insert_sql(paramstyle: str) -> str:
-    """``INSERT INTO request_log`` with one named parameter per column, in the driver's style."""
-    names = [c.name for c in R.c]
-    mark = "%({})s" if paramstyle == "pyformat" else ":{}"
-    values = ", ".join(mark.format(n) for n in names)
-    return f"INSERT INTO request_log ({', '.join(names)}) VALUES ({values})"
+    """``INSERT INTO request_log`` with one positional parameter per column, in the driver's style
+    (positional: binding by name cost sqlite3 a third more per row)."""
+    mark = "%s" if paramstyle in ("pyformat", "format") else "?"
+    return f"INSERT INTO request_log ({', '.join(_COLUMNS)}) VALUES ({', '.join(mark for _ in _COLUMNS)})"
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ class RequestLogRepo:
                     conn.execute(B.insert(), fresh)
             # the driver's executemany on SQL built once: SQLAlchemy's per-row parameter processing
             # was a fifth of the writer's time (the log writes one row per request served)
-            conn.exec_driver_sql(_insert_sql(conn.dialect.paramstyle), rows)  # type: ignore[arg-type]
+            conn.exec_driver_sql(_insert_sql(conn.dialect.paramstyle), [_positional(row) for row in rows])
 
     def trim(self, workspace_ids: Iterable[str], *, keep: int, older_than: str) -> int:
         """Drop what the log no longer keeps: rows before ``older_than`` and beyond the newest ``keep``,

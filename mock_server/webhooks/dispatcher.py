@@ -84,7 +84,7 @@ class Dispatcher:
         self.concurrency = concurrency
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
         self._transport = transport
-        self.process = process if process is not None else transport is None and _shareable(storage)
+        self.process = process if process is not None else transport is None and storage.shareable
         self._pipe: sidecar.Pipe | None = None
         self._queue = DeliveryQueue(storage.engine)
         self._box = SecretBox.from_settings(settings.secrets_key, settings.secrets_key_file)
@@ -388,12 +388,6 @@ class Dispatcher:
             loop.run_until_complete(main())
         finally:
             loop.close()
-
-
-def _shareable(storage: Storage) -> bool:
-    """Can another process open this database? Not an in-memory SQLite one."""
-    url = storage.engine.url
-    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:

@@ -118,9 +118,10 @@ def _every_stored_text(storage) -> dict[str, str]:
 def test_no_secret_is_stored_in_plaintext(sandbox_factory, database_url: str) -> None:
     sandbox = sandbox_factory(database_url=database_url)
     issued = _scenario(sandbox)
-    stored = _every_stored_text(sandbox.services.storage)
-    # the request log is written off the request path (on SQLite into a side file): flush it, scan it too
+    # the request log is written off the request path (on SQLite into a side file): flush it first, then
+    # scan it too
     sandbox.services.request_log.close()
+    stored = _every_stored_text(sandbox.services.storage)
     log_storage = sandbox.services.request_log_storage
     if log_storage is not sandbox.services.storage:
         stored.update({f"side:{t}": text for t, text in _every_stored_text(log_storage).items()})

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
 from pathlib import Path
 
 import orjson
 from sqlalchemy import func, select
 
-from mock_server.requestlog.writer import Captured, RequestLogWriter
+from mock_server.requestlog.writer import Captured, LogStore
 from mock_server.storage import Storage, schema
 from mock_server.storage.request_log import RequestLogRepo, request_log_storage
 
@@ -17,7 +17,7 @@ def _captured(request_id: str, body: bytes) -> Captured:
     return Captured(
         workspace_id="ws_1", credential_kind="api_key", credential_id="key_1", request_id=request_id,
         method="GET", path="/v1/patients", query=b"", operation_id="patients.search", status=200,
-        duration_ms=1.0, finished_at=datetime.now(UTC), request_headers=[(b"x-api-key", b"p2c_test_secretkey")],
+        duration_ms=1.0, finished_at=time.time(), request_headers=[(b"x-api-key", b"p2c_test_secretkey")],
         request_body=b"", response_headers=[(b"content-type", b"application/json")], response_body=body,
     )  # fmt: skip
 
@@ -26,7 +26,7 @@ def test_identical_bodies_are_stored_once_and_dropped_with_their_last_row(tmp_pa
     main = Storage.open(f"sqlite:///{tmp_path / 'main.sqlite3'}")
     side = request_log_storage(main)
     assert side.url.endswith("-requests")  # SQLite: a side file, the main file's cache is left alone
-    writer = RequestLogWriter(side, keep=2, retention_days=7, body_limit=16_384)
+    writer = LogStore(side, keep=2, retention_days=7, body_limit=16_384)
     page = orjson.dumps({"data": [{"id": "pe_1", "logged_at": "2026-05-04T09:00:00Z"}]})
     writer.write([_captured("r1", page), _captured("r2", page)])
     repo = RequestLogRepo(side)
@@ -39,7 +39,7 @@ def test_identical_bodies_are_stored_once_and_dropped_with_their_last_row(tmp_pa
     assert repo.get("ws_1", "r1")["response_body"] == repo.get("ws_1", "r2")["response_body"] == page.decode()  # type: ignore[index]
     writer.write([_captured("r3", b'{"other": true}'), _captured("r4", b'{"other": true}')])
     writer._next_trim = 0.0  # due now
-    writer._trim_if_due()
+    writer.idle()
     assert repo.get("ws_1", "r1") is None and repo.get("ws_1", "r4") is not None  # keep=2: the newest two
     assert bodies() == 1  # the page's body went with its last row
     assert "p2c_test_secretkey" not in orjson.dumps(repo.get("ws_1", "r4")).decode()
