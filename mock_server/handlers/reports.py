@@ -27,7 +27,7 @@ from mock_server.reports.inputs import analyze_patient
 from mock_server.storage.consents import ConsentRepo
 from mock_server.storage.patients import PatientRepo
 from mock_server.storage.reports import ReportJobRepo
-from mock_server.timeutil import iso, utcnow
+from mock_server.timeutil import iso
 from mock_server.webhooks.outbox import emit_event
 
 log = logging.getLogger("care_sandbox.reports")
@@ -117,7 +117,7 @@ async def _run_job(
     except Exception as exc:  # a failed job is reported on the job, not lost
         log.exception("report job %s failed", job_id)
         with storage.transaction() as conn:
-            JOBS.fail(conn, job_id, str(exc), iso(utcnow()))
+            JOBS.fail(conn, job_id, str(exc), iso(services.clock.now(workspace_id)))  # as completions are
         return
     moment = services.clock.now(workspace_id)
     gate = ConsentService(

@@ -6,6 +6,7 @@ Why: the PDF used the wall clock where the JSON analysis used the workspace's te
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,3 +49,27 @@ def test_after_an_advance_the_pdf_and_the_json_analysis_agree(sandbox_factory: A
         in first_page
     )
     assert norm(cat.integer(result["data_sufficiency"]["pain_entries"])) in first_page
+
+
+def test_a_failed_report_job_ends_on_the_workspace_clock(sandbox_factory: Any, monkeypatch: Any) -> None:
+    """A failed job's ``completed_at`` is on the sandbox clock, like a completed one's (it was the wall
+    clock: after an advance, the job seemed to end days before it was created)."""
+    from mock_server.handlers import reports
+
+    def broken(*_: Any) -> bytes:
+        raise RuntimeError("the renderer broke")
+
+    monkeypatch.setattr(reports, "_render", broken)
+    fresh: RunningSandbox = sandbox_factory()
+    with fresh.client() as client:
+        client.timeout = 120
+        patient = fully_granted_patient(client)
+        assert client.post("/v1/sandbox/clock/advance", json={"days": ADVANCE_DAYS}).status_code == 200
+        job = client.post(f"/v1/patients/{patient}/reports", json={"lang": "en"}).json()
+        deadline = time.monotonic() + 60
+        while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.1)
+            job = client.get(f"/v1/reports/{job['id']}").json()
+    assert job["status"] == "failed", job
+    assert parse_iso(job["completed_at"]) >= parse_iso(job["created_at"])
+    assert (parse_iso(job["completed_at"]) - datetime.now(UTC)).days >= ADVANCE_DAYS - 1
