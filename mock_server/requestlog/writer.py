@@ -33,7 +33,7 @@ log = logging.getLogger("care_sandbox.request_log")
 
 BATCH = 1000
 GATHER_SECONDS = 0.1  # how often the hand-off thread passes what was captured on (the log lags this much)
-TRIM_EVERY = 1.0  # seconds between trims of the log to its bounds
+TRIM_EVERY = 5.0  # seconds between trims of the log to its bounds (each also scans for unused bodies)
 QUEUE_BOUND = 10_000
 
 
