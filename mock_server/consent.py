@@ -321,7 +321,7 @@ class ConsentService:
         self, workspace_id: str, anon_id: str, scope: str | None, held: frozenset[str] | None = None
     ) -> ActiveConsent:
         """The consent that lets this workspace read this patient, or the right 403/404 (:func:`admit`)."""
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             row = self.latest(conn, workspace_id, anon_id)
         return admit(row, anon_id, scope, held)
 

@@ -76,7 +76,7 @@ class Advanced:
 def advance(services: Services, workspace: Workspace, seconds: float) -> Advanced:
     """Move the workspace clock ``seconds`` forward, generating the days that pass, chunk by chunk."""
     repo = WorkspaceRepo(services.storage)
-    with services.storage.begin() as conn:
+    with services.storage.unit_of_work() as conn:
         own = repo.begin_advance(conn, workspace.id, seconds)
     done = complete(services, workspace)
     if done.offset_seconds >= own:
@@ -92,7 +92,7 @@ def complete(services: Services, workspace: Workspace) -> Advanced:
     storage, repo = services.storage, WorkspaceRepo(services.storage)
     result: Advanced | None = None
     while True:
-        with storage.connect() as conn:
+        with storage.read() as conn:
             offset, target = repo.clock_state(conn, workspace.id)
         if target is None:  # finished (by us or a concurrent advance), or dropped by a reset
             result = result or Advanced(utcnow() + timedelta(seconds=offset), offset)
@@ -101,7 +101,7 @@ def complete(services: Services, workspace: Workspace) -> Advanced:
         moment = utcnow() + timedelta(seconds=target)
         result = result or Advanced(moment, target)
         _generate_until(services, workspace, moment, result)
-        with storage.begin() as conn:
+        with storage.unit_of_work() as conn:
             finished = repo.finish_advance(conn, workspace.id, target)
         if finished:
             consents = ConsentService(storage, PatientRepo(storage), services.settings.link_request_ttl_days)
@@ -131,7 +131,7 @@ def _generate_until(services: Services, workspace: Workspace, moment: datetime, 
             profile = profile_for(gen["run_seed"], gen["index"], gen["overrides"])
             generated = generate_records(row, profile, done, n)  # the CPU work, before the write lock
             held = time.monotonic()
-            with storage.begin() as conn:
+            with storage.unit_of_work() as conn:
                 if not patients.claim_days(conn, row.id, done, done + n):
                     row = patients.by_ref(conn, row.id)  # another advance wrote these days (or a reset)
                     continue
@@ -213,7 +213,7 @@ def reset(
     storage = services.storage
     chunk = max(services.settings.sandbox_chunk_rows, 1)
     repo = PatientRepo(storage)
-    with storage.begin() as conn:
+    with storage.unit_of_work() as conn:
         refs = repo.refs(conn, workspace.id)
         cleared = purge.detach_world(conn, workspace.id)
     # what an interrupted earlier reset may have left under the refs the seed is about to reuse
@@ -227,12 +227,12 @@ def reset(
         row, profile = plan_patient(workspace, i, now, history_days=history_days)
         generated = generate_records(row, profile, 0, history_days)
         held = time.monotonic()
-        with storage.begin() as conn:
+        with storage.unit_of_work() as conn:
             repo.insert(conn, row)
             store_records(conn, row, generated, workspace.id, iso(now), None)
         _yield_writer(time.monotonic() - held)
         rows.append(row)
-    with storage.begin() as conn:
+    with storage.unit_of_work() as conn:
         for row, scopes in zip(rows, CONSENTED_SCOPE_SETS, strict=False):
             consents.grant_directly(conn, workspace.id, row.id, row.anon_id, scopes, now)
     return {
@@ -247,7 +247,7 @@ def _drain(storage: Any, step: Any) -> int:
     total = 0
     while True:
         held = time.monotonic()
-        with storage.begin() as conn:
+        with storage.unit_of_work() as conn:
             n = int(step(conn))
         _yield_writer(time.monotonic() - held)
         if n == 0:

@@ -228,19 +228,9 @@ def test_the_webhook_rules_can_fail(tmp_path: Path) -> None:
     assert any(_within(m, "mock_server.storage") for m in first_party_closure(module))
 
 
-# Modules that still open units of work with the compatibility spellings ``storage.begin()`` /
-# ``storage.connect()``, which join an enclosing unit silently; the list only shrinks.
-SILENT_JOINERS = {
-    "mock_server/consent.py",  # ConsentService.require, the per-request consent read (read path)
-    "mock_server/gateway/dispatch.py",
-    "mock_server/handlers/fhir.py",
-    "mock_server/handlers/patients.py",
-    "mock_server/handlers/sandbox.py",
-    "mock_server/handlers/vitals.py",
-    "mock_server/handlers/webhooks.py",
-    "mock_server/reports/inputs.py",
-    "mock_server/sandbox_work.py",
-}
+# No module opens a unit of work with the old spellings ``storage.begin()`` / ``storage.connect()``, which
+# joined an enclosing unit silently; ``Storage`` no longer has them, and this walk keeps them from coming
+# back under another receiver's name.
 
 
 def silent_joins(path: Path) -> list[int]:
@@ -265,18 +255,14 @@ def silent_joins(path: Path) -> list[int]:
 
 
 def test_units_of_work_are_named_where_they_join() -> None:
-    """Outside storage, a unit of work is opened by name: ``unit_of_work()`` (joins), ``transaction()``
-    (never joins) or ``read()``; the silent spellings stay only in the modules listed above."""
+    """A unit of work is opened by name everywhere, storage included: ``unit_of_work()`` (joins),
+    ``transaction()`` (never joins) or ``read()``."""
     found = {
-        path.relative_to(ROOT).as_posix(): silent_joins(path)
+        f"{path.relative_to(ROOT).as_posix()}:{line}"
         for path in sorted((ROOT / "mock_server").rglob("*.py"))
-        if not path.relative_to(ROOT).as_posix().startswith("mock_server/storage/")
+        for line in silent_joins(path)
     }
-    found = {module: lines for module, lines in found.items() if lines}
-    unexpected = [f"{m}:{line}" for m, lines in found.items() if m not in SILENT_JOINERS for line in lines]
-    assert unexpected == [], "storage.begin()/connect() outside the allow-list:\n" + "\n".join(unexpected)
-    moved = sorted(SILENT_JOINERS - set(found))
-    assert moved == [], f"no longer join silently; take them off SILENT_JOINERS: {moved}"
+    assert sorted(found) == [], "storage.begin()/connect(): say unit_of_work(), transaction() or read()"
 
 
 def test_the_silent_join_walk_sees_them(tmp_path: Path) -> None:

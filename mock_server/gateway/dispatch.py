@@ -194,7 +194,7 @@ class OperationRunner:
         (clock advance, reset) are written to resume, not to repeat, what an interrupted run began.
         """
         storage = self.services.storage
-        with storage.begin() as conn:
+        with storage.unit_of_work() as conn:
             stored = self.idempotency.claim(conn, keyed)
         if stored is not None:
             return _replay(stored)
@@ -206,7 +206,7 @@ class OperationRunner:
         headers = {**reply.headers, "Content-Type": media, **ids}
         kept = _kept(reply, headers, data)
         if kept is not None:
-            with storage.begin() as conn:
+            with storage.unit_of_work() as conn:
                 self.idempotency.record(conn, keyed, kept)
         return _final(reply, data, media)
 

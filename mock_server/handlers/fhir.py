@@ -43,7 +43,7 @@ def metadata(req: ApiRequest) -> Reply:
 def read_patient(req: ApiRequest) -> Reply:
     anon_id = _api_id(req.params["patient_id"])
     consent = consents(req).require(req.workspace_id, anon_id, "fhir:read")
-    with req.services.storage.connect() as conn:
+    with req.services.storage.read() as conn:
         row = patients(req).by_ref(conn, consent.patient_ref)
     resource = patient_to_fhir(anon_id, last_updated=consent.row.granted_at)
     if row is not None:

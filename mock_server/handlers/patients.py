@@ -12,7 +12,7 @@ from mock_server.handlers._shared import consents, list_body, paging, patients, 
 def _views(req: ApiRequest, rows: list[Any]) -> list[dict[str, Any]]:
     refs = [r.patient_ref for r in rows]
     spans = records(req).span(refs, "pain_entry")
-    with req.services.storage.connect() as conn:
+    with req.services.storage.read() as conn:
         profiles = {ref: patients(req).by_ref(conn, ref) for ref in refs}
     views = []
     for row in rows:
@@ -44,6 +44,6 @@ def get(req: ApiRequest) -> Reply:
     anon_id = req.params["patient_id"]
     service = consents(req)
     service.require(req.workspace_id, anon_id, None)  # 404 / 403 consent_revoked
-    with req.services.storage.connect() as conn:
+    with req.services.storage.read() as conn:
         row = service.latest(conn, req.workspace_id, anon_id)
     return ok(_views(req, [row])[0])

@@ -48,7 +48,7 @@ def create_patient(req: ApiRequest) -> Reply:
         raise unprocessable("unsupported locale", {"locale": [f"use one of {', '.join(LOCALES)}"]})
     repo = patients(req)
     history_days = int(body.get("history_days", 90))
-    with req.services.storage.begin() as conn:
+    with req.services.storage.unit_of_work() as conn:
         quotas.check_records_for_days(req.services.settings, conn, workspace.id, history_days, patients=1)
         index = repo.count(workspace.id, conn)
         row = seed_patient(
@@ -89,7 +89,7 @@ def revoke_consent(req: ApiRequest) -> Reply:
 
 
 def _patient_for_checkin(req: ApiRequest) -> Any:
-    with req.services.storage.connect() as conn:
+    with req.services.storage.read() as conn:
         row = patients(req).by_anon(conn, req.workspace_id, req.params["patient_id"])
     if row is None:
         raise not_found("sandbox patient", req.params["patient_id"])
@@ -148,7 +148,7 @@ def create_pain_entry(req: ApiRequest) -> Reply:
         "notes": body.get("notes"),
         "logged_at": logged,
     }
-    with req.services.storage.begin() as conn:
+    with req.services.storage.unit_of_work() as conn:
         quotas.check_records(req.services.settings, conn, req.workspace_id, 1)
         records_mod.insert_many(conn, row.id, "pain_entry", [entry])
         _emit_if_consented(req, conn, row.anon_id, "pain:read", "pain_entry.created", entry, iso(now(req)))
@@ -170,7 +170,7 @@ def create_wellbeing_checkin(req: ApiRequest) -> Reply:
         "composite_score": raw * 4,
         "dimensions": dims,
     }
-    with req.services.storage.begin() as conn:
+    with req.services.storage.unit_of_work() as conn:
         quotas.check_records(req.services.settings, conn, req.workspace_id, 1)
         records_mod.insert_many(conn, row.id, "wellbeing", [checkin])
         _emit_if_consented(
@@ -182,7 +182,7 @@ def create_wellbeing_checkin(req: ApiRequest) -> Reply:
 
 def get_clock(req: ApiRequest) -> Reply:
     repo = req.services.workspaces
-    with req.services.storage.connect() as conn:
+    with req.services.storage.read() as conn:
         offset, target = repo.clock_state(conn, req.workspace_id)
     moment = utcnow()
     body: dict[str, Any] = {"now": iso(moment + timedelta(seconds=offset)), "offset_seconds": int(offset)}
@@ -199,7 +199,7 @@ def advance_clock(req: ApiRequest) -> Reply:
     seconds = step.total_seconds()
     settings, storage = req.services.settings, req.services.storage
     repo = req.services.workspaces
-    with storage.connect() as conn:
+    with storage.read() as conn:
         offset, target = repo.clock_state(conn, workspace.id)
         quotas.check_clock(settings, max(offset, target or offset), seconds)
         quotas.check_records_for_days(settings, conn, workspace.id, seconds / quotas.DAY_SECONDS)

@@ -81,7 +81,7 @@ def create(req: ApiRequest) -> Reply:
         if reading.get("components"):
             record["components"] = reading["components"]
         stored.append(record)
-    with req.services.storage.begin() as conn:
+    with req.services.storage.unit_of_work() as conn:
         records_mod.insert_many(conn, consent.patient_ref, "vital", stored)
         if "vitals:read" in consent.scopes:
             emit_event(

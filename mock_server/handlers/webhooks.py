@@ -26,7 +26,7 @@ def create(req: ApiRequest) -> Reply:
     body = req.body or {}
     url = _safe_url(req, body.get("url"))
     events = _events(body.get("events"))
-    with req.services.storage.begin() as conn:
+    with req.services.storage.unit_of_work() as conn:
         quotas.check_webhook_endpoints(req.services.settings, conn, req.workspace_id)
         view = subscriptions.create_endpoint(
             conn,
@@ -42,13 +42,13 @@ def create(req: ApiRequest) -> Reply:
 
 def search(req: ApiRequest) -> Reply:
     page, per_page = _paging(req)
-    with req.services.storage.connect() as conn:
+    with req.services.storage.read() as conn:
         items, total = subscriptions.list_endpoints(conn, req.workspace_id, page=page, per_page=per_page)
     return ok(_list(items, total, page, per_page))
 
 
 def get(req: ApiRequest) -> Reply:
-    with req.services.storage.connect() as conn:
+    with req.services.storage.read() as conn:
         return ok(subscriptions.get_endpoint(conn, req.workspace_id, req.params["webhook_id"]))
 
 
@@ -62,7 +62,7 @@ def update(req: ApiRequest) -> Reply:
         body["url"] = _safe_url(req, body["url"])
     if "events" in body:
         body["events"] = _events(body["events"])
-    with req.services.storage.begin() as conn:
+    with req.services.storage.unit_of_work() as conn:
         view, resumed = subscriptions.update_endpoint(conn, req.workspace_id, req.params["webhook_id"], body)
     if resumed:
         req.services.wake_dispatcher()  # deliveries paused while disabled resume now
@@ -70,14 +70,14 @@ def update(req: ApiRequest) -> Reply:
 
 
 def delete(req: ApiRequest) -> Reply:
-    with req.services.storage.begin() as conn:
+    with req.services.storage.unit_of_work() as conn:
         subscriptions.delete_endpoint(conn, req.workspace_id, req.params["webhook_id"])
     return no_content()
 
 
 def send_test(req: ApiRequest) -> Reply:
     endpoint_id = req.params["webhook_id"]
-    with req.services.storage.begin() as conn:
+    with req.services.storage.unit_of_work() as conn:
         if not subscriptions.is_enabled(conn, req.workspace_id, endpoint_id):
             raise ApiError(409, "invalid_state_transition", "the endpoint is disabled; enable it first")
         event_id = emit_event(
@@ -99,7 +99,7 @@ def rotate_secret(req: ApiRequest) -> Reply:
     grace = body.get("grace_period_seconds")
     if grace is None:
         grace = req.services.settings.webhook_secret_grace_seconds
-    with req.services.storage.begin() as conn:
+    with req.services.storage.unit_of_work() as conn:
         rotated = subscriptions.rotate_secret(
             conn,
             req.workspace_id,
@@ -115,7 +115,7 @@ def list_deliveries(req: ApiRequest) -> Reply:
     target rule: the log must not become a way to read internal services' answers (an attempt made
     under a laxer rule, before a restart on a public bind, keeps its status but not its snippet)."""
     page, per_page = _paging(req)
-    with req.services.storage.connect() as conn:
+    with req.services.storage.read() as conn:
         url = subscriptions.get_endpoint(conn, req.workspace_id, req.params["webhook_id"])["url"]
         items, total = subscriptions.delivery_log(
             conn,
@@ -134,7 +134,7 @@ def list_deliveries(req: ApiRequest) -> Reply:
 
 
 def redeliver(req: ApiRequest) -> Reply:
-    with req.services.storage.begin() as conn:
+    with req.services.storage.unit_of_work() as conn:
         scheduled = subscriptions.redeliver(
             conn, req.workspace_id, req.params["webhook_id"], req.params["delivery_id"]
         )

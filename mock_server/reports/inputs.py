@@ -40,7 +40,7 @@ def patient_inputs(services: Services, consent: ActiveConsent, first: date, last
             return []
         return repo.all(RecordFilter(consent.patient_ref, (series,), start, end))
 
-    with services.storage.connect() as conn:
+    with services.storage.read() as conn:
         patient = PatientRepo(services.storage).by_ref(conn, consent.patient_ref)
     timezone = patient.profile.get("timezone", "UTC") if patient else "UTC"
     return PatientInputs(

@@ -24,9 +24,8 @@ The caller — a service, a handler, the gateway — chooses the unit of work, b
 - ``storage.read()``: a connection for reads; inside a unit of work, the unit's (so a read sees the
   unit's own writes), otherwise a pooled one.
 
-``begin()`` and ``connect()`` are the older spellings of ``unit_of_work()`` and ``read()`` that join
-silently; they remain for the modules not yet moved to repositories (the webhook package, the read
-path, dataset loading) and new code does not use them.
+There is no other way in: the older ``begin()``/``connect()``, which joined an enclosing unit
+silently, are gone (``tests/test_architecture.py`` keeps them gone).
 """
 
 from __future__ import annotations
@@ -91,24 +90,6 @@ class Storage:
     def _unit(self) -> _Unit | None:
         unit = _UNIT.get()
         return unit if unit is not None and unit.active and unit.storage is self else None
-
-    @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """Compatibility spelling for modules not yet moved to repositories: joins the unit of work
-        silently, or runs a transaction committed on exit (``after_commit`` callbacks then run at
-        once, not after the commit). New code uses :meth:`unit_of_work` or :meth:`transaction`."""
-        unit = self._unit()
-        if unit is not None:
-            yield unit.conn
-            return
-        with self.engine.begin() as conn:
-            yield conn
-
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """Compatibility spelling of :meth:`read` for modules not yet moved to repositories."""
-        with self.read() as conn:
-            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

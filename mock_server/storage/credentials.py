@@ -15,7 +15,7 @@ from mock_server.storage import Storage, schema
 
 def workspace_overview(db: Storage, workspace_id: str) -> dict[str, Any]:
     W, K, C = schema.workspaces, schema.api_keys, schema.oauth_clients
-    with db.connect() as conn:
+    with db.read() as conn:
         ws = conn.execute(select(W.c.name, W.c.tier).where(W.c.id == workspace_id)).one()
         keys = conn.execute(
             select(K.c.id, K.c.display_prefix, K.c.created_at, K.c.revoked_at)

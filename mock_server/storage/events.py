@@ -70,7 +70,7 @@ class EventRepo:
             conditions.append(EV.c.occurred_at >= where.start)
         if where.end is not None:
             conditions.append(EV.c.occurred_at <= where.end)
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(EV).where(*conditions)).scalar_one()
             rows = conn.execute(
                 select(EV)
@@ -83,7 +83,7 @@ class EventRepo:
 
     def get(self, workspace_id: str, event_id: str, *, since: str) -> dict[str, Any] | None:
         """The event with each delivery (oldest first) and each delivery's attempts; None if not kept."""
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             row = conn.execute(
                 select(EV).where(
                     EV.c.id == event_id, EV.c.workspace_id == workspace_id, EV.c.occurred_at >= since

@@ -209,7 +209,7 @@ def consented_page(
 
     if reader is not None:
         return reader.read(work)
-    with storage.connect() as conn:
+    with storage.read() as conn:
         cursor = conn.connection.cursor()
         try:
             return work(cursor)

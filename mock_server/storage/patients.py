@@ -82,18 +82,18 @@ class PatientRepo:
         query = select(func.count()).select_from(P).where(P.c.workspace_id == workspace_id)
         if conn is not None:
             return int(conn.execute(query).scalar_one())
-        with self.db.connect() as own:
+        with self.db.read() as own:
             return int(own.execute(query).scalar_one())
 
     def all(self, workspace_id: str, conn: Connection | None = None) -> list[SandboxPatientRow]:
         query = select(P).where(P.c.workspace_id == workspace_id).order_by(P.c.id)
         if conn is not None:
             return [_row(r) for r in conn.execute(query).all()]
-        with self.db.connect() as own:
+        with self.db.read() as own:
             return [_row(r) for r in own.execute(query).all()]
 
     def page(self, workspace_id: str, page: int, per_page: int) -> tuple[int, list[SandboxPatientRow]]:
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             total = self.count(workspace_id, conn)
             rows = conn.execute(
                 select(P)

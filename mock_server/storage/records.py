@@ -193,7 +193,7 @@ class RecordRepo:
             "kinds": list(f.kinds),
             "sources": list(f.sources),
         }
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             total = int(conn.execute(count, params).scalar_one())
             if total == 0 or (page - 1) * per_page >= total:
                 return Page(total, [])
@@ -204,12 +204,12 @@ class RecordRepo:
 
     def all(self, f: RecordFilter) -> list[dict[str, Any]]:
         """Every matching record, oldest first, parsed (for analysis, reports and FHIR)."""
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(select(R.c.body).where(*_where(f)).order_by(R.c.at, R.c.id)).all()
         return [orjson.loads(r[0]) for r in rows]
 
     def get(self, patient_ref: str, series: str, record_id: str) -> bytes | None:
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             body = conn.execute(
                 select(R.c.body).where(
                     R.c.patient_ref == patient_ref, R.c.id == record_id, R.c.series == series
@@ -221,7 +221,7 @@ class RecordRepo:
         """First and last ``at`` per patient, for the patient summaries."""
         if not patient_refs:
             return {}
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(R.c.patient_ref, func.min(R.c.at), func.max(R.c.at))
                 .where(R.c.patient_ref.in_(patient_refs), R.c.series == series)

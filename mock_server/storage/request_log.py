@@ -87,7 +87,7 @@ class RequestLogRepo:
         """Store rows and the bodies they refer to (``ref -> text``) that are not stored yet."""
         if not rows:
             return
-        with self.db.begin() as conn:
+        with self.db.unit_of_work() as conn:
             if bodies:
                 known = set(conn.execute(select(B.c.ref).where(B.c.ref.in_(list(bodies)))).scalars())
                 fresh = [{"ref": ref, "body": body} for ref, body in bodies.items() if ref not in known]
@@ -101,7 +101,7 @@ class RequestLogRepo:
         """Drop what the log no longer keeps: rows before ``older_than`` and beyond the newest ``keep``,
         then bodies no row refers to any more. Returns the number of rows removed."""
         removed = 0
-        with self.db.begin() as conn:
+        with self.db.unit_of_work() as conn:
             removed += conn.execute(delete(R).where(R.c.created_at < older_than)).rowcount or 0
             for workspace_id in workspace_ids:
                 boundary = conn.execute(
@@ -151,7 +151,7 @@ class RequestLogRepo:
             for c in R.c
             if c.name not in ("request_headers", "request_body_ref", "response_headers", "response_body_ref")
         ]
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(R).where(*conditions)).scalar_one()
             rows = conn.execute(
                 select(*columns)
@@ -164,7 +164,7 @@ class RequestLogRepo:
 
     def get(self, workspace_id: str, request_id: str) -> dict[str, Any] | None:
         """The newest logged request with this ``X-Request-Id`` (clients may reuse one)."""
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             row = conn.execute(
                 select(R)
                 .where(R.c.workspace_id == workspace_id, R.c.request_id == request_id)

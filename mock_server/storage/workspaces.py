@@ -104,7 +104,7 @@ class WorkspaceRepo:
         client_id = f"cli_{secrets.token_hex(10)}"
         client_secret = new_secret("cs_test_")
         scopes_json = orjson.dumps(list(chosen)).decode()
-        with self.db.begin() as conn:
+        with self.db.unit_of_work() as conn:
             conn.execute(
                 W.insert().values(
                     id=workspace_id,
@@ -144,7 +144,7 @@ class WorkspaceRepo:
 
     def add_api_key(self, workspace_id: str, scopes: tuple[str, ...]) -> str:
         key = new_api_key()
-        with self.db.begin() as conn:
+        with self.db.unit_of_work() as conn:
             conn.execute(
                 schema.api_keys.insert().values(
                     id=f"key_{secrets.token_hex(8)}",
@@ -185,7 +185,7 @@ class WorkspaceRepo:
                 raise WorkspaceError(f"{uri}: {refused}") from refused
         client_id = f"cli_{secrets.token_hex(10)}"
         secret = None if public else new_secret("cs_test_")
-        with self.db.begin() as conn:
+        with self.db.unit_of_work() as conn:
             conn.execute(
                 schema.oauth_clients.insert().values(
                     client_id=client_id,
@@ -203,7 +203,7 @@ class WorkspaceRepo:
     def revoke_api_key(self, workspace_id: str, key: str) -> bool:
         """Revoke ``key`` if it is a live key of this workspace; whether it was."""
         K = schema.api_keys
-        with self.db.begin() as conn:
+        with self.db.unit_of_work() as conn:
             done = conn.execute(
                 update(K)
                 .where(
@@ -214,22 +214,22 @@ class WorkspaceRepo:
         return bool(done.rowcount)
 
     def get(self, workspace_id: str) -> Workspace | None:
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(W).where(W.c.id == workspace_id)).first()
         return _workspace(row) if row else None
 
     def by_name(self, name: str) -> Workspace | None:
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(W).where(W.c.name == name)).first()
         return _workspace(row) if row else None
 
     def list(self) -> list[Workspace]:
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(select(W).order_by(W.c.created_at, W.c.name)).all()
         return [_workspace(r) for r in rows]
 
     def key_count(self, workspace_id: str) -> int:
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(schema.api_keys.c.id).where(
                     schema.api_keys.c.workspace_id == workspace_id, schema.api_keys.c.revoked_at.is_(None)
@@ -239,7 +239,7 @@ class WorkspaceRepo:
 
     def principal_for_api_key(self, key: str) -> Principal | None:
         K = schema.api_keys
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             row = conn.execute(
                 select(K.c.id, K.c.scopes, W.c.id.label("ws"), W.c.tier, W.c.rate_limit_per_hour)
                 .join(W, W.c.id == K.c.workspace_id)
@@ -311,6 +311,6 @@ class WorkspaceRepo:
 
     def pending_advances(self) -> builtins.list[str]:
         """Workspaces whose advance was interrupted (a crash, a restart): resumed at start-up."""
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(select(W.c.id).where(W.c.clock_target_seconds.is_not(None))).all()
         return [r[0] for r in rows]

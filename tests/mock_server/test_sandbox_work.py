@@ -47,7 +47,7 @@ def _workspace(services: Services, name: str = "w", seed: int = 7) -> Workspace:
 
 def _stored(storage: Storage, ref: str) -> list[str]:
     R = schema.records
-    with storage.connect() as conn:
+    with storage.read() as conn:
         return sorted(conn.execute(select(R.c.body).where(R.c.patient_ref == ref)).scalars())
 
 
@@ -74,7 +74,7 @@ def _assert_generated_exactly(services: Services, workspace: Workspace) -> None:
 
 def _event_count(storage: Storage, workspace_id: str, event_type: str) -> int:
     E = schema.events
-    with storage.connect() as conn:
+    with storage.read() as conn:
         query = select(func.count()).where(E.c.workspace_id == workspace_id, E.c.type == event_type)
         return int(conn.execute(query).scalar_one())
 
@@ -110,7 +110,7 @@ def test_an_interrupted_advance_never_reads_as_done_and_resumes_to_the_same_data
     with pytest.raises(RuntimeError, match="power cut"):
         sandbox_work.advance(services, workspace, 20 * DAY)
     repo = WorkspaceRepo(storage)
-    with storage.connect() as conn:
+    with storage.read() as conn:
         offset, target = repo.clock_state(conn, workspace.id)
     assert offset == 0.0 and target == 20 * DAY  # the served clock did not move
     assert services.clock.offset(workspace.id) == 0.0
@@ -161,7 +161,7 @@ def test_a_chunked_reset_returns_exactly_the_seeded_state(storage: Storage) -> N
     assert services.clock.offset(workspace.id) == 0.0
     assert {r.id: _stored(storage, r.id) for r in PatientRepo(storage).all(workspace.id)} == seeded
     assert _event_count(storage, workspace.id, "pain_entry.created") == 0
-    with storage.connect() as conn:
+    with storage.read() as conn:
         assert conn.execute(select(func.count()).select_from(schema.deliveries)).scalar_one() == 0
 
 

@@ -15,7 +15,7 @@ def test_each_workspace_keeps_its_own_offset(storage: Storage) -> None:
     moved, still = repo.create("clock-moved", seed=1), repo.create("clock-still", seed=2)
     clock = WorkspaceClock(storage)
     assert clock.offset(moved.workspace.id) == 0.0
-    with storage.begin() as conn:
+    with storage.unit_of_work() as conn:
         repo.set_clock(conn, moved.workspace.id, timedelta(days=3).total_seconds())
     before = utcnow()
     ahead, same = clock.now(moved.workspace.id), clock.now(still.workspace.id)
@@ -29,7 +29,7 @@ def test_the_offset_is_read_inside_the_callers_transaction(storage: Storage) -> 
     repo = WorkspaceRepo(storage)
     made = repo.create("clock-txn", seed=3)
     clock = WorkspaceClock(storage)
-    with storage.begin() as conn:
+    with storage.unit_of_work() as conn:
         repo.set_clock(conn, made.workspace.id, 3600.0)
         # the uncommitted offset is visible on the same connection (an advance computes with it)
         assert clock.offset(made.workspace.id, conn) == 3600.0

@@ -216,13 +216,13 @@ def test_a_job_running_across_the_revocation_fails_and_fires_no_report_completed
         assert wait_for_report(client, job["id"])["status"] == "completed"  # the normal path
         # the job was accepted while consent was active; the patient revokes before it completes
         assert client.post(f"/v1/sandbox/patients/{patient}/revoke").status_code == 200
-    with services.storage.begin() as conn:
+    with services.storage.unit_of_work() as conn:
         conn.execute(
             schema.report_jobs.update().where(schema.report_jobs.c.id == job["id"]).values(status="queued")
         )
     first = date.today() - timedelta(days=30)
     asyncio.run(reports._run_job(services, job["id"], consent, first, date.today(), "en", workspace))
-    with services.storage.connect() as conn:
+    with services.storage.read() as conn:
         row = conn.execute(select(schema.report_jobs).where(schema.report_jobs.c.id == job["id"])).one()
         events = conn.execute(
             select(schema.events.c.type, schema.events.c.payload).where(
@@ -319,7 +319,7 @@ def test_a_report_not_completed_answers_409_invalid_state_transition_as_the_cont
         patient = fully_granted_patient(client)
         job = client.post(f"/v1/patients/{patient}/reports", json={"lang": "en"}).json()
         assert wait_for_report(client, job["id"])["status"] == "completed"
-        with sandbox.services.storage.begin() as conn:  # the job as it was before it completed
+        with sandbox.services.storage.unit_of_work() as conn:  # the job as it was before it completed
             conn.execute(
                 schema.report_jobs.update()
                 .where(schema.report_jobs.c.id == job["id"])

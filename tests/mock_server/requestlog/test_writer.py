@@ -32,7 +32,7 @@ def test_identical_bodies_are_stored_once_and_dropped_with_their_last_row(tmp_pa
     repo = RequestLogRepo(side)
 
     def bodies() -> int:
-        with side.connect() as conn:
+        with side.read() as conn:
             return int(conn.execute(select(func.count()).select_from(schema.request_log_bodies)).scalar_one())
 
     assert bodies() == 1

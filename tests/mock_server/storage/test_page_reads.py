@@ -39,7 +39,7 @@ def _consented(storage: Storage, entries: int) -> tuple[str, str, str]:
     patient = rows.patient(storage, workspace_id)
     service = ConsentService(storage, PatientRepo(storage), 30)
     now = datetime(2026, 5, 1, tzinfo=UTC)
-    with storage.begin() as conn:
+    with storage.unit_of_work() as conn:
         service.grant_directly(conn, workspace_id, patient.id, patient.anon_id, ["pain:read"], now)
         records_mod.insert_many(
             conn,

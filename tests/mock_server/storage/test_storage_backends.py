@@ -28,7 +28,7 @@ def _workspace(storage: Storage) -> tuple[str, str]:
 
 def test_migrations_are_idempotent(storage: Storage) -> None:
     assert migrate(storage.engine) == []
-    with storage.connect() as conn:
+    with storage.read() as conn:
         assert current_revision(conn) == head_revision()
 
 
@@ -38,7 +38,7 @@ def test_workspace_keys_are_hashed_and_resolve(storage: Storage) -> None:
     principal = repo.principal_for_api_key(key)
     assert principal is not None and principal.workspace_id == workspace_id
     assert repo.principal_for_api_key(key + "x") is None
-    with storage.connect() as conn:
+    with storage.read() as conn:
         stored = conn.exec_driver_sql("SELECT key_hash FROM api_keys").scalars().all()
     assert key not in stored
     with pytest.raises(WorkspaceError):
@@ -82,7 +82,7 @@ def test_pending_requests_expire_with_the_clock(storage: Storage) -> None:
     assert service.expire_due(workspace_id, now + timedelta(days=29)) == 0
     assert service.expire_due(workspace_id, now + timedelta(days=30)) == 1
     assert service.get_request(workspace_id, request["request_id"])["status"] == "expired"
-    with storage.connect() as conn:
+    with storage.read() as conn:
         types = conn.exec_driver_sql(
             "SELECT type FROM events WHERE workspace_id = '%s'" % workspace_id
         ).scalars()
@@ -109,7 +109,7 @@ def test_records_round_trip(storage: Storage, entries: list[dict]) -> None:
         {"id": f"pe_{ref}_{i}", "areas": [], "qualities": [], "overall_wellbeing": None, "vitals": None, **e}
         for i, e in enumerate(entries)
     ]
-    with storage.begin() as conn:
+    with storage.unit_of_work() as conn:
         records_mod.insert_many(conn, ref, "pain_entry", stored)
     repo = RecordRepo(storage)
     everything = repo.all(RecordFilter(ref, ("pain_entry",)))

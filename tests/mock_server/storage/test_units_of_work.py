@@ -65,11 +65,14 @@ def test_after_commit_waits_for_the_outer_commit_and_skips_a_rollback(storage: S
     assert ran == ["joined"]
 
 
-def test_the_compatibility_spellings_still_join(storage: Storage) -> None:
-    """``begin()``/``connect()`` remain for the modules not yet moved (webhooks): they join silently."""
+def test_a_nested_unit_and_a_read_join_the_outer_unit(storage: Storage) -> None:
+    """Inside a unit of work, ``unit_of_work()`` and ``read()`` are the unit's own connection (so a
+    nested write cannot wait on the outer one's lock, and a read sees its writes); ``transaction()``
+    never joins."""
     with storage.unit_of_work() as outer:
-        with storage.begin() as joined, storage.connect() as reading:
+        with storage.unit_of_work() as joined, storage.read() as reading:
             assert joined is outer and reading is outer
+    assert not hasattr(storage, "begin") and not hasattr(storage, "connect")  # the silent spellings are gone
 
 
 def test_ping_answers_and_a_dead_database_is_unavailable(storage: Storage, tmp_path: Path) -> None:
