@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # `make serve` port: PORT=…, else CARE_SANDBOX_PORT=…, else 8080 (0 picks a free port)
 PORT ?= $(or $(CARE_SANDBOX_PORT),8080)
 
-.PHONY: serve test lint bench venv clean lock golden image dist wheel-check revision deps-check
+.PHONY: serve test test-prism lint bench venv clean lock golden image dist wheel-check revision deps-check
 
 # --- Installs come from uv.lock (uv: https://docs.astral.sh/uv/) -----------------------------------
 # uv on PATH is used as it is; otherwise it is bootstrapped once from PyPI with pip into .tools/uv
@@ -45,7 +45,10 @@ test: $(STAMP)  ## lint, format check, type-check, then the whole test suite (co
 	@$(BIN)/ruff format --check --quiet mock_server synthetic_data conformance tests bench
 	@$(BIN)/mypy
 	@$(BIN)/python -c "import yaml; from openapi_spec_validator import validate; validate(yaml.safe_load(open('openapi.yaml')))"
-	@$(BIN)/pytest -n 2 --timeout 600 -q
+	@$(BIN)/pytest -n 2 --timeout 600 -q -m "not prism"
+
+test-prism: $(STAMP)  ## the conformance kit judged against Stoplight Prism 5.16 (slow; .ci/run runs it after `make test`)
+	@$(BIN)/pytest -n 2 --timeout 1500 -q -p no:cacheprovider -m prism tests/conformance/test_kit_prism.py
 
 lint: $(STAMP)
 	@$(BIN)/ruff check mock_server synthetic_data conformance tests bench
