@@ -5,8 +5,8 @@ and 429 answers the edge produces itself. Per request it only keeps references t
 (up to a cap) and, after the response is sent, hands one :class:`Captured` to the writer's queue; the
 workspace and credential come from the edge's ``RequestState`` (``scope["care"]``), the operation from
 the gateway. Requests without a valid credential belong to no workspace and are not logged; nor are
-reads of the log itself (the console polls it). Parsing, redaction and the database write happen on
-the writer's thread.
+reads of the log itself (the console polls it). Parsing, redaction and the database write happen in
+the log's writer process (``requestlog.child``), or its thread for an in-memory database.
 """
 
 from __future__ import annotations

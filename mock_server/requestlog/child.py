@@ -34,13 +34,12 @@ import select
 import signal
 import struct
 import time
-from collections.abc import Callable
 from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from mock_server.requestlog.writer import BATCH, TRIM_EVERY, Captured, LogStore
+from mock_server.requestlog.writer import BATCH, TRIM_EVERY, Captured, LogStore, guarded
 from mock_server.storage import Storage
 from mock_server.storage.engine import build_engine
 
@@ -228,13 +227,13 @@ def child_main(conn: Connection, url: str, keep: int, retention_days: int, body_
 
     def store_pending() -> None:
         if pending:
-            _guarded(partial(store.write, pending[:]))
+            guarded(partial(store.write, list(pending)))
             pending.clear()
 
     try:
         while True:
             if not pending:
-                _guarded(store.idle)  # a clock check unless a trim fell due (syncs may never pause)
+                guarded(store.idle)  # a clock check unless a trim fell due (syncs may never pause)
                 if not reader.ready(TRIM_EVERY):
                     continue
             # the server writes a batch every GATHER_SECONDS: wait a moment for the rest of it, so a
@@ -254,7 +253,7 @@ def child_main(conn: Connection, url: str, keep: int, retention_days: int, body_
             if message[0] == "sync":
                 conn.send(("synced", message[1]))
             elif message[0] == "stop":
-                _guarded(partial(store.close, 0.0))
+                guarded(partial(store.close, 0.0))
                 return
     finally:
         storage.engine.dispose()
@@ -263,10 +262,3 @@ def child_main(conn: Connection, url: str, keep: int, retention_days: int, body_
 _ENTRY_FIELDS = len(Captured._fields)
 _SETTLE_SECONDS = 0.01
 _NICENESS = 19  # the log yields the CPU to requests (and to the load generator of a benchmark)
-
-
-def _guarded(work: Callable[[], None]) -> None:
-    try:
-        work()
-    except Exception:  # one failed batch must not end the log; the next one tries again
-        log.exception("request log write or trim failed")

@@ -213,6 +213,15 @@ def to_row(
     return row, texts
 
 
+def guarded(work: Callable[[], None]) -> None:
+    """Run one step of the log's writing (on the hand-off thread or in the writer process): a failure
+    is logged, never raised, since the log must never take the server down; the next round tries again."""
+    try:
+        work()
+    except Exception:
+        log.exception("request log write or trim failed")
+
+
 class LogStore:
     """Stores captured requests: redacts them, inserts each batch in one transaction, trims the log.
 
@@ -355,22 +364,15 @@ class RequestLogWriter:
             waiters = [self._waiters.popleft() for _ in range(len(self._waiters))]
             entries = [self._captured.popleft() for _ in range(len(self._captured))]
             if entries:
-                self._guarded(partial(self.sink.write, entries))
+                guarded(partial(self.sink.write, entries))
             elif not waiters:
-                self._guarded(self.sink.idle)
+                guarded(self.sink.idle)
             if waiters:
-                self._guarded(partial(self.sink.sync, 2.0))
+                guarded(partial(self.sink.sync, 2.0))
                 for waiting in waiters:
                     waiting.set()
             if stopping and not self._captured:
                 return
-
-    @staticmethod
-    def _guarded(work: Callable[[], None]) -> None:
-        try:
-            work()
-        except Exception:  # the log must never take the server down; the next round tries again
-            log.exception("request log write or trim failed")
 
     def flush(self, timeout: float = 2.0) -> None:
         """Wait until every request captured so far is stored (or ``timeout`` passed).

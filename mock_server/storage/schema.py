@@ -300,7 +300,7 @@ request_log = Table(
     "request_log",
     metadata,
     # what each workspace's clients sent and what the sandbox answered (GET /v1/sandbox/requests);
-    # written in batches by a background thread, secrets already redacted, bodies cut at 16 KB
+    # written in batches by the log's writer process, secrets already redacted, bodies cut at 16 KB
     Column("id", String(40), primary_key=True),
     # no foreign key: on SQLite the log lives in a side file of its own (see storage.request_log)
     Column("workspace_id", String(64), nullable=False),
