@@ -70,6 +70,7 @@ class Result:
     generator: str = "wrk"
     note: str = ""
     cpu_us: float | None = None  # the server's CPU time (all its processes and threads) per request
+    cpu_leader_us: float | None = None  # of that, the server process itself (not the log's writer)
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -191,6 +192,28 @@ def request_log_cost(on: list[Result], off: list[Result]) -> float:
     return 1.0 - median
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def log_cpu_split(on: list[Result], off: list[Result]) -> str:
+    """Where the log's CPU goes, medians over the rounds: the server process's CPU per request with
+    the log on and off (what the event loop pays), and the log's writer process per request (what
+    competes with it for a core). Steadier than req/s on a shared machine, which moves ±10-20 %."""
+    leader_on = [r.cpu_leader_us for r in on if r.cpu_leader_us is not None]
+    leader_off = [r.cpu_leader_us for r in off if r.cpu_leader_us is not None]
+    writer = [r.cpu_us - r.cpu_leader_us for r in on if r.cpu_us is not None and r.cpu_leader_us is not None]
+    if not leader_on or not leader_off:
+        return "request log CPU: not measured"
+    a, b = _median(leader_on), _median(leader_off)
+    return (
+        f"request log CPU per request: server process {a:.0f} µs with the log, {b:.0f} µs without "
+        f"({(a / b - 1) * 100:+.1f} %); writer process {_median(writer):.0f} µs"
+    )
+
+
 def format_log_cost(cost: float, target: float = TARGET_LOG_COST) -> str:
     verdict = "ok" if cost <= target else "no"
     return f"request log cost: {cost * 100:+.1f} % of req/s (target ≤ {target * 100:.0f} %: {verdict})"
@@ -260,18 +283,23 @@ def running(
                 proc.wait()
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU of every live process in a process group (each server runs in its own)."""
+def group_cpu(pgid: int) -> tuple[float, float]:
+    """User + system CPU of every live process in a process group (each server runs in its own), and
+    of its leader alone: the server process, whose event loop is what the request log must not slow
+    (the rest is the log's writer process and any helpers)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    total = leader = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
         if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, …, utime (12), stime (13)
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+            used = int(fields[11]) + int(fields[12])
+            total += used
+            if stat.parent.name == str(pgid):
+                leader += used
+    return total / tick, leader / tick
 
 
 def log_not_stored(base: str) -> int | None:
@@ -471,15 +499,17 @@ def measure(
     if use_wrk:
         if warm:
             run_wrk(url, key, warmup, args.connections, args.threads, name)
-        before = group_cpu_seconds(pgid) if pgid else None
+        before = group_cpu(pgid) if pgid else None
         result = run_wrk(url, key, args.seconds, args.connections, args.threads, name)
     else:
         if warm:
             run_python_load(url, key, warmup, args.connections, name)
-        before = group_cpu_seconds(pgid) if pgid else None
+        before = group_cpu(pgid) if pgid else None
         result = run_python_load(url, key, args.seconds, args.connections, name)
     if pgid and before is not None and result.requests:
-        result.cpu_us = (group_cpu_seconds(pgid) - before) / result.requests * 1e6
+        total, leader = group_cpu(pgid)
+        result.cpu_us = (total - before[0]) / result.requests * 1e6
+        result.cpu_leader_us = (leader - before[1]) / result.requests * 1e6
     result.body_bytes = body_bytes
     return result
 
@@ -658,6 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     if "sandbox-nolog" in by_name:
         log_cost = request_log_cost(rounds["sandbox"], rounds["sandbox-nolog"])
         print(format_log_cost(log_cost))
+        print(log_cpu_split(rounds["sandbox"], rounds["sandbox-nolog"]))
         served = sum(r.requests for r in rounds["sandbox"])
         print(
             f"request log kept up: {not_stored} of the {served:,} measured requests not stored"
