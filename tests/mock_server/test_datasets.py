@@ -4,6 +4,7 @@ database unchanged; the CLI creates a workspace from a dataset."""
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 from collections import Counter
 from datetime import date, datetime
@@ -60,11 +61,17 @@ def _new_workspace(sandbox: RunningSandbox, name: str) -> Any:
     return create_workspace(sandbox.settings, sandbox.services.storage, name, seed_patients=False)
 
 
-@pytest.mark.parametrize("fmt", ["ndjson", "parquet", "sqlite"])
-def test_the_api_serves_the_loaded_dataset(sandbox_factory: Any, datasets: dict[str, Path], fmt: str) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "reader"),
+    [("ndjson", "inline"), ("parquet", "inline"), ("sqlite", "inline"), ("parquet", "process")],
+)
+def test_the_api_serves_the_loaded_dataset(
+    sandbox_factory: Any, datasets: dict[str, Path], fmt: str, reader: str
+) -> None:
+    """Inline is what "auto" picks for a dataset this small; "process" is what it picks for a large one."""
     sandbox = sandbox_factory()
-    made = _new_workspace(sandbox, f"loaded-{fmt}")
-    report = load_dataset(sandbox.services, made.workspace, datasets[fmt], consent="granted")
+    made = _new_workspace(sandbox, f"loaded-{fmt}-{reader}")
+    report = load_dataset(sandbox.services, made.workspace, datasets[fmt], consent="granted", reader=reader)
     expected = _expected_counts(datasets["ndjson"])
     assert report.patients == PATIENTS
     assert report.counts == {series: sum(c.values()) for series, c in expected.items()}
@@ -158,11 +165,12 @@ def test_a_malformed_dataset_is_refused_naming_file_and_row(
     assert _database_state(sandbox, made.workspace.id) == before
 
 
+@pytest.mark.parametrize("reader", ["inline", "process"])
 def test_a_malformed_parquet_row_is_named(
-    sandbox_factory: Any, datasets: dict[str, Path], tmp_path: Path
+    sandbox_factory: Any, datasets: dict[str, Path], tmp_path: Path, reader: str
 ) -> None:
     sandbox = sandbox_factory()
-    made = _new_workspace(sandbox, "refused-parquet")
+    made = _new_workspace(sandbox, f"refused-parquet-{reader}")
     bad = tmp_path / "bad-parquet"
     shutil.copytree(datasets["parquet"], bad)
     part = bad / "gauges" / "part-000000000.parquet"
@@ -172,15 +180,16 @@ def test_a_malformed_parquet_row_is_named(
     table = table.set_column(table.schema.get_field_index("value"), "value", pa.array(values, pa.int16()))
     pq.write_table(table, part)
     with pytest.raises(DatasetLoadError, match=r"gauges/part-000000000\.parquet row 5: as a Gauge, value"):
-        load_dataset(sandbox.services, made.workspace, bad)
+        load_dataset(sandbox.services, made.workspace, bad, reader=reader)
     assert _database_state(sandbox, made.workspace.id) == (0, 0.0)
 
 
+@pytest.mark.parametrize("reader", ["inline", "process"])
 def test_a_failure_while_writing_rolls_everything_back(
-    sandbox_factory: Any, datasets: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    sandbox_factory: Any, datasets: dict[str, Path], monkeypatch: pytest.MonkeyPatch, reader: str
 ) -> None:
     sandbox = sandbox_factory()
-    made = _new_workspace(sandbox, "rolled-back")
+    made = _new_workspace(sandbox, f"rolled-back-{reader}")
     real, calls = records_mod.insert_rows, []
 
     def failing(conn: Any, rows: list[dict[str, Any]]) -> int:
@@ -191,8 +200,9 @@ def test_a_failure_while_writing_rolls_everything_back(
 
     monkeypatch.setattr(records_mod, "insert_rows", failing)
     with pytest.raises(OSError, match="disk full"):
-        load_dataset(sandbox.services, made.workspace, datasets["ndjson"])
+        load_dataset(sandbox.services, made.workspace, datasets["ndjson"], reader=reader)
     assert _database_state(sandbox, made.workspace.id) == (0, 0.0)
+    assert not [p for p in multiprocessing.active_children() if p.name == "care-dataset-reader"]
     with sandbox.client(made.api_key) as client:
         assert client.get("/v1/patients").json()["pagination"]["total"] == 0
 

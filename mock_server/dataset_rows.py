@@ -1,0 +1,189 @@
+"""A dataset's record series as rows for the ``records`` table, checked against the contract on the way.
+
+Reading, parsing and validating a record costs about twice what SQLite's insert of it does, and both
+are single-threaded, so a large load reads in a second process while the loading one inserts
+(:func:`rows_in_process`, through a bounded queue: memory stays a few chunks whatever the dataset
+size). Small loads read in the loading process (:func:`validated_chunks`), where a process start would
+cost more than it saves. Both paths run the very same checks, so a bad row fails the same way,
+named by file and row.
+
+The reader is a spawned process, never a forked one: the loading process may have Arrow's and the
+CLI's threads running, and a fork copies their locks in whatever state they are.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import traceback
+from collections.abc import Iterator
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+
+from mock_server.storage import records as records_mod
+from synthetic_data.dataset import DatasetError
+from synthetic_data.dataset_records import Located, iter_records
+
+# dataset series -> (stored series name, contract schema)
+SERIES: dict[str, tuple[str, str]] = {
+    "pain_entries": ("pain_entry", "PainEntry"),
+    "wellbeing": ("wellbeing", "WellbeingCheckin"),
+    "gauges": ("gauge", "Gauge"),
+    "vitals": ("vital", "VitalReading"),
+}
+CHUNK_ROWS = 5_000
+QUEUE_CHUNKS = 8  # chunks in flight between the reader and the inserter (~3 MB each at most)
+READER_POLL_SECONDS = 1.0  # how often a waiting inserter checks that the reader is still alive
+
+_NO_PATIENT = object()  # before the first row: equal to no patient_id, not even a missing one
+
+Refs = dict[str, tuple[str, str]]  # dataset patient_id -> (patient ref, anonymized id)
+
+
+class DatasetLoadError(ValueError):
+    """The dataset cannot be loaded; the message names the file and row (nothing was written)."""
+
+
+def problem(validator: jsonschema_rs.Draft202012Validator, instance: Any) -> str | None:
+    """The first contract violation of `instance`, or None (the fast path: `is_valid`)."""
+    if validator.is_valid(instance):
+        return None
+    for error in validator.iter_errors(instance):
+        path = "/".join(str(p) for p in error.instance_path) or "(record)"
+        return f"{path}: {error.message}"
+    return "does not match the contract"  # pragma: no cover - is_valid and iter_errors agree
+
+
+def fail(located: Located, message: str) -> DatasetLoadError:
+    return DatasetLoadError(f"{located.where}: {message}")
+
+
+def compile_validators(schemas: dict[str, Any]) -> dict[str, jsonschema_rs.Draft202012Validator]:
+    """Validators for contract schemas (refs inlined), by name. The schemas are plain data, so the
+    reader process gets them pickled and never parses the contract itself."""
+    return {
+        name: jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+        for name, schema in schemas.items()
+    }
+
+
+def validated_chunks(
+    directory: Path,
+    fmt: str,
+    series: str,
+    validator: jsonschema_rs.Draft202012Validator,
+    refs: Refs,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[list[records_mod.BulkRow]]:
+    """One series' rows in chunks of up to ``CHUNK_ROWS``, each record checked on the way.
+
+    Ids are checked for uniqueness within each patient's run of rows (files are in patient order),
+    which keeps memory bounded; the table's primary key still refuses any duplicate the check misses.
+    Raises DatasetLoadError at the first problem, with the file and row.
+    """
+    name, schema = SERIES[series]
+    shape = records_mod.bulk_shaper(name)
+    is_valid = validator.is_valid
+    gauges = series == "gauges"
+    chunk: list[records_mod.BulkRow] = []
+    append = chunk.append
+    current: object = _NO_PATIENT
+    ref = anon = ""
+    ids: set[str] = set()
+    try:
+        for located in iter_records(directory, series, fmt):
+            record = located.record
+            pid = record.pop("patient_id", None)
+            if pid != current:  # a new patient's run of rows
+                target = refs.get(pid) if isinstance(pid, str) else None
+                if target is None:
+                    raise fail(located, f"patient_id: {pid!r} is not in the patients file")
+                current, ids, (ref, anon) = pid, set(), target
+            record_id = record.get("id")
+            if record_id in ids:
+                raise fail(located, f"id: {record_id} appears twice for patient {pid}")
+            ids.add(str(record_id))
+            if gauges:  # the partner-facing id, where the API puts it (after `id`)
+                record = {"id": record_id, "patient_id": anon, **record}
+            if not is_valid(record):
+                raise fail(located, f"as a {schema}, {problem(validator, record)}")
+            append(shape(ref, record))
+            if len(chunk) >= chunk_rows:
+                yield chunk
+                chunk = []
+                append = chunk.append
+    except DatasetError as exc:  # an unreadable row: already located
+        raise DatasetLoadError(str(exc)) from None
+    if chunk:
+        yield chunk
+
+
+def _read_all(
+    out: Queue[tuple[Any, ...]],
+    directory: str,
+    fmt: str,
+    refs: Refs,
+    schemas: dict[str, Any],
+    chunk_rows: int,
+) -> None:
+    """The reader process: every series' chunks onto ``out`` in order, then ``("done",)``; a dataset
+    problem as ``("refused", message)``, anything else as ``("failed", traceback)``."""
+    try:
+        validators = compile_validators(schemas)
+        for series, (_, schema) in SERIES.items():
+            for chunk in validated_chunks(Path(directory), fmt, series, validators[schema], refs, chunk_rows):
+                out.put(("rows", series, chunk))
+        out.put(("done",))
+    except DatasetLoadError as exc:
+        out.put(("refused", str(exc)))
+    except BaseException:  # reported to the loading process, which rolls back and says so
+        out.put(("failed", traceback.format_exc(limit=8)))
+
+
+def rows_in_process(
+    directory: Path, fmt: str, refs: Refs, schemas: dict[str, Any], chunk_rows: int = CHUNK_ROWS
+) -> Iterator[tuple[str, list[records_mod.BulkRow]]]:
+    """``(series, chunk)`` for every series, read and checked by a reader process (see module doc).
+
+    Raises DatasetLoadError for a dataset problem (or a reader that died); closing the iterator early
+    (the inserting side failed) stops the reader. Like any spawned process, the reader imports the
+    caller's main module again: a script that loads a large dataset needs the usual
+    ``if __name__ == "__main__":`` guard (the CLI has it)."""
+    context = multiprocessing.get_context("spawn")
+    out: Queue[tuple[Any, ...]] = context.Queue(maxsize=QUEUE_CHUNKS)
+    reader: BaseProcess = context.Process(
+        target=_read_all,
+        args=(out, str(directory), fmt, refs, schemas, chunk_rows),
+        name="care-dataset-reader",
+        daemon=True,
+    )
+    reader.start()
+    try:
+        while True:
+            try:
+                message = out.get(timeout=READER_POLL_SECONDS)
+            except queue.Empty:
+                if not reader.is_alive():
+                    raise DatasetLoadError(
+                        f"{directory}: the dataset reader process stopped (exit code {reader.exitcode})"
+                    ) from None
+                continue
+            kind = message[0]
+            if kind == "rows":
+                yield message[1], message[2]
+            elif kind == "done":
+                return
+            elif kind == "refused":
+                raise DatasetLoadError(message[1])
+            else:
+                raise DatasetLoadError(f"{directory}: the dataset reader failed:\n{message[1]}")
+    finally:
+        if reader.is_alive():
+            reader.terminate()  # blocked on a full queue nobody reads any more, or still reading
+        reader.join(5)
+        out.close()
+        out.cancel_join_thread()  # what the dead reader left in the pipe is not ours to flush
