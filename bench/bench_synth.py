@@ -19,8 +19,10 @@ on 2 cores, to Parquet in <= 25 s; peak memory <= 1 GB.
 with --load) are generated once per format (not timed), then `care-sandbox workspace create NAME
 --dataset DIR` loads them into a fresh SQLite database as a child process; target <= 10 s wall on
 SQLite, memory bounded. The anchor, measured first in the same run, is the same command on a 1-patient,
-1-day dataset (the fixed cost: interpreter, imports, migrations, the contract); CPU per patient-year is
-counted beyond it and extrapolated to 1,000 patient-years.
+1-day dataset (the fixed cost: interpreter, imports, migrations, the contract); wall time and CPU per
+patient-year are counted beyond it, and a smaller run is judged on its wall time extrapolated to 1,000
+patient-years (a large load reads in a second process while the first inserts, so CPU is not wall).
+A second anchor says what any loader must pay: SQLite alone inserting the same rows (`sqlite_floor`).
 
     python bench/bench_synth.py                     # 10,000 patients, 2 workers, NDJSON then Parquet
     python bench/bench_synth.py --formats parquet   # one format
@@ -36,6 +38,7 @@ import json
 import os
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -172,6 +175,39 @@ def measure(
     }
 
 
+def sqlite_floor(database: Path) -> tuple[float, int]:
+    """SQLite's own cost of storing the rows a load stored: CPU seconds per record, and the records.
+
+    The anchor that says what any loader must pay at least: the loaded ``records`` rows are copied into
+    memory, then inserted into a fresh file with the same table, indexes and pragmas as the sandbox's
+    (WAL, synchronous=NORMAL, the same cache), in the load's order and in one transaction, by one
+    ``INSERT … SELECT`` — no Python per row, no parsing, no validation. The load cannot be faster
+    than this; a target below it needs another storage layout, not a faster loader."""
+    floor = database.with_name("floor.db")
+    conn = sqlite3.connect(floor, isolation_level=None)
+    try:
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "mmap_size=268435456", "cache_size=-65536"):
+            conn.execute(f"PRAGMA {pragma}")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("ATTACH DATABASE ? AS src", (str(database),))
+        ddl = conn.execute(
+            "SELECT sql FROM src.sqlite_master WHERE tbl_name = 'records' AND sql IS NOT NULL "
+            "ORDER BY type DESC"  # the table before its indexes
+        ).fetchall()
+        for (statement,) in ddl:
+            conn.execute(statement)
+        conn.execute("CREATE TEMP TABLE staged AS SELECT * FROM src.records ORDER BY rowid")
+        rows = int(conn.execute("SELECT count(*) FROM staged").fetchone()[0])
+        started = time.process_time()
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO main.records SELECT * FROM staged")
+        conn.execute("COMMIT")
+        cpu = time.process_time() - started
+    finally:
+        conn.close()
+    return (cpu / rows if rows else 0.0), rows
+
+
 def measure_load(
     dataset: Path, patients: int, days: int, fmt: str, anchor: dict[str, float | int | str] | None = None
 ) -> dict[str, float | int | str]:
@@ -188,16 +224,20 @@ def measure_load(
         ]  # fmt: skip
         run = run_measured(command, "care-sandbox workspace create --dataset", stdout=subprocess.DEVNULL)
         database_bytes = sum(f.stat().st_size for f in Path(tmp).glob("sandbox.db*"))
+        floor_per_record, floor_rows = sqlite_floor(Path(tmp) / "sandbox.db")
     manifest = json.loads((dataset / "manifest.json").read_text())
     wall, cpu, sampler = run.wall, run.cpu, run.sampler
     years = patients * days / 365
     fixed = float(anchor["cpu_seconds"]) if anchor else 0.0
     marginal = max(0.0, cpu - fixed) / years  # CPU seconds per patient-year beyond the fixed cost
-    # The target is for 1,000 patient-years: a smaller run is judged on its extrapolated CPU (fixed cost
-    # plus 1,000 x the CPU per patient-year; on one core, as the load is one process), not its wall time.
     extrapolated = fixed + marginal * 1000
+    # The target is for 1,000 patient-years: a smaller run is judged on its wall time extrapolated
+    # the same way (the anchor's wall time plus 1,000 x the wall time per patient-year beyond it).
+    wall_fixed = float(anchor["wall_seconds"]) if anchor else 0.0
+    wall_extrapolated = wall_fixed + max(0.0, wall - wall_fixed) / years * 1000
+    records_per_year = floor_rows / years if years else 0.0
     budget = TARGET_LOAD_SECONDS_PER_1K_YEARS
-    met = wall <= budget if years >= 1000 else extrapolated <= budget
+    met = wall <= budget if years >= 1000 else wall_extrapolated <= budget
     return {
         "format": fmt,
         "patients": patients,
@@ -208,8 +248,15 @@ def measure_load(
         "cpu_fixed_seconds": round(fixed, 2),
         "cpu_ms_per_patient_year": round(marginal * 1000, 2),
         "cpu_extrapolated_1k_years_seconds": round(extrapolated, 1),
+        "wall_fixed_seconds": round(wall_fixed, 2),
+        "wall_extrapolated_1k_years_seconds": round(wall_extrapolated, 1),
         "wall_target_seconds": round(budget, 1),
         "wall_ok": met,
+        "sqlite_floor_us_per_record": round(floor_per_record * 1e6, 2),
+        "sqlite_floor_1k_years_seconds": round(floor_per_record * records_per_year * 1000, 1),
+        "cpu_per_record_over_floor": round(marginal / records_per_year / floor_per_record, 2)
+        if floor_per_record and records_per_year
+        else 0.0,
         "peak_rss_tree_bytes": sampler.peak_sum,
         "memory_ok": sampler.peak_sum <= TARGET_PEAK_BYTES,
         "database_bytes": database_bytes,
@@ -228,7 +275,7 @@ def _print_load(figures: dict[str, float | int | str]) -> None:
         f"  records            {figures['records']:>14,}   (database {float(figures['database_bytes']) * mb:,.0f} MB)"
     )
     judged = (
-        "wall" if int(figures["patients"]) * int(figures["days"]) >= 365_000 else "CPU extrapolated to 1,000"
+        "wall" if int(figures["patients"]) * int(figures["days"]) >= 365_000 else "wall extrapolated to 1,000"
     )
     print(
         f"  wall               {figures['wall_seconds']:>14.1f} s   (target <= {figures['wall_target_seconds']} s for "
@@ -239,8 +286,16 @@ def _print_load(figures: dict[str, float | int | str]) -> None:
         f"then {figures['cpu_ms_per_patient_year']} ms/patient-year)"
     )
     print(
-        f"  1,000 patient-years{figures['cpu_extrapolated_1k_years_seconds']:>14.1f} s of CPU (fixed + 1,000 x per year)"
+        f"  1,000 patient-years{figures['wall_extrapolated_1k_years_seconds']:>14.1f} s wall, "
+        f"{figures['cpu_extrapolated_1k_years_seconds']} s of CPU (fixed + 1,000 x per year; fixed wall "
+        f"{figures['wall_fixed_seconds']} s)"
     )
+    if figures.get("sqlite_floor_us_per_record"):
+        print(
+            f"  SQLite alone       {figures['sqlite_floor_1k_years_seconds']:>14.1f} s of CPU for 1,000 patient-years "
+            f"({figures['sqlite_floor_us_per_record']} µs/record: the same rows, indexes and pragmas, one INSERT … "
+            f"SELECT, no Python); the load costs x{figures['cpu_per_record_over_floor']} of it per record"
+        )
     print(
         f"  peak RSS, tree     {float(figures['peak_rss_tree_bytes']) * mb:>14.0f} MB (target <= 1,074 MB: "
         f"{'met' if figures['memory_ok'] else 'NOT met'})"
