@@ -14,7 +14,9 @@ CLI's threads running, and a fork copies their locks in whatever state they are.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
+import signal
 import traceback
 from collections.abc import Iterator
 from multiprocessing.process import BaseProcess
@@ -131,17 +133,46 @@ def _read_all(
     chunk_rows: int,
 ) -> None:
     """The reader process: every series' chunks onto ``out`` in order, then ``("done",)``; a dataset
-    problem as ``("refused", message)``, anything else as ``("failed", traceback)``."""
+    problem as ``("refused", message)``, anything else as ``("failed", traceback)``.
+
+    Ctrl-C reaches the whole process group: the loading process handles it and stops the reader, so
+    the reader ignores it. A reader whose loading process died (killed, or the machine's OOM killer)
+    would wait on the full queue for ever: it checks every ``READER_POLL_SECONDS`` and leaves."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
     try:
         validators = compile_validators(schemas)
         for series, (_, schema) in SERIES.items():
             for chunk in validated_chunks(Path(directory), fmt, series, validators[schema], refs, chunk_rows):
-                out.put(("rows", series, chunk))
-        out.put(("done",))
+                _send(out, ("rows", series, chunk), parent)
+        _send(out, ("done",), parent)
+    except _Orphaned:
+        out.cancel_join_thread()  # exit without flushing into a pipe nobody reads
     except DatasetLoadError as exc:
-        out.put(("refused", str(exc)))
-    except BaseException:  # reported to the loading process, which rolls back and says so
-        out.put(("failed", traceback.format_exc(limit=8)))
+        _last_word(out, ("refused", str(exc)), parent)
+    except Exception:  # reported to the loading process, which rolls back and says so
+        _last_word(out, ("failed", traceback.format_exc(limit=8)), parent)
+
+
+def _last_word(out: Queue[tuple[Any, ...]], message: tuple[Any, ...], parent: int) -> None:
+    try:
+        _send(out, message, parent)
+    except _Orphaned:
+        out.cancel_join_thread()
+
+
+class _Orphaned(Exception):
+    """The loading process is gone: nobody will read what the reader has."""
+
+
+def _send(out: Queue[tuple[Any, ...]], message: tuple[Any, ...], parent: int) -> None:
+    while True:
+        try:
+            out.put(message, timeout=READER_POLL_SECONDS)
+            return
+        except queue.Full:
+            if os.getppid() != parent:  # re-parented: the loading process died
+                raise _Orphaned from None
 
 
 def rows_in_process(

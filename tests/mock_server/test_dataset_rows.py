@@ -132,3 +132,63 @@ def test_an_abandoned_reader_is_stopped(datasets: dict[str, Path], schemas: dict
     rows.close()
     assert not reader.is_alive()
     assert time.monotonic() - started < 5
+
+
+ORPHAN_SCRIPT = """
+import sys
+from pathlib import Path
+from mock_server.dataset_rows import rows_in_process
+from mock_server.datasets import contract_schemas
+from mock_server.settings import Settings
+from synthetic_data.dataset_records import iter_records
+
+if __name__ == "__main__":
+    directory = Path(sys.argv[1])
+    ids = [l.record["patient_id"] for l in iter_records(directory, "patients", "ndjson")]
+    refs = {pid: (f"sp_ref{n:03d}", f"p2c_anon_{n:016x}") for n, pid in enumerate(ids)}
+    rows = rows_in_process(directory, "ndjson", refs, contract_schemas(Settings().spec_path), chunk_rows=5)
+    next(rows)
+    import multiprocessing
+    print(multiprocessing.active_children()[0].pid, flush=True)
+    input()  # killed while waiting here, with the reader blocked on the full queue
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_a_reader_whose_loader_was_killed_leaves(datasets: dict[str, Path], tmp_path: Path) -> None:
+    """SIGKILL (or the OOM killer) gives the loading process no chance to stop its reader: the reader
+    notices it was orphaned and exits instead of waiting on the queue for ever."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "loader.py"
+    script.write_text(ORPHAN_SCRIPT)
+    with subprocess.Popen(
+        [sys.executable, str(script), str(datasets["ndjson"])],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ) as loader:
+        try:
+            assert loader.stdout is not None
+            reader_pid = int(loader.stdout.readline())
+            assert _alive(reader_pid)
+            loader.kill()
+            loader.wait(10)
+            deadline = time.monotonic() + 15
+            while _alive(reader_pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not _alive(reader_pid), "the orphaned reader is still running"
+        finally:
+            if loader.poll() is None:
+                loader.kill()
