@@ -399,9 +399,15 @@ def _load(
 
     scopes = [s for s in (consent_scopes or "").replace(",", " ").split() if s] or None
     started = time.perf_counter()
-    with console.status(f"loading {directory} into {workspace.name}…"):
+    with _load_progress(directory, workspace.name) as advance:
         report = load_dataset(
-            build_services(settings, storage), workspace, directory, consent=consent, scopes=scopes, plan=plan
+            build_services(settings, storage),
+            workspace,
+            directory,
+            consent=consent,
+            scopes=scopes,
+            plan=plan,
+            on_progress=advance,
         )
     records = sum(report.counts.values())
     per_series = ", ".join(f"{k} {v:,}" for k, v in report.counts.items())
@@ -410,6 +416,43 @@ def _load(
         f"in {time.perf_counter() - started:.1f} s; "
         f"consent: {report.consent}; test clock at {report.clock}"
     )
+
+
+@contextlib.contextmanager
+def _load_progress(directory: Path, workspace_name: str) -> Iterator[Callable[[str, int], None]]:
+    """A records bar on a terminal (a large load takes a minute: the bar says how far and how long),
+    gone when done; nothing when stderr is not a terminal (CI logs, pipes). The total comes from the
+    dataset's manifest (its counts), unknown without one."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from synthetic_data.dataset import read_manifest
+
+    manifest = read_manifest(directory) or {}
+    counts = manifest.get("counts")
+    total = 0
+    if isinstance(counts, dict):
+        total = sum(v for k, v in counts.items() if k not in ("patients", "flares") and isinstance(v, int))
+    progress = Progress(
+        TextColumn(f"[bold]loading into {workspace_name}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("records"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    )
+    task = progress.add_task("records", total=total or None)
+    with progress:
+        yield lambda _series, rows: progress.advance(task, rows)
 
 
 @workspace.command("load")
