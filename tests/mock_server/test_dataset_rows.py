@@ -23,7 +23,7 @@ from mock_server.dataset_rows import (
 from mock_server.datasets import contract_schemas
 from mock_server.settings import Settings
 from synthetic_data.dataset_records import iter_records
-from synthetic_data.runner import RunSpec, run
+from tests.fixtures.datasets import make_datasets
 
 PATIENTS = 4
 DAYS = 12
@@ -31,13 +31,9 @@ DAYS = 12
 
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("rows")
-    made = {}
-    for fmt in ("ndjson", "parquet", "sqlite"):
-        out = root / fmt
-        run(RunSpec(patients=PATIENTS, days=DAYS, seed=5, start=date(2026, 3, 1), out_dir=out, format=fmt))
-        made[fmt] = out
-    return made
+    return make_datasets(
+        tmp_path_factory.mktemp("rows"), patients=PATIENTS, days=DAYS, seed=5, start=date(2026, 3, 1)
+    )
 
 
 @pytest.fixture(scope="module")

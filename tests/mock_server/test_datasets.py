@@ -23,7 +23,7 @@ from mock_server.datasets import DatasetLoadError, load_dataset
 from mock_server.storage import records as records_mod
 from mock_server.storage.patients import PatientRepo
 from mock_server.storage.workspaces import WorkspaceRepo
-from synthetic_data.runner import RunSpec, run
+from tests.fixtures.datasets import make_datasets
 from tests.fixtures.sandbox import RunningSandbox
 
 START = date(2026, 1, 10)
@@ -34,13 +34,9 @@ ENDPOINTS = {"pain_entries": "pain-entries", "wellbeing": "wellbeing", "gauges":
 
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("datasets")
-    made = {}
-    for fmt in ("ndjson", "parquet", "sqlite"):
-        out = root / fmt
-        run(RunSpec(patients=PATIENTS, days=DAYS, seed=17, start=START, out_dir=out, format=fmt), workers=1)
-        made[fmt] = out
-    return made
+    return make_datasets(
+        tmp_path_factory.mktemp("datasets"), patients=PATIENTS, days=DAYS, seed=17, start=START
+    )
 
 
 def _expected_counts(ndjson: Path) -> dict[str, Counter[str]]:
