@@ -423,33 +423,13 @@ def _load_progress(directory: Path, workspace_name: str) -> Iterator[Callable[[s
     """A records bar on a terminal (a large load takes a minute: the bar says how far and how long),
     gone when done; nothing when stderr is not a terminal (CI logs, pipes). The total comes from the
     dataset's manifest (its counts), unknown without one."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
+    from mock_server.dataset_rows import manifest_records
     from synthetic_data.dataset import read_manifest
+    from synthetic_data.progress import progress_bar
 
-    manifest = read_manifest(directory) or {}
-    counts = manifest.get("counts")
-    total = 0
-    if isinstance(counts, dict):
-        total = sum(v for k, v in counts.items() if k not in ("patients", "flares") and isinstance(v, int))
-    progress = Progress(
-        TextColumn(f"[bold]loading into {workspace_name}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("records"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-        transient=True,
-    )
+    total = manifest_records(read_manifest(directory))
+    label = f"loading into {workspace_name}"
+    progress = progress_bar(console, label, "records", disable=not console.is_terminal)
     task = progress.add_task("records", total=total or None)
     with progress:
         yield lambda _series, rows: progress.advance(task, rows)

@@ -3,7 +3,7 @@
 Reading, parsing and validating a record costs about twice what SQLite's insert of it does, and both
 are single-threaded, so a large load reads in a second process while the loading one inserts
 (:func:`rows_in_process`, through a bounded queue: memory stays a few chunks whatever the dataset
-size). Small loads read in the loading process (:func:`validated_chunks`), where a process start would
+size). Small loads read in the loading process (:func:`rows_inline`), where a process start would
 cost more than it saves. Both paths run the very same checks, so a bad row fails the same way,
 named by file and row.
 
@@ -18,7 +18,7 @@ import os
 import queue
 import signal
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from pathlib import Path
@@ -124,6 +124,30 @@ def validated_chunks(
         yield chunk
 
 
+Chunks = Generator[tuple[str, list[records_mod.BulkRow]], None, None]
+"""``(series, rows)`` for every series in order; closing it early stops any reading still going on."""
+
+
+def manifest_records(manifest: dict[str, Any] | None) -> int | None:
+    """How many records of the loaded series a dataset's manifest says it holds (None: it does not
+    say). Used to choose how to read it and to size a progress bar, never to check anything."""
+    counts = (manifest or {}).get("counts")
+    if not isinstance(counts, dict):
+        return None
+    found = [v for k, v in counts.items() if k in SERIES and isinstance(v, int)]
+    return sum(found) if found else None
+
+
+def rows_inline(
+    directory: Path, fmt: str, refs: Refs, schemas: dict[str, Any], chunk_rows: int = CHUNK_ROWS
+) -> Chunks:
+    """Every series' rows, read and checked in this process (see :func:`validated_chunks`)."""
+    validators = compile_validators(schemas)
+    for series, (_, schema) in SERIES.items():
+        for chunk in validated_chunks(directory, fmt, series, validators[schema], refs, chunk_rows):
+            yield series, chunk
+
+
 def _read_all(
     out: Queue[tuple[Any, ...]],
     directory: str,
@@ -141,10 +165,8 @@ def _read_all(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
     try:
-        validators = compile_validators(schemas)
-        for series, (_, schema) in SERIES.items():
-            for chunk in validated_chunks(Path(directory), fmt, series, validators[schema], refs, chunk_rows):
-                _send(out, ("rows", series, chunk), parent)
+        for series, chunk in rows_inline(Path(directory), fmt, refs, schemas, chunk_rows):
+            _send(out, ("rows", series, chunk), parent)
         _send(out, ("done",), parent)
     except _Orphaned:
         out.cancel_join_thread()  # exit without flushing into a pipe nobody reads
@@ -177,8 +199,8 @@ def _send(out: Queue[tuple[Any, ...]], message: tuple[Any, ...], parent: int) ->
 
 def rows_in_process(
     directory: Path, fmt: str, refs: Refs, schemas: dict[str, Any], chunk_rows: int = CHUNK_ROWS
-) -> Iterator[tuple[str, list[records_mod.BulkRow]]]:
-    """``(series, chunk)`` for every series, read and checked by a reader process (see module doc).
+) -> Chunks:
+    """What :func:`rows_inline` gives, read and checked by a reader process (see module doc).
 
     Raises DatasetLoadError for a dataset problem (or a reader that died); closing the iterator early
     (the inserting side failed) stops the reader. Like any spawned process, the reader imports the

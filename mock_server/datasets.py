@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -41,9 +41,10 @@ from mock_server.dataset_rows import (
     Refs,
     compile_validators,
     fail,
+    manifest_records,
     problem,
     rows_in_process,
-    validated_chunks,
+    rows_inline,
 )
 from mock_server.scopes import PATIENT_DATA_SCOPES
 from mock_server.storage import Connection
@@ -271,7 +272,7 @@ def _load_all_series(
     if reader == "process" or (reader == "auto" and _expected_records(plan) >= PROCESS_READER_MIN_RECORDS):
         chunks = rows_in_process(directory, plan.fmt, refs, schemas)
     else:
-        chunks = _rows_inline(directory, plan.fmt, refs, schemas)
+        chunks = rows_inline(directory, plan.fmt, refs, schemas)
     # Rows are acyclic tuples: the cyclic collector only re-scans them as chunks come and go (a fifth
     # of a load's time when profiled), so it is paused while series stream in.
     collecting = gc.isenabled()
@@ -284,26 +285,11 @@ def _load_all_series(
     finally:
         if collecting:
             gc.enable()
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()  # stops a reader process still running (a failed insert)
+        chunks.close()  # stops a reader process still running (a failed insert)
     return counts
-
-
-def _rows_inline(
-    directory: Path, fmt: str, refs: Refs, schemas: dict[str, Any]
-) -> Iterator[tuple[str, list[records_mod.BulkRow]]]:
-    validators = compile_validators(schemas)
-    for series, (_, schema) in SERIES.items():
-        for chunk in validated_chunks(directory, fmt, series, validators[schema], refs):
-            yield series, chunk
 
 
 def _expected_records(plan: DatasetPlan) -> int:
     """The records the dataset holds, from its manifest (only to choose how to read it)."""
-    counts = plan.manifest.get("counts")
-    if isinstance(counts, dict):
-        found = [v for k, v in counts.items() if k in SERIES and isinstance(v, int)]
-        if found:
-            return sum(found)
-    return len(plan.patients) * plan.days * RECORDS_PER_PATIENT_DAY
+    stated = manifest_records(plan.manifest)
+    return stated if stated is not None else len(plan.patients) * plan.days * RECORDS_PER_PATIENT_DAY

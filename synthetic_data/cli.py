@@ -15,18 +15,12 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 from rich.table import Table
 
 from synthetic_data import __version__
 from synthetic_data.dataset import DatasetError, iter_patients
+from synthetic_data.progress import progress_bar
 from synthetic_data.runner import FORMATS, RunResult, RunSpec, run
 from synthetic_data.vocab import CONDITIONS
 
@@ -258,17 +252,7 @@ def _checked_out(out: str, is_url: bool, scheduler: str | None) -> Path:
 
 def _progress(console: Console, quiet: bool) -> Progress:
     """The patients progress bar on stderr (gone when done; off with --quiet)."""
-    return Progress(
-        TextColumn("[bold]generating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("patients"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=quiet,
-        transient=True,
-    )
+    return progress_bar(console, "generating", "patients", disable=quiet)
 
 
 def _summary(result: RunResult, spec: RunSpec, console: Console, out: str) -> None:
