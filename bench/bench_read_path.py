@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -184,18 +185,8 @@ def format_comparison(
 def request_log_cost(on: list[Result], off: list[Result]) -> float:
     """The request log's share of read throughput: 1 - (log on / log off), the median of the rounds'
     pairs (the two run back to back, so a round's ratio is what background load moves least)."""
-    ratios = sorted(a.rps / b.rps for a, b in zip(on, off, strict=True) if b.rps)
-    if not ratios:
-        return float("nan")
-    middle = len(ratios) // 2
-    median = ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
-    return 1.0 - median
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    ratios = [a.rps / b.rps for a, b in zip(on, off, strict=True) if b.rps]
+    return 1.0 - statistics.median(ratios) if ratios else float("nan")
 
 
 def log_cpu_split(on: list[Result], off: list[Result]) -> str:
@@ -207,10 +198,10 @@ def log_cpu_split(on: list[Result], off: list[Result]) -> str:
     writer = [r.cpu_us - r.cpu_leader_us for r in on if r.cpu_us is not None and r.cpu_leader_us is not None]
     if not leader_on or not leader_off:
         return "request log CPU: not measured"
-    a, b = _median(leader_on), _median(leader_off)
+    a, b = statistics.median(leader_on), statistics.median(leader_off)
     return (
         f"request log CPU per request: server process {a:.0f} µs with the log, {b:.0f} µs without "
-        f"({(a / b - 1) * 100:+.1f} %); writer process {_median(writer):.0f} µs"
+        f"({(a / b - 1) * 100:+.1f} %); writer process {statistics.median(writer):.0f} µs"
     )
 
 

@@ -183,11 +183,14 @@ def sqlite_floor(database: Path) -> tuple[float, int]:
     (WAL, synchronous=NORMAL, the same cache), in the load's order and in one transaction, by one
     ``INSERT … SELECT`` — no Python per row, no parsing, no validation. The load cannot be faster
     than this; a target below it needs another storage layout, not a faster loader."""
-    floor = database.with_name("floor.db")
-    conn = sqlite3.connect(floor, isolation_level=None)
+    from mock_server.storage.engine import build_engine
+
+    # the sandbox's own engine, so the connection gets exactly the pragmas the sandbox sets
+    engine = build_engine(f"sqlite:///{database.with_name('floor.db')}", pool_size=1)
+    raw = engine.raw_connection()
+    conn: sqlite3.Connection = raw.driver_connection  # type: ignore[assignment]
+    conn.isolation_level = None  # the BEGIN and COMMIT below are the only transaction
     try:
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "mmap_size=268435456", "cache_size=-65536"):
-            conn.execute(f"PRAGMA {pragma}")
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("ATTACH DATABASE ? AS src", (str(database),))
         ddl = conn.execute(
@@ -204,7 +207,8 @@ def sqlite_floor(database: Path) -> tuple[float, int]:
         conn.execute("COMMIT")
         cpu = time.process_time() - started
     finally:
-        conn.close()
+        raw.close()
+        engine.dispose()
     return (cpu / rows if rows else 0.0), rows
 
 
