@@ -100,7 +100,7 @@ def gauge_lines(columns: GaugeColumns) -> bytes:
     iso_many = columns.timeline.iso_many
     out: list[str] = []
     append = out.append
-    rows = iter(zip(columns.ids, columns.values, strict=True))
+    rows = iter(zip(columns.ids, columns.values.tolist(), strict=True))
     for recorded, created in zip(iso_many(columns.recorded), iso_many(columns.created), strict=True):
         tail = f'","notes":null,"created_at":"{created}"}}\n'
         # `pieces` first: zip stops on it without taking the next day's first row from `rows`
@@ -125,7 +125,7 @@ def pain_lines(head: bytes, columns: PainColumns) -> bytes:
     append = out.append
     rows = zip(
         columns.ids,
-        columns.level,
+        columns.level.tolist(),
         wellbeing,
         columns.snapshots,
         columns.notes,
@@ -153,8 +153,8 @@ def wellbeing_lines(head: bytes, columns: WellbeingColumns) -> bytes:
         columns.ids,
         columns.days.tolist(),
         columns.timeline.iso_many(columns.completed),
-        columns.raw,
-        *columns.items,
+        columns.raw.tolist(),
+        *columns.items.tolist(),
         strict=True,
     )
     return "".join(

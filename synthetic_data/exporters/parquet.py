@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -184,6 +185,20 @@ PLAIN = {name: _plain(schema) for name, schema in SCHEMAS.items()}
 
 
 Columns = dict[str, list[Any]]
+"""A row group's columns being gathered. Most hold Python values; `patient_id` (outside `patients`)
+holds (id, rows) runs, and the `_ARRAY_COLUMNS` hold numpy arrays, one per patient, concatenated once."""
+
+
+def _rows_of(columns: Columns, pid: str, n: int) -> None:
+    """`n` rows of patient `pid` follow (one run in `patient_id`, not a string per row)."""
+    if n:
+        columns["patient_id"].append((pid, n))
+
+
+def _ints(values: list[Any]) -> npt.NDArray[np.int64]:
+    return np.asarray(values, dtype=np.int64)
+
+
 _SNAPSHOT_METRICS = ("hrv", "sleep_duration", "resting_heart_rate", "steps")
 _DIMENSIONS = ("cheerful", "calm", "active", "rested", "interested")
 
@@ -198,11 +213,11 @@ def _patient_columns(profile: PatientProfile, columns: Columns) -> None:
 
 def _pain_columns(pid: str, entries: list[dict[str, Any]], columns: Columns) -> None:
     """Pain entries column by column; areas go to flat child columns plus list offsets."""
-    columns["patient_id"] += [pid] * len(entries)
+    _rows_of(columns, pid, len(entries))
     columns["id"] += [e["id"] for e in entries]
     text = pa.array([e["logged_at"] for e in entries], pa.string())
     columns["logged_at"].append(text.cast(TS).cast(pa.int64()).to_numpy())
-    columns["pain_level"] += [e["pain_level"] for e in entries]
+    columns["pain_level"].append(_ints([e["pain_level"] for e in entries]))
     area_ids, area_levels, offsets = columns["_area_id"], columns["_area_max"], columns["_area_offsets"]
     end = offsets[-1]
     for e in entries:
@@ -227,10 +242,10 @@ def _pain_columns(pid: str, entries: list[dict[str, Any]], columns: Columns) -> 
 
 def _pain_from_columns(pid: str, pain: PainColumns, columns: Columns) -> None:
     """Pain entries from the generator's columns (no dict per entry or area)."""
-    columns["patient_id"] += [pid] * len(pain.ids)
+    _rows_of(columns, pid, len(pain.ids))
     columns["id"] += pain.ids
     columns["logged_at"].append(pain.logged_ms)
-    columns["pain_level"] += pain.level
+    columns["pain_level"].append(pain.level)
     base = columns["_area_offsets"][-1]
     columns["_area_id"] += pain.area_ids
     columns["_area_max"] += pain.area_levels
@@ -248,27 +263,27 @@ def _pain_from_columns(pid: str, pain: PainColumns, columns: Columns) -> None:
 
 def _wellbeing_from_columns(pid: str, checkins: WellbeingColumns, columns: Columns) -> None:
     """Check-ins from the generator's columns (dates as text, completion times as int64 ms)."""
-    columns["patient_id"] += [pid] * len(checkins)
+    _rows_of(columns, pid, len(checkins))
     columns["id"] += checkins.ids
     date_str = checkins.timeline.date_str
     columns["date"] += [date_str(d) for d in checkins.days.tolist()]
     origin = calendar.timegm(checkins.timeline.start.timetuple())
     columns["completed_at"].append((checkins.completed + origin) * 1000)
-    columns["raw_score"] += checkins.raw
-    columns["composite_score"] += [r * 4 for r in checkins.raw]
+    columns["raw_score"].append(checkins.raw)
+    columns["composite_score"].append(checkins.raw * 4)
     for name, values in zip(DIMENSIONS, checkins.items, strict=True):
-        columns[name] += values
+        columns[name].append(values)
 
 
 def _gauges_from_columns(gauges: GaugeColumns, columns: Columns) -> None:
     """Gauges from the generator's columns (day-major, type-minor; times are per day)."""
     n, per_day = len(gauges), len(gauges.kinds)
-    columns["patient_id"] += [gauges.patient_id] * n
+    _rows_of(columns, gauges.patient_id, n)
     columns["id"] += gauges.ids
     columns["gauge_type"] += [gauge for gauge, _, _ in gauges.kinds] * (n // per_day)
-    columns["value"] += gauges.values
-    columns["scale_min"] += [lo for _, lo, _ in gauges.kinds] * (n // per_day)
-    columns["scale_max"] += [hi for _, _, hi in gauges.kinds] * (n // per_day)
+    columns["value"].append(gauges.values)
+    columns["scale_min"].append(np.tile(_ints([lo for _, lo, _ in gauges.kinds]), n // per_day))
+    columns["scale_max"].append(np.tile(_ints([hi for _, _, hi in gauges.kinds]), n // per_day))
     origin = calendar.timegm(gauges.timeline.start.timetuple())
     columns["recorded_at"].append(np.repeat((gauges.recorded + origin) * 1000, per_day))
     columns["created_at"].append(np.repeat((gauges.created + origin) * 1000, per_day))
@@ -276,23 +291,30 @@ def _gauges_from_columns(gauges: GaugeColumns, columns: Columns) -> None:
 
 
 def _wellbeing_columns(pid: str, checkins: list[dict[str, Any]], columns: Columns) -> None:
-    columns["patient_id"] += [pid] * len(checkins)
-    for name in ("id", "date", "raw_score", "composite_score"):
+    _rows_of(columns, pid, len(checkins))
+    for name in ("id", "date"):
         columns[name] += [w[name] for w in checkins]
+    for name in ("raw_score", "composite_score"):
+        columns[name].append(_ints([w[name] for w in checkins]))
     text = pa.array([w["completed_at"] for w in checkins], pa.string())
     columns["completed_at"].append(text.cast(TS).cast(pa.int64()).to_numpy())
     dimensions = [w["dimensions"] for w in checkins]
     for name in _DIMENSIONS:
-        columns[name] += [d[name] for d in dimensions]
+        columns[name].append(_ints([d[name] for d in dimensions]))
 
 
-def _record_columns(series: str, records: list[dict[str, Any]], columns: Columns) -> None:
-    """Gauges and flares: flat records that carry their own patient_id (timestamps as text, except
-    the columns `_typed` takes as int64 ms)."""
+def _record_columns(series: str, pid: str, records: list[dict[str, Any]], columns: Columns) -> None:
+    """Gauges and flares of patient `pid`: flat records (timestamps as text, parsed here into the
+    int64 ms `_typed` takes)."""
+    _rows_of(columns, pid, len(records))
     for name in SCHEMAS[series].names:
+        if name == "patient_id":
+            continue
         if (series, name) in _MS_COLUMNS:
             text = pa.array([r[name] for r in records], pa.string())
             columns[name].append(text.cast(TS).cast(pa.int64()).to_numpy())
+        elif (series, name) in _ARRAY_COLUMNS:
+            columns[name].append(_ints([r[name] for r in records]))
         else:
             columns[name] += [r[name] for r in records]
 
@@ -301,17 +323,25 @@ def _vital_columns(pid: str, vitals: VitalColumns, columns: Columns) -> None:
     """Readings straight from the generator's columns: no dict and no timestamp text per reading."""
     ems = vitals.emitters
     k = vitals.emitter
-    columns["patient_id"] += [pid] * len(vitals)
+    _rows_of(columns, pid, len(vitals))
     columns["id"] += vitals.ids
-    columns["source"] += np.array([e.source for e in ems], dtype=object)[k].tolist()
-    columns["metric"] += np.array([e.metric for e in ems], dtype=object)[k].tolist()
+    kinds: list[tuple[str, ...]] = columns["_kinds"]  # (source, metric, unit, device) of this row group
+    known = {kind: code for code, kind in enumerate(kinds)}
+    codes = np.zeros(len(ems), dtype=np.int32)
+    seen, first_row = np.unique(k, return_index=True)
+    for emitter in seen[np.argsort(first_row)].tolist():  # kinds in order of first row, as the dict path
+        e = ems[emitter]
+        kind = (e.source, e.metric, e.unit, e.device)
+        if kind not in known:
+            known[kind] = len(kinds)
+            kinds.append(kind)
+        codes[emitter] = known[kind]
+    columns["_kind_codes"].append(codes[k])  # the four enums as one array of codes
     columns["value"] += vitals.value
-    columns["unit"] += np.array([e.unit for e in ems], dtype=object)[k].tolist()
     columns["systolic"] += vitals.systolic
     columns["diastolic"] += vitals.diastolic
     columns["measured_at"].append((vitals.measured + vitals.origin) * 1000)  # int64 ms, one array
     columns["received_at"].append((vitals.received + vitals.origin) * 1000)
-    columns["device"] += np.array([e.device for e in ems], dtype=object)[k].tolist()
 
 
 _MS_COLUMNS = {
@@ -322,6 +352,16 @@ _MS_COLUMNS = {
     ("wellbeing", "completed_at"),
     ("gauges", "created_at"),
 }
+# Integer columns the generator hands over as numpy arrays (no Python int per value on the way).
+_ARRAY_COLUMNS = _MS_COLUMNS | {
+    ("pain_entries", "pain_level"),
+    ("gauges", "value"),
+    ("gauges", "scale_min"),
+    ("gauges", "scale_max"),
+    ("wellbeing", "raw_score"),
+    ("wellbeing", "composite_score"),
+    *(("wellbeing", name) for name in DIMENSIONS),
+}
 
 
 def _empty_columns(name: str) -> Columns:
@@ -329,7 +369,34 @@ def _empty_columns(name: str) -> Columns:
     if name == "pain_entries":
         columns |= {"_area_id": [], "_area_max": [], "_area_offsets": [0]}
         columns |= {"_quality_id": [], "_quality_offsets": [0]}
+    if name == "vitals":  # source, metric, unit and device come as codes into `_kinds`
+        columns |= {"_kinds": [], "_kind_codes": []}
     return columns
+
+
+_KIND_COLUMNS = ("source", "metric", "unit", "device")
+
+
+def _kind_column(columns: Columns, name: str) -> pa.DictionaryArray:
+    """One of a reading's four enums straight from the row group's kind codes (no string per row)."""
+    position = _KIND_COLUMNS.index(name)
+    values: list[str | None] = []
+    remap = []
+    for kind in columns["_kinds"]:
+        value = kind[position]
+        if value is None:
+            remap.append(-1)
+        elif value in values:
+            remap.append(values.index(value))
+        else:
+            remap.append(len(values))
+            values.append(value)
+    parts = columns["_kind_codes"]
+    rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+    indices = np.asarray(remap, dtype=np.int32)[rows] if remap else rows
+    return pa.DictionaryArray.from_arrays(
+        pa.array(indices, type=pa.int32(), mask=indices < 0), pa.array(values, pa.string())
+    )
 
 
 def _typed(name: str, columns: Columns) -> pa.Table:
@@ -352,9 +419,15 @@ def _typed(name: str, columns: Columns) -> pa.Table:
             flat = pa.array(columns["_quality_id"], pa.string())
             arrays.append(pa.ListArray.from_arrays(offsets, flat, type=target.type))
             continue
-        if (name, target.name) in _MS_COLUMNS:  # int64 ms arrays, one per patient
+        if name == "vitals" and target.name in _KIND_COLUMNS:
+            arrays.append(_kind_column(columns, target.name))
+            continue
+        if target.name == "patient_id" and name != "patients":
+            arrays.append(_patient_ids(values))
+            continue
+        if (name, target.name) in _ARRAY_COLUMNS:  # numpy arrays, one per patient
             merged = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
-            arrays.append(pa.array(merged, type=TS))
+            arrays.append(pa.array(merged).cast(target.type))
             continue
         array = pa.array(values, type=field.type)
         if target.type == TS or target.type == pa.date32():
@@ -365,6 +438,61 @@ def _typed(name: str, columns: Columns) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+# Free text and unique values: a dictionary page is tried, outgrows its limit and is thrown away.
+_NEVER_DICTIONARY = {"id", "patient_key", "display_name", "given_name", "family_name", "email", "notes"}
+
+
+def _leaves(field: pa.Field, prefix: str = "") -> Iterator[tuple[str, pa.DataType]]:
+    """Parquet's leaf column paths under `field` (`areas.list.element.area`), with their types."""
+    path = prefix + field.name
+    if pa.types.is_list(field.type):  # written as Parquet's compliant three-level list
+        yield from _leaves(field.type.value_field.with_name("element"), path + ".list.")
+    elif pa.types.is_struct(field.type):
+        for child in field.type:
+            yield from _leaves(child, path + ".")
+    else:
+        yield path, field.type
+
+
+def _writer_options(schema: pa.Schema) -> dict[str, Any]:
+    """How a series is written, chosen per column by what it holds (measured in bench/README,
+    "Parquet encoding", 2026-12-07: a third less time in `write_table` and files a third smaller).
+
+    - Dictionary pages only for columns with few distinct values (enums, small integers, the
+      patient id of every row): on ids, free text, floats and timestamps Parquet builds a dictionary,
+      overflows its page limit and falls back, which costs time and gains nothing.
+    - Timestamps delta-encoded: they rise within a patient, so deltas pack into a few bits.
+    - Statistics (min/max per row group, what DuckDB and pandas prune with) for the patient id and the
+      time columns, the ones queries filter on; per-value statistics of every text column cost time.
+    """
+    dictionary, delta, statistics = [], [], []
+    for top in schema:
+        for path, kind in _leaves(top):
+            if kind == TS:
+                delta.append(path)
+                statistics.append(path)
+            elif top.name not in _NEVER_DICTIONARY and not pa.types.is_floating(kind):
+                dictionary.append(path)
+            if top.name in ("patient_id", "index", "date"):
+                statistics.append(path)
+    return {
+        "compression": COMPRESSION,
+        "use_dictionary": dictionary,
+        "write_statistics": statistics,
+        "column_encoding": dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
+    }
+
+
+WRITER_OPTIONS = {name: _writer_options(schema) for name, schema in SCHEMAS.items()}
+
+
+def _patient_ids(runs: list[tuple[str, int]]) -> pa.Array:
+    """The patient id of every row, from (id, rows) runs: one string per patient, repeated in Arrow."""
+    ids = pa.array([pid for pid, _ in runs], pa.string())
+    rows = np.repeat(np.arange(len(runs)), [n for _, n in runs])
+    return ids.take(pa.array(rows))
+
+
 class _PartWriter:
     """One series' part file, written a row group at a time into memory (the bytes are small:
     zstd-compressed columns), so a part's rows never need to be held whole."""
@@ -372,13 +500,11 @@ class _PartWriter:
     def __init__(self, name: str) -> None:
         self.name = name
         self._sink = pa.BufferOutputStream()
-        self._writer = pq.ParquetWriter(
-            self._sink, SCHEMAS[name], compression=COMPRESSION, write_statistics=True
-        )
+        self._writer = pq.ParquetWriter(self._sink, SCHEMAS[name], **WRITER_OPTIONS[name])
         self._empty = True
 
     def write(self, columns: Columns) -> None:
-        if columns["patient_id"]:
+        if columns["patient_id"]:  # patients, or runs of rows (never empty ones)
             self._writer.write_table(_typed(self.name, columns), row_group_size=1 << 30)
             self._empty = False
 
@@ -428,8 +554,8 @@ class ParquetEncoder:
             if series.gauge_columns is not None:
                 _gauges_from_columns(series.gauge_columns, pending["gauges"])
             else:
-                _record_columns("gauges", series.gauges, pending["gauges"])
-            _record_columns("flares", series.flares, pending["flares"])
+                _record_columns("gauges", pid, series.gauges, pending["gauges"])
+            _record_columns("flares", pid, series.flares, pending["flares"])
             if series.vital_columns is not None:
                 _vital_columns(pid, series.vital_columns, pending["vitals"])
             elif series.vitals:  # dict records (a caller that did not ask for columns)
@@ -447,9 +573,19 @@ class ParquetEncoder:
 
 def _vital_dicts(pid: str, vitals: list[dict[str, Any]], columns: Columns) -> None:
     """`VitalReading` dicts into the vitals columns (timestamps parsed from their text)."""
-    columns["patient_id"] += [pid] * len(vitals)
-    for name in ("id", "source", "metric", "value", "unit", "device"):
+    _rows_of(columns, pid, len(vitals))
+    for name in ("id", "value"):
         columns[name] += [v[name] for v in vitals]
+    kinds: list[tuple[str, ...]] = columns["_kinds"]
+    known = {kind: code for code, kind in enumerate(kinds)}
+    codes = []
+    for v in vitals:
+        kind = (v["source"], v["metric"], v["unit"], v["device"])
+        if kind not in known:
+            known[kind] = len(kinds)
+            kinds.append(kind)
+        codes.append(known[kind])
+    columns["_kind_codes"].append(np.asarray(codes, dtype=np.int32))
     comps = [v.get("components") or {} for v in vitals]
     columns["systolic"] += [c.get("systolic") for c in comps]
     columns["diastolic"] += [c.get("diastolic") for c in comps]

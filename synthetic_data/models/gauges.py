@@ -67,7 +67,7 @@ class GaugeColumns:
     timeline: Timeline
     kinds: list[tuple[str, int, int]]
     ids: list[str]
-    values: list[int]
+    values: IntArray  # day-major, type-minor, like `ids`
     recorded: IntArray
     created: IntArray
 
@@ -100,7 +100,7 @@ def gauge_columns(sim: Simulation, first_day: int, last_day: int) -> GaugeColumn
         lo, hi = GAUGE_SCALES[gauge]
         raw = _values(sim, gauge, at, u, z[:, Z_GAUGE + i])
         columns.append(np.clip(np.floor(raw + 0.5), lo, hi).astype(np.int64))
-    values = np.stack(columns, axis=1).ravel().tolist()
+    values = np.stack(columns, axis=1).ravel()
     prefixes = sim.id_prefixes("ga", a, b)
     ids = [prefixes[d] + _SUFFIX[i] for d in (at - a).tolist() for i, _ in kinds]
     return GaugeColumns(
@@ -137,6 +137,6 @@ def build_gauges(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
             "created_at": cre,
         }
         for id_, (gauge, lo, hi), v, rec, cre in zip(
-            c.ids, meta, c.values, recorded_each, created_each, strict=True
+            c.ids, meta, c.values.tolist(), recorded_each, created_each, strict=True
         )
     ]

@@ -153,7 +153,7 @@ class PainColumns:
     ids: list[str]
     logged: IntArray
     logged_ms: IntArray
-    level: list[int]
+    level: IntArray
     area_ids: list[str]
     area_levels: list[int]
     area_offsets: list[int]  # entry i's areas are children [offsets[i], offsets[i + 1])
@@ -326,7 +326,7 @@ def pain_columns(sim: Simulation, first_day: int, last_day: int) -> PainColumns 
         ids=e.ids,
         logged=e.logged,
         logged_ms=(e.logged + origin) * 1000,
-        level=e.level.tolist(),
+        level=e.level,
         area_ids=area_names[np.nonzero(areas)[1]].tolist(),
         area_levels=area_levels[areas].tolist(),
         area_offsets=[0, *np.cumsum(areas.sum(axis=1)).tolist()],

@@ -38,8 +38,8 @@ class WellbeingColumns:
     ids: list[str]
     days: IntArray
     completed: IntArray
-    raw: list[int]
-    items: list[list[int]]
+    raw: IntArray
+    items: IntArray  # one row per dimension, one column per check-in
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -76,8 +76,8 @@ def wellbeing_columns(sim: Simulation, first_day: int, last_day: int) -> Wellbei
         ids=[prefixes[d - a] for d in at.tolist()],
         days=at,
         completed=completed,
-        raw=raw.tolist(),
-        items=[cheerful.tolist(), calm.tolist(), active.tolist(), rested.tolist(), interested.tolist()],
+        raw=raw,
+        items=np.stack([cheerful, calm, active, rested, interested]),
     )
 
 
@@ -100,8 +100,8 @@ def build_wellbeing(sim: Simulation, first_day: int, last_day: int) -> list[dict
             c.ids,
             c.days.tolist(),
             c.timeline.iso_many(c.completed),
-            c.raw,
-            *c.items,
+            c.raw.tolist(),
+            *c.items.tolist(),
             strict=True,
         )
     ]
