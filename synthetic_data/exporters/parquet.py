@@ -184,9 +184,42 @@ def _plain(schema: pa.Schema) -> pa.Schema:
 PLAIN = {name: _plain(schema) for name, schema in SCHEMAS.items()}
 
 
-Columns = dict[str, list[Any]]
-"""A row group's columns being gathered. Most hold Python values; `patient_id` (outside `patients`)
-holds (id, rows) runs, and the `_ARRAY_COLUMNS` hold numpy arrays, one per patient, concatenated once."""
+Columns = dict[str, Any]
+"""A row group's columns being gathered. Most are lists of Python values; `patient_id` (outside
+`patients`) holds (id, rows) runs, the `_ARRAY_COLUMNS` hold numpy arrays, one per patient, and the
+`_CODED` enums are `_Codes`."""
+
+
+class _Codes:
+    """An enum column gathered as integer codes into a vocabulary (no string per row).
+
+    It is written as a dictionary array whose values are sorted, so the bytes do not depend on the
+    order values were first met: the column path and the dict path give the same file.
+    A vocabulary entry may be a tuple (the vitals' source, metric, unit and device, coded together);
+    `array(position)` then writes one field of it.
+    """
+
+    def __init__(self) -> None:
+        self.vocabulary: dict[Any, int] = {}
+        self.parts: list[npt.NDArray[np.int32]] = []
+
+    def code(self, value: Any) -> int:
+        return self.vocabulary.setdefault(value, len(self.vocabulary))
+
+    def array(self, position: int | None = None) -> pa.DictionaryArray:
+        entries = list(self.vocabulary)
+        fields = [entry if position is None else entry[position] for entry in entries]
+        rows = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=np.int32)
+        used = np.bincount(rows, minlength=len(entries)) > 0  # a code may have had no row
+        values = sorted(
+            {value for value, u in zip(fields, used.tolist(), strict=True) if u and value is not None}
+        )
+        where = {value: i for i, value in enumerate(values)}
+        remap = np.asarray([where.get(value, -1) for value in fields], dtype=np.int32)
+        indices = remap[rows] if rows.size else rows
+        return pa.DictionaryArray.from_arrays(
+            pa.array(indices, type=pa.int32(), mask=indices < 0), pa.array(values, pa.string())
+        )
 
 
 def _rows_of(columns: Columns, pid: str, n: int) -> None:
@@ -280,7 +313,10 @@ def _gauges_from_columns(gauges: GaugeColumns, columns: Columns) -> None:
     n, per_day = len(gauges), len(gauges.kinds)
     _rows_of(columns, gauges.patient_id, n)
     columns["id"] += gauges.ids
-    columns["gauge_type"] += [gauge for gauge, _, _ in gauges.kinds] * (n // per_day)
+    types: _Codes = columns["gauge_type"]
+    types.parts.append(
+        np.tile(np.asarray([types.code(g) for g, _, _ in gauges.kinds], np.int32), n // per_day)
+    )
     columns["value"].append(gauges.values)
     columns["scale_min"].append(np.tile(_ints([lo for _, lo, _ in gauges.kinds]), n // per_day))
     columns["scale_max"].append(np.tile(_ints([hi for _, _, hi in gauges.kinds]), n // per_day))
@@ -315,6 +351,9 @@ def _record_columns(series: str, pid: str, records: list[dict[str, Any]], column
             columns[name].append(text.cast(TS).cast(pa.int64()).to_numpy())
         elif (series, name) in _ARRAY_COLUMNS:
             columns[name].append(_ints([r[name] for r in records]))
+        elif isinstance(columns[name], _Codes):
+            codes = columns[name]
+            codes.parts.append(np.asarray([codes.code(r[name]) for r in records], dtype=np.int32))
         else:
             columns[name] += [r[name] for r in records]
 
@@ -325,18 +364,9 @@ def _vital_columns(pid: str, vitals: VitalColumns, columns: Columns) -> None:
     k = vitals.emitter
     _rows_of(columns, pid, len(vitals))
     columns["id"] += vitals.ids
-    kinds: list[tuple[str, ...]] = columns["_kinds"]  # (source, metric, unit, device) of this row group
-    known = {kind: code for code, kind in enumerate(kinds)}
-    codes = np.zeros(len(ems), dtype=np.int32)
-    seen, first_row = np.unique(k, return_index=True)
-    for emitter in seen[np.argsort(first_row)].tolist():  # kinds in order of first row, as the dict path
-        e = ems[emitter]
-        kind = (e.source, e.metric, e.unit, e.device)
-        if kind not in known:
-            known[kind] = len(kinds)
-            kinds.append(kind)
-        codes[emitter] = known[kind]
-    columns["_kind_codes"].append(codes[k])  # the four enums as one array of codes
+    kinds: _Codes = columns["_kinds"]  # (source, metric, unit, device), coded together
+    codes = np.asarray([kinds.code((e.source, e.metric, e.unit, e.device)) for e in ems], dtype=np.int32)
+    kinds.parts.append(codes[k])
     columns["value"] += vitals.value
     columns["systolic"] += vitals.systolic
     columns["diastolic"] += vitals.diastolic
@@ -370,33 +400,13 @@ def _empty_columns(name: str) -> Columns:
         columns |= {"_area_id": [], "_area_max": [], "_area_offsets": [0]}
         columns |= {"_quality_id": [], "_quality_offsets": [0]}
     if name == "vitals":  # source, metric, unit and device come as codes into `_kinds`
-        columns |= {"_kinds": [], "_kind_codes": []}
+        columns["_kinds"] = _Codes()
+    if name == "gauges":
+        columns["gauge_type"] = _Codes()
     return columns
 
 
 _KIND_COLUMNS = ("source", "metric", "unit", "device")
-
-
-def _kind_column(columns: Columns, name: str) -> pa.DictionaryArray:
-    """One of a reading's four enums straight from the row group's kind codes (no string per row)."""
-    position = _KIND_COLUMNS.index(name)
-    values: list[str | None] = []
-    remap = []
-    for kind in columns["_kinds"]:
-        value = kind[position]
-        if value is None:
-            remap.append(-1)
-        elif value in values:
-            remap.append(values.index(value))
-        else:
-            remap.append(len(values))
-            values.append(value)
-    parts = columns["_kind_codes"]
-    rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-    indices = np.asarray(remap, dtype=np.int32)[rows] if remap else rows
-    return pa.DictionaryArray.from_arrays(
-        pa.array(indices, type=pa.int32(), mask=indices < 0), pa.array(values, pa.string())
-    )
 
 
 def _typed(name: str, columns: Columns) -> pa.Table:
@@ -420,7 +430,10 @@ def _typed(name: str, columns: Columns) -> pa.Table:
             arrays.append(pa.ListArray.from_arrays(offsets, flat, type=target.type))
             continue
         if name == "vitals" and target.name in _KIND_COLUMNS:
-            arrays.append(_kind_column(columns, target.name))
+            arrays.append(columns["_kinds"].array(_KIND_COLUMNS.index(target.name)))
+            continue
+        if isinstance(values, _Codes):
+            arrays.append(values.array())
             continue
         if target.name == "patient_id" and name != "patients":
             arrays.append(_patient_ids(values))
@@ -576,16 +589,12 @@ def _vital_dicts(pid: str, vitals: list[dict[str, Any]], columns: Columns) -> No
     _rows_of(columns, pid, len(vitals))
     for name in ("id", "value"):
         columns[name] += [v[name] for v in vitals]
-    kinds: list[tuple[str, ...]] = columns["_kinds"]
-    known = {kind: code for code, kind in enumerate(kinds)}
-    codes = []
-    for v in vitals:
-        kind = (v["source"], v["metric"], v["unit"], v["device"])
-        if kind not in known:
-            known[kind] = len(kinds)
-            kinds.append(kind)
-        codes.append(known[kind])
-    columns["_kind_codes"].append(np.asarray(codes, dtype=np.int32))
+    kinds: _Codes = columns["_kinds"]
+    kinds.parts.append(
+        np.asarray(
+            [kinds.code((v["source"], v["metric"], v["unit"], v["device"])) for v in vitals], dtype=np.int32
+        )
+    )
     comps = [v.get("components") or {} for v in vitals]
     columns["systolic"] += [c.get("systolic") for c in comps]
     columns["diastolic"] += [c.get("diastolic") for c in comps]
