@@ -339,12 +339,19 @@ def _received(
     return received
 
 
+_SUFFIXES = [*_SUFFIX, *(suffix + "_d" for suffix in _SUFFIX)]  # index n + 100 * copy
+
+
 class _Collected:
-    """Every emitter's readings of a window, gathered for one sort into the API's order."""
+    """Every emitter's readings of a window, gathered for one sort into the API's order.
+
+    Ids are made once, after the sort, from (day, reading number, copy); values stay the Python
+    numbers `tolist` gave (an int metric's ints, a float metric's floats: NDJSON writes them as such)
+    and are reordered as one object array rather than an element at a time.
+    """
 
     def __init__(self, prefixes: list[str]) -> None:
         self.prefixes = prefixes
-        self.ids: list[str] = []
         self.values: list[float | int] = []
         self.systolic: list[int | None] = []
         self.diastolic: list[int | None] = []
@@ -353,11 +360,9 @@ class _Collected:
         }
 
     def add(self, emitter_index: int, r: _Readings) -> None:
-        ids = [self.prefixes[d] + _SUFFIX[k] for d, k in zip(r.idx.tolist(), r.n.tolist(), strict=True)]
         values = r.value.tolist()
         size = r.idx.size
         nones: list[int | None] = [None] * size
-        self.ids += ids
         self.values += values
         self.systolic += nones if r.systolic is None else r.systolic
         self.diastolic += nones if r.diastolic is None else r.diastolic
@@ -365,7 +370,6 @@ class _Collected:
         dups = np.flatnonzero(r.dup)
         if dups.size:  # the same measurement uploaded again, under a new id, a little later
             picked = dups.tolist()
-            self.ids += [ids[j] + "_d" for j in picked]
             self.values += [values[j] for j in picked]
             self.systolic += [None] * dups.size if r.systolic is None else [r.systolic[j] for j in picked]
             self.diastolic += [None] * dups.size if r.diastolic is None else [r.diastolic[j] for j in picked]
@@ -391,23 +395,35 @@ class _Collected:
         keys["n"].append(n)
         keys["copy"].append(np.zeros(size, dtype=np.int64) if copy == 0 else np.ones(size, dtype=np.int64))
 
+    def __len__(self) -> int:
+        return len(self.values)
+
     def columns(self, sim: Simulation, ems: list[Emitter]) -> VitalColumns:
         """The readings sorted by day, time, reading number, then original before duplicate."""
         key = {name: np.concatenate(parts) for name, parts in self.keys.items()}
         order = np.lexsort((key["copy"], key["n"], key["measured"], key["day"]))
-        picks = order.tolist()
+        prefixes = self.prefixes
+        suffix = (key["n"] + 100 * key["copy"])[order].tolist()
         return VitalColumns(
             timeline=sim.timeline,
             origin=calendar.timegm(sim.timeline.start.timetuple()),
             emitters=ems,
             emitter=key["emitter"][order],
-            ids=[self.ids[i] for i in picks],
-            value=[self.values[i] for i in picks],
-            systolic=[self.systolic[i] for i in picks],
-            diastolic=[self.diastolic[i] for i in picks],
+            ids=[prefixes[d] + _SUFFIXES[j] for d, j in zip(key["day"][order].tolist(), suffix, strict=True)],
+            value=_reordered(self.values, order),
+            systolic=_reordered(self.systolic, order),
+            diastolic=_reordered(self.diastolic, order),
             measured=key["measured"][order],
             received=key["received"][order],
         )
+
+
+def _reordered(values: list[Any], order: IntArray) -> list[Any]:
+    """`[values[i] for i in order]`, the same Python objects, gathered by numpy."""
+    held = np.empty(len(values), dtype=object)
+    held[:] = values
+    reordered: list[Any] = held[order].tolist()
+    return reordered
 
 
 def vital_columns(sim: Simulation, first_day: int, last_day: int) -> VitalColumns | None:
@@ -437,7 +453,7 @@ def vital_columns(sim: Simulation, first_day: int, last_day: int) -> VitalColumn
         readings = _read(sim, window, e, count)
         if readings is not None:
             collected.add(emitter_index, readings)
-    if not collected.ids:
+    if not len(collected):
         return None
     return collected.columns(sim, ems)
 
