@@ -9,6 +9,7 @@ generator's speed, so the builders keep it to assembling values computed in bulk
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,11 +24,39 @@ BACKFILL_MARGIN_DAYS = 30
 _DAY_TAGS: list[str] = []
 
 
-def _day_tags(n: int) -> list[str]:
-    """`0000`, `0001`, … shared by every id (grown on demand)."""
+def day_tags(n: int) -> list[str]:
+    """`0000`, `0001`, … shared by every id (grown on demand; at least `n` long)."""
     if len(_DAY_TAGS) < n:
         _DAY_TAGS.extend(f"{d:04d}" for d in range(len(_DAY_TAGS), n))
     return _DAY_TAGS  # offsets are kept this far past the horizon (gaps and late back-fills)
+
+
+@dataclass(frozen=True, slots=True)
+class Ids:
+    """A window's record ids, `<kind>_<patient key>_<dddd><suffix>`, kept as codes: each record's day
+    and an index into `suffixes` (the reading number, the gauge type, …).
+
+    The text is made only where it is written: `tolist()` for NDJSON and the API's dicts, and in Arrow
+    for Parquet (`exporters/parquet.py`), where a Python string per id had been the largest cost left
+    in the encoding.
+    """
+
+    head: str  # "<kind>_<patient key>_"
+    day: IntArray  # day index of each record (0 is the run's first day)
+    suffix: IntArray
+    suffixes: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+    def tolist(self) -> list[str]:
+        if not len(self.day):
+            return []
+        days = self.day.tolist()
+        lo, hi = min(days), max(days) + 1
+        prefixes = [self.head + tag for tag in day_tags(hi)[lo:hi]]
+        suffixes = self.suffixes
+        return [prefixes[d - lo] + suffixes[s] for d, s in zip(days, self.suffix.tolist(), strict=True)]
 
 
 @dataclass(slots=True)
@@ -54,10 +83,9 @@ class Simulation:
     def iso(self, day: int, local_seconds: float) -> str:
         return self.timeline.iso(self.run_seconds(day, local_seconds))
 
-    def id_prefixes(self, kind: str, first_day: int, last_day: int) -> list[str]:
-        """`<kind>_<key>_<dddd>` for each day of the window (ids are prefix + suffix)."""
-        head = f"{kind}_{self.profile.patient_key}_"
-        return [head + tag for tag in _day_tags(last_day)[first_day:last_day]]
+    def ids(self, kind: str, day: IntArray, suffix: IntArray, suffixes: Sequence[str]) -> Ids:
+        """The ids of records of `kind` on days `day` (absolute) with suffixes `suffixes[suffix]`."""
+        return Ids(f"{kind}_{self.profile.patient_key}_", day, suffix, suffixes)
 
 
 def build_simulation(

@@ -70,7 +70,7 @@ def vital_lines(head: bytes, columns: VitalColumns) -> bytes:
     out: list[str] = []
     append = out.append
     rows = zip(
-        columns.ids,
+        columns.ids.tolist(),
         columns.emitter.tolist(),
         values,
         iso_many(columns.measured),
@@ -100,7 +100,7 @@ def gauge_lines(columns: GaugeColumns) -> bytes:
     iso_many = columns.timeline.iso_many
     out: list[str] = []
     append = out.append
-    rows = iter(zip(columns.ids, columns.values.tolist(), strict=True))
+    rows = iter(zip(columns.ids.tolist(), columns.values.tolist(), strict=True))
     for recorded, created in zip(iso_many(columns.recorded), iso_many(columns.created), strict=True):
         tail = f'","notes":null,"created_at":"{created}"}}\n'
         # `pieces` first: zip stops on it without taking the next day's first row from `rows`
@@ -124,7 +124,7 @@ def pain_lines(head: bytes, columns: PainColumns) -> bytes:
     out: list[str] = []
     append = out.append
     rows = zip(
-        columns.ids,
+        columns.ids.tolist(),
         columns.level.tolist(),
         wellbeing,
         columns.snapshots,
@@ -150,7 +150,7 @@ def wellbeing_lines(head: bytes, columns: WellbeingColumns) -> bytes:
     start = head.decode()
     date_str = columns.timeline.date_str
     rows = zip(
-        columns.ids,
+        columns.ids.tolist(),
         columns.days.tolist(),
         columns.timeline.iso_many(columns.completed),
         columns.raw.tolist(),

@@ -24,11 +24,12 @@ import calendar
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from synthetic_data.exporters.base import Block
@@ -40,6 +41,7 @@ from synthetic_data.models.vitals import VitalColumns
 from synthetic_data.models.wellbeing import DIMENSIONS, WellbeingColumns
 from synthetic_data.patient_records import patient_record
 from synthetic_data.patients import PatientProfile
+from synthetic_data.simulation import Ids, day_tags
 from synthetic_data.vocab import SERIES
 
 PART_PATIENTS = 1_000
@@ -186,8 +188,9 @@ PLAIN = {name: _plain(schema) for name, schema in SCHEMAS.items()}
 
 Columns = dict[str, Any]
 """A row group's columns being gathered. Most are lists of Python values; `patient_id` (outside
-`patients`) holds (id, rows) runs, the `_ARRAY_COLUMNS` hold numpy arrays, one per patient, and the
-`_CODED` enums are `_Codes`."""
+`patients`) holds (id, rows) runs, `id` (outside `patients`) holds one chunk per patient (the
+generator's `Ids`, or a list of strings from dict records), the `_ARRAY_COLUMNS` hold numpy arrays,
+one per patient, and enums are `_Codes`."""
 
 
 class _Codes:
@@ -247,7 +250,7 @@ def _patient_columns(profile: PatientProfile, columns: Columns) -> None:
 def _pain_columns(pid: str, entries: list[dict[str, Any]], columns: Columns) -> None:
     """Pain entries column by column; areas go to flat child columns plus list offsets."""
     _rows_of(columns, pid, len(entries))
-    columns["id"] += [e["id"] for e in entries]
+    columns["id"].append([e["id"] for e in entries])
     text = pa.array([e["logged_at"] for e in entries], pa.string())
     columns["logged_at"].append(text.cast(TS).cast(pa.int64()).to_numpy())
     columns["pain_level"].append(_ints([e["pain_level"] for e in entries]))
@@ -276,7 +279,7 @@ def _pain_columns(pid: str, entries: list[dict[str, Any]], columns: Columns) -> 
 def _pain_from_columns(pid: str, pain: PainColumns, columns: Columns) -> None:
     """Pain entries from the generator's columns (no dict per entry or area)."""
     _rows_of(columns, pid, len(pain.ids))
-    columns["id"] += pain.ids
+    columns["id"].append(pain.ids)
     columns["logged_at"].append(pain.logged_ms)
     columns["pain_level"].append(pain.level)
     base = columns["_area_offsets"][-1]
@@ -297,7 +300,7 @@ def _pain_from_columns(pid: str, pain: PainColumns, columns: Columns) -> None:
 def _wellbeing_from_columns(pid: str, checkins: WellbeingColumns, columns: Columns) -> None:
     """Check-ins from the generator's columns (dates as text, completion times as int64 ms)."""
     _rows_of(columns, pid, len(checkins))
-    columns["id"] += checkins.ids
+    columns["id"].append(checkins.ids)
     date_str = checkins.timeline.date_str
     columns["date"] += [date_str(d) for d in checkins.days.tolist()]
     origin = calendar.timegm(checkins.timeline.start.timetuple())
@@ -312,7 +315,7 @@ def _gauges_from_columns(gauges: GaugeColumns, columns: Columns) -> None:
     """Gauges from the generator's columns (day-major, type-minor; times are per day)."""
     n, per_day = len(gauges), len(gauges.kinds)
     _rows_of(columns, gauges.patient_id, n)
-    columns["id"] += gauges.ids
+    columns["id"].append(gauges.ids)
     types: _Codes = columns["gauge_type"]
     types.parts.append(
         np.tile(np.asarray([types.code(g) for g, _, _ in gauges.kinds], np.int32), n // per_day)
@@ -328,8 +331,8 @@ def _gauges_from_columns(gauges: GaugeColumns, columns: Columns) -> None:
 
 def _wellbeing_columns(pid: str, checkins: list[dict[str, Any]], columns: Columns) -> None:
     _rows_of(columns, pid, len(checkins))
-    for name in ("id", "date"):
-        columns[name] += [w[name] for w in checkins]
+    columns["id"].append([w["id"] for w in checkins])
+    columns["date"] += [w["date"] for w in checkins]
     for name in ("raw_score", "composite_score"):
         columns[name].append(_ints([w[name] for w in checkins]))
     text = pa.array([w["completed_at"] for w in checkins], pa.string())
@@ -346,7 +349,9 @@ def _record_columns(series: str, pid: str, records: list[dict[str, Any]], column
     for name in SCHEMAS[series].names:
         if name == "patient_id":
             continue
-        if (series, name) in _MS_COLUMNS:
+        if name == "id":
+            columns["id"].append([r["id"] for r in records])
+        elif (series, name) in _MS_COLUMNS:
             text = pa.array([r[name] for r in records], pa.string())
             columns[name].append(text.cast(TS).cast(pa.int64()).to_numpy())
         elif (series, name) in _ARRAY_COLUMNS:
@@ -363,7 +368,7 @@ def _vital_columns(pid: str, vitals: VitalColumns, columns: Columns) -> None:
     ems = vitals.emitters
     k = vitals.emitter
     _rows_of(columns, pid, len(vitals))
-    columns["id"] += vitals.ids
+    columns["id"].append(vitals.ids)
     kinds: _Codes = columns["_kinds"]  # (source, metric, unit, device), coded together
     codes = np.asarray([kinds.code((e.source, e.metric, e.unit, e.device)) for e in ems], dtype=np.int32)
     kinds.parts.append(codes[k])
@@ -438,6 +443,9 @@ def _typed(name: str, columns: Columns) -> pa.Table:
         if target.name == "patient_id" and name != "patients":
             arrays.append(_patient_ids(values))
             continue
+        if target.name == "id" and name != "patients":
+            arrays.append(_record_ids(values))
+            continue
         if (name, target.name) in _ARRAY_COLUMNS:  # numpy arrays, one per patient
             merged = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
             arrays.append(pa.array(merged).cast(target.type))
@@ -497,6 +505,29 @@ def _writer_options(schema: pa.Schema) -> dict[str, Any]:
 
 
 WRITER_OPTIONS = {name: _writer_options(schema) for name, schema in SCHEMAS.items()}
+
+
+def _record_ids(chunks: list[Ids | list[str]]) -> pa.Array:
+    """Record ids of a row group: `Ids` are joined in Arrow (head + day tag + suffix, three takes and
+    one join for all the group's rows) rather than made one Python string at a time."""
+    chunks = [c for c in chunks if len(c)]  # a patient with no records of the series
+    if not chunks:
+        return pa.array([], pa.string())
+    first = chunks[0]
+    if not all(isinstance(c, Ids) and c.suffixes is getattr(first, "suffixes", None) for c in chunks):
+        return pa.array([i for c in chunks for i in (c.tolist() if isinstance(c, Ids) else c)], pa.string())
+    coded = cast(list[Ids], chunks)
+    days = np.concatenate([c.day for c in coded])
+    heads = pa.array([c.head for c in coded], pa.string())
+    owner = np.repeat(np.arange(len(coded)), [len(c) for c in coded])
+    tags = pa.array(day_tags(int(days.max()) + 1 if days.size else 1), pa.string())
+    suffixes = pa.array(list(coded[0].suffixes), pa.string())
+    return pc.binary_join_element_wise(
+        heads.take(pa.array(owner)),
+        tags.take(pa.array(days)),
+        suffixes.take(pa.array(np.concatenate([c.suffix for c in coded]))),
+        "",
+    )
 
 
 def _patient_ids(runs: list[tuple[str, int]]) -> pa.Array:
@@ -587,8 +618,8 @@ class ParquetEncoder:
 def _vital_dicts(pid: str, vitals: list[dict[str, Any]], columns: Columns) -> None:
     """`VitalReading` dicts into the vitals columns (timestamps parsed from their text)."""
     _rows_of(columns, pid, len(vitals))
-    for name in ("id", "value"):
-        columns[name] += [v[name] for v in vitals]
+    columns["id"].append([v["id"] for v in vitals])
+    columns["value"] += [v["value"] for v in vitals]
     kinds: _Codes = columns["_kinds"]
     kinds.parts.append(
         np.asarray(

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
-from synthetic_data.simulation import Simulation
+from synthetic_data.simulation import Ids, Simulation
 from synthetic_data.timeline import Timeline
 from synthetic_data.vocab import GAUGE_SCALES, GAUGE_TYPES
 
@@ -66,7 +66,7 @@ class GaugeColumns:
     patient_id: str
     timeline: Timeline
     kinds: list[tuple[str, int, int]]
-    ids: list[str]
+    ids: Ids
     values: IntArray  # day-major, type-minor, like `ids`
     recorded: IntArray
     created: IntArray
@@ -101,8 +101,8 @@ def gauge_columns(sim: Simulation, first_day: int, last_day: int) -> GaugeColumn
         raw = _values(sim, gauge, at, u, z[:, Z_GAUGE + i])
         columns.append(np.clip(np.floor(raw + 0.5), lo, hi).astype(np.int64))
     values = np.stack(columns, axis=1).ravel()
-    prefixes = sim.id_prefixes("ga", a, b)
-    ids = [prefixes[d] + _SUFFIX[i] for d in (at - a).tolist() for i, _ in kinds]
+    types = np.asarray([i for i, _ in kinds], dtype=np.int64)
+    ids = sim.ids("ga", np.repeat(at, len(kinds)), np.tile(types, at.size), _SUFFIX)
     return GaugeColumns(
         patient_id=profile.patient_id,
         timeline=sim.timeline,
@@ -137,6 +137,6 @@ def build_gauges(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
             "created_at": cre,
         }
         for id_, (gauge, lo, hi), v, rec, cre in zip(
-            c.ids, meta, c.values.tolist(), recorded_each, created_each, strict=True
+            c.ids.tolist(), meta, c.values.tolist(), recorded_each, created_each, strict=True
         )
     ]

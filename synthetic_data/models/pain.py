@@ -20,7 +20,7 @@ import numpy as np
 
 from synthetic_data.models.notes import note
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
-from synthetic_data.simulation import Simulation
+from synthetic_data.simulation import Ids, Simulation
 from synthetic_data.timeline import Timeline
 
 # (local start, length) in seconds of the midday and evening slots; the morning slot follows waking.
@@ -130,7 +130,7 @@ def _candidates(sim: Simulation, a: int, b: int) -> tuple[IntArray, FloatArray, 
 class _Entries:
     """A window's pain entries, computed in bulk (what both record shapes are made from)."""
 
-    ids: list[str]
+    ids: Ids
     level: IntArray
     area_codes: IntArray  # bit j: extra area j is included (before the MAX_AREAS cut)
     quality_codes: IntArray  # bit j: usual quality j is included (before the MAX_QUALITIES cut)
@@ -150,7 +150,7 @@ class PainColumns:
     list offsets, times as run seconds (`logged`, `timeline` makes the text) and as Unix ms."""
 
     timeline: Timeline
-    ids: list[str]
+    ids: Ids
     logged: IntArray
     logged_ms: IntArray
     level: IntArray
@@ -221,9 +221,7 @@ def _prepare(sim: Simulation, first_day: int, last_day: int) -> _Entries | None:
 
     snapshots = _snapshots(sim, at, t)
     notes = _notes(sim, at, k, level, in_flare)
-    prefixes = sim.id_prefixes("pe", a, b)
-
-    ids = [prefixes[d] + _SUFFIX[k_] for d, k_ in zip(day_w.tolist(), k.tolist(), strict=True)]
+    ids = sim.ids("pe", at, k, _SUFFIX)
     return _Entries(
         ids=ids,
         level=level,
@@ -269,7 +267,7 @@ def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[d
     out: list[dict[str, Any]] = []
     append = out.append
     columns = (
-        e.ids,
+        e.ids.tolist(),
         e.level.tolist(),
         e.area_codes.tolist(),
         e.quality_codes.tolist(),

@@ -31,7 +31,7 @@ import numpy as np
 from synthetic_data.models.latent import Latent
 from synthetic_data.patients import PatientProfile
 from synthetic_data.seeding import BoolArray, DayDraws, FloatArray, IntArray
-from synthetic_data.simulation import Simulation
+from synthetic_data.simulation import Ids, Simulation
 from synthetic_data.timeline import DAY, Timeline
 
 WAKE, END_OF_DAY, WORKOUT, BP, BP_PAIRED, WEIGH, GLUCOSE = range(7)
@@ -139,7 +139,7 @@ class VitalColumns:
     origin: int
     emitters: list[Emitter]
     emitter: IntArray
-    ids: list[str]
+    ids: Ids
     value: list[float | int]
     systolic: list[int | None]
     diastolic: list[int | None]
@@ -350,8 +350,8 @@ class _Collected:
     and are reordered as one object array rather than an element at a time.
     """
 
-    def __init__(self, prefixes: list[str]) -> None:
-        self.prefixes = prefixes
+    def __init__(self, first_day: int) -> None:
+        self.first_day = first_day  # `day` keys count from the window's first day
         self.values: list[float | int] = []
         self.systolic: list[int | None] = []
         self.diastolic: list[int | None] = []
@@ -402,14 +402,13 @@ class _Collected:
         """The readings sorted by day, time, reading number, then original before duplicate."""
         key = {name: np.concatenate(parts) for name, parts in self.keys.items()}
         order = np.lexsort((key["copy"], key["n"], key["measured"], key["day"]))
-        prefixes = self.prefixes
-        suffix = (key["n"] + 100 * key["copy"])[order].tolist()
+        suffix = (key["n"] + 100 * key["copy"])[order]
         return VitalColumns(
             timeline=sim.timeline,
             origin=calendar.timegm(sim.timeline.start.timetuple()),
             emitters=ems,
             emitter=key["emitter"][order],
-            ids=[prefixes[d] + _SUFFIXES[j] for d, j in zip(key["day"][order].tolist(), suffix, strict=True)],
+            ids=sim.ids("vt", key["day"][order] + self.first_day, suffix, _SUFFIXES),
             value=_reordered(self.values, order),
             systolic=_reordered(self.systolic, order),
             diastolic=_reordered(self.diastolic, order),
@@ -448,7 +447,7 @@ def vital_columns(sim: Simulation, first_day: int, last_day: int) -> VitalColumn
         bp_t=wake + 1200 + u[:, U_BP_TIME] * 2400,
     )
     count = np.zeros(b - a, dtype=np.int64)
-    collected = _Collected(sim.id_prefixes("vt", a, b))
+    collected = _Collected(a)
     for emitter_index, e in enumerate(ems):
         readings = _read(sim, window, e, count)
         if readings is not None:
@@ -469,7 +468,7 @@ def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
     out: list[dict[str, Any]] = []
     append = out.append
     rows = zip(
-        columns.ids,
+        columns.ids.tolist(),
         columns.emitter.tolist(),
         columns.value,
         iso_many(columns.measured),

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
-from synthetic_data.simulation import Simulation
+from synthetic_data.simulation import Ids, Simulation
 from synthetic_data.timeline import Timeline
 
 EVENING = (19 * 3600, int(3.5 * 3600))
@@ -35,7 +35,7 @@ class WellbeingColumns:
     and the five items (in `DIMENSIONS` order)."""
 
     timeline: Timeline
-    ids: list[str]
+    ids: Ids
     days: IntArray
     completed: IntArray
     raw: IntArray
@@ -70,10 +70,9 @@ def wellbeing_columns(sim: Simulation, first_day: int, last_day: int) -> Wellbei
     interested = _items(centre + ITEM_NOISE * z[:, Z_ITEM + 4])
     raw = cheerful + calm + active + rested + interested
     completed = sim.day_start[at] + (EVENING[0] + u[days, U_TIME] * EVENING[1]).astype(np.int64)
-    prefixes = sim.id_prefixes("wb", a, b)
     return WellbeingColumns(
         timeline=sim.timeline,
-        ids=[prefixes[d - a] for d in at.tolist()],
+        ids=sim.ids("wb", at, np.zeros(at.size, dtype=np.int64), ("",)),
         days=at,
         completed=completed,
         raw=raw,
@@ -97,7 +96,7 @@ def build_wellbeing(sim: Simulation, first_day: int, last_day: int) -> list[dict
             "dimensions": {"cheerful": c1, "calm": c2, "active": c3, "rested": c4, "interested": c5},
         }
         for id_, d, when, r, c1, c2, c3, c4, c5 in zip(
-            c.ids,
+            c.ids.tolist(),
             c.days.tolist(),
             c.timeline.iso_many(c.completed),
             c.raw.tolist(),

@@ -62,7 +62,7 @@ def test_ndjson_lines_from_columns_equal_lines_from_dicts(
     pain = pain_columns(sim, first, first + n)
     entries = build_pain_entries(sim, first, first + n)
     assert (pain_lines(head, pain) if pain is not None else b"") == lines(entries, head)
-    assert (pain.ids if pain is not None else []) == [e["id"] for e in entries]
+    assert (pain.ids.tolist() if pain is not None else []) == [e["id"] for e in entries]
     if pain is not None:
         areas = [[(a["id"], a["max_intensity"]) for a in e["areas"]] for e in entries]
         offsets = pain.area_offsets
