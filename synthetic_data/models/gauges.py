@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from synthetic_data.models import clamp
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Ids, Simulation
 from synthetic_data.timeline import Timeline
@@ -99,7 +100,7 @@ def gauge_columns(sim: Simulation, first_day: int, last_day: int) -> GaugeColumn
     for i, gauge in kinds:
         lo, hi = GAUGE_SCALES[gauge]
         raw = _values(sim, gauge, at, u, z[:, Z_GAUGE + i])
-        columns.append(np.clip(np.floor(raw + 0.5), lo, hi).astype(np.int64))
+        columns.append(clamp(np.floor(raw + 0.5), lo, hi).astype(np.int64))
     values = np.stack(columns, axis=1).ravel()
     types = np.asarray([i for i, _ in kinds], dtype=np.int64)
     ids = sim.ids("ga", np.repeat(at, len(kinds)), np.tile(types, at.size), _SUFFIX)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthetic_data.models import clamp
 from synthetic_data.models.flares import Flare, daily_flare_load, draw_flares
 from synthetic_data.patients import PatientProfile
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray, stream
@@ -95,7 +96,7 @@ def simulate(profile: PatientProfile, draws: DayDraws, weekday: IntArray) -> Lat
     )
     day = _day(profile, draws, init, weekday, load, pain_base - profile.pain.baseline, night.sleep)
     spot = _spot(profile, draws, init, load, pain_base - profile.pain.baseline, night.resting_hr)
-    wake = np.clip(
+    wake = clamp(
         profile.body.wake_minute * 60 + WEEKEND_WAKE_DELAY_S * weekend + 1500.0 * draws.z("wake"),
         4.5 * 3600,
         11 * 3600,
@@ -146,11 +147,11 @@ def _night(
         + ar1(draws.z("sleep"), 0.25, body.sleep_sd, init.gauss(0, 1))
         - 0.35 * load_prev
     )
-    sleep = np.clip(sleep, 2.5, 12.5)
+    sleep = clamp(sleep, 2.5, 12.5)
     sleep_dev = (sleep - body.sleep_hours) / body.sleep_sd
     hrv_z = 0.8 * ar1(draws.z("hrv"), 0.4, 1.0, init.gauss(0, 1)) + 0.45 * sleep_dev - 0.25 * load_prev
-    hrv_ms = np.clip(body.hrv_rmssd * np.exp(0.2 * hrv_z), 5.0, 250.0)
-    resting_hr = np.clip(body.resting_hr - 1.6 * hrv_z + 1.0 * draws.z("rhr") + 0.5 * load_prev, 35.0, 115.0)
+    hrv_ms = clamp(body.hrv_rmssd * np.exp(0.2 * hrv_z), 5.0, 250.0)
+    resting_hr = clamp(body.resting_hr - 1.6 * hrv_z + 1.0 * draws.z("rhr") + 0.5 * load_prev, 35.0, 115.0)
     return _Night(sleep, hrv_z, hrv_ms, resting_hr)
 
 
@@ -177,7 +178,7 @@ def _day(
         * day_factor
         * np.exp(0.28 * ar1(draws.z("steps"), 0.3, 1.0, init.gauss(0, 1)) - 0.07 * excess - 0.12 * load)
     )
-    steps = np.clip(steps, 0.0, 60_000.0)
+    steps = clamp(steps, 0.0, 60_000.0)
     mood = (
         profile.habits.who5_baseline
         + ar1(draws.z("mood"), 0.5, 2.0, init.gauss(0, 1))
@@ -220,7 +221,7 @@ def _spot(
     glucose_scale = 0.12 if body.diabetic else 0.06
     glucose_f = body.glucose_mg_dl * (1 + glucose_scale * draws.z("glucose_0"))
     glucose_e = body.glucose_mg_dl * (1.25 + 1.2 * glucose_scale * draws.z("glucose_1"))
-    spo2 = np.clip(body.spo2 + 0.8 * draws.z("spo2"), 88.0, 100.0)
+    spo2 = clamp(body.spo2 + 0.8 * draws.z("spo2"), 88.0, 100.0)
 
     temperature = body.temperature + 0.12 * draws.z("temperature")
     if profile.sex == "female" and profile.age < 50:  # the luteal-phase rise rings and watches see
@@ -229,9 +230,9 @@ def _spot(
         temperature = temperature + 0.3 * (((np.arange(n) + phase) % cycle) >= cycle // 2)
 
     hr_max = 208.0 - 0.7 * profile.age  # Tanaka 2001
-    workout_hr = np.clip(resting_hr + (0.55 + 0.08 * draws.z("hr_workout")) * (hr_max - resting_hr), 80, 195)
-    spot_hr = np.clip(resting_hr + 5.0 + 4.0 * draws.z("hr"), 40, 140)
-    daily_hr = np.clip(resting_hr + 14.0 + 3.0 * draws.z("hr"), 45, 130)
+    workout_hr = clamp(resting_hr + (0.55 + 0.08 * draws.z("hr_workout")) * (hr_max - resting_hr), 80, 195)
+    spot_hr = clamp(resting_hr + 5.0 + 4.0 * draws.z("hr"), 40, 140)
+    daily_hr = clamp(resting_hr + 14.0 + 3.0 * draws.z("hr"), 45, 130)
     return _Spot(
         systolic, diastolic, weight, glucose_f, glucose_e, spo2, temperature, workout_hr, spot_hr, daily_hr
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from synthetic_data.models import clamp
 from synthetic_data.models.notes import note
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Ids, Simulation
@@ -191,7 +192,7 @@ def _prepare(sim: Simulation, first_day: int, last_day: int) -> _Entries | None:
             )
     tod = np.asarray(pain.tod_deltas)[slot]
     level_f = lat.pain_base[at] + tod + flare_eff + 0.5 * sim.z[at, Z_ENTRY + kk]
-    level = np.clip(np.floor(level_f + 0.5), 0, 10).astype(np.int64)
+    level = clamp(np.floor(level_f + 0.5), 0, 10).astype(np.int64)
     in_flare = flare_eff > 0.5
 
     # Areas: decision j includes area j of (primary[1:] + secondary) when its 4-bit draw is under a
@@ -214,7 +215,7 @@ def _prepare(sim: Simulation, first_day: int, last_day: int) -> _Entries | None:
     q_thresholds = np.where(np.arange(len(usual))[None, :] == 0, 14, np.where(in_flare[:, None], 11, 7))
     quality_codes = ((q_nibbles < q_thresholds) * (1 << np.arange(len(usual)))).sum(axis=1)
 
-    wellbeing = np.clip(lat.mood[at] / 5.0 - 0.12 * (level - pain.baseline), 0.0, 5.0)
+    wellbeing = clamp(lat.mood[at] / 5.0 - 0.12 * (level - pain.baseline), 0.0, 5.0)
     wellbeing_l: list[float | None] = (np.floor(wellbeing * 10 + 0.5) / 10).tolist()
     for i in np.flatnonzero(sim.u[at, U_WB_NULL] < WELLBEING_UNANSWERED).tolist():
         wellbeing_l[i] = None

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from synthetic_data.models import clamp
 from synthetic_data.models.latent import Latent
 from synthetic_data.patients import PatientProfile
 from synthetic_data.seeding import BoolArray, DayDraws, FloatArray, IntArray
@@ -198,10 +199,10 @@ def _measure(e: Emitter, true: FloatArray, error: FloatArray) -> FloatArray | In
         x = np.minimum(x, 100.0)
         return _round1(x) if e.source == "oura" else _int(x)
     if metric == "blood_pressure":
-        return np.clip(_int(x), 80, 230)
+        return clamp(_int(x), 80, 230)
     if metric == "weight":
         return _round1(x * LB_PER_KG) if unit == "lb" else _round1(x)
-    mg = np.clip(x, 45.0, 450.0)  # blood_glucose
+    mg = clamp(x, 45.0, 450.0)  # blood_glucose
     return _int(mg) if unit == "mg/dL" else _round1(mg / MG_DL_PER_MMOL_L)
 
 
@@ -307,7 +308,7 @@ def _read(sim: Simulation, w: _Window, e: Emitter, count: IntArray) -> _Readings
     if e.metric == "blood_pressure":
         systolic = value.astype(np.int64)
         diastolic = np.minimum(
-            systolic - 20, np.clip(_int(w.lat.diastolic[w.a : w.b][idx] + 2.0 * error), 45, 130)
+            systolic - 20, clamp(_int(w.lat.diastolic[w.a : w.b][idx] + 2.0 * error), 45, 130)
         )
         systolic_l, diastolic_l = systolic.tolist(), diastolic.tolist()
     measured = sim.day_start[w.a : w.b][idx] + np.asarray(t, dtype=np.float64)[idx].astype(np.int64)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from synthetic_data.models import clamp
 from synthetic_data.seeding import DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Ids, Simulation
 from synthetic_data.timeline import Timeline
@@ -26,7 +27,7 @@ Z_ITEM = DayDraws.zcol("who5_0")
 
 
 def _items(x: FloatArray) -> IntArray:
-    return np.clip(np.floor(x + 0.5), 0, 5).astype(np.int64)
+    return clamp(np.floor(x + 0.5), 0, 5).astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)
