@@ -127,7 +127,7 @@ def pain_lines(head: bytes, columns: PainColumns) -> bytes:
         columns.ids.tolist(),
         columns.level.tolist(),
         wellbeing,
-        columns.snapshots,
+        columns.snapshots.dicts(),
         columns.notes,
         columns.timeline.iso_many(columns.logged),
         strict=True,

@@ -36,7 +36,7 @@ from synthetic_data.exporters.base import Block
 from synthetic_data.exporters.csvfiles import _patient_row as csv_patient_row
 from synthetic_data.generate import PatientSeries
 from synthetic_data.models.gauges import GaugeColumns
-from synthetic_data.models.pain import PainColumns
+from synthetic_data.models.pain import SNAPSHOT_METRICS, PainColumns, Snapshots
 from synthetic_data.models.vitals import VitalColumns
 from synthetic_data.models.wellbeing import DIMENSIONS, WellbeingColumns
 from synthetic_data.patient_records import patient_record
@@ -235,7 +235,6 @@ def _ints(values: list[Any]) -> npt.NDArray[np.int64]:
     return np.asarray(values, dtype=np.int64)
 
 
-_SNAPSHOT_METRICS = ("hrv", "sleep_duration", "resting_heart_rate", "steps")
 _DIMENSIONS = ("cheerful", "calm", "active", "rested", "interested")
 
 
@@ -270,9 +269,13 @@ def _pain_columns(pid: str, entries: list[dict[str, Any]], columns: Columns) -> 
         quality_offsets.append(end)
     columns["overall_wellbeing"] += [e["overall_wellbeing"] for e in entries]
     snapshots = [e["vitals"] for e in entries]
-    columns["vitals_source"] += [v["source"] if v else None for v in snapshots]
-    for name in _SNAPSHOT_METRICS:
-        columns[f"vitals_{name}"] += [v["metrics"].get(name) if v else None for v in snapshots]
+    source: _Codes = columns["vitals_source"]
+    source.parts.append(np.asarray([source.code(v["source"] if v else None) for v in snapshots], np.int32))
+    for name in SNAPSHOT_METRICS:
+        values = [v["metrics"].get(name) if v else None for v in snapshots]
+        absent = np.asarray([x is None for x in values], dtype=np.bool_)
+        full = np.asarray([0 if x is None else x for x in values], dtype=_SNAPSHOT_DTYPES[name])
+        columns[f"vitals_{name}"].append((full, absent))
     columns["notes"] += [e["notes"] for e in entries]
 
 
@@ -290,11 +293,35 @@ def _pain_from_columns(pid: str, pain: PainColumns, columns: Columns) -> None:
     columns["_quality_id"] += pain.quality_ids
     columns["_quality_offsets"] += [base + o for o in pain.quality_offsets[1:]]
     columns["overall_wellbeing"] += pain.wellbeing
-    snapshots = pain.snapshots
-    columns["vitals_source"] += [v["source"] if v else None for v in snapshots]
-    for name in _SNAPSHOT_METRICS:
-        columns[f"vitals_{name}"] += [v["metrics"].get(name) if v else None for v in snapshots]
+    _snapshot_columns(pain.snapshots, columns)
     columns["notes"] += pain.notes
+
+
+_SNAPSHOT_DTYPES = {
+    "hrv": np.int64,
+    "sleep_duration": np.float64,
+    "resting_heart_rate": np.int64,
+    "steps": np.int64,
+}
+_MASKED_COLUMNS = {("pain_entries", f"vitals_{name}") for name in SNAPSHOT_METRICS}
+
+
+def _snapshot_columns(snapshots: Snapshots, columns: Columns) -> None:
+    """An entry's device snapshot as full-length numpy columns with a null mask (no dict per entry)."""
+    n, rows = snapshots.n, snapshots.rows
+    source: _Codes = columns["vitals_source"]
+    codes = np.full(n, source.code(None), dtype=np.int32)
+    if snapshots.source is not None:
+        codes[rows] = source.code(snapshots.source)
+    source.parts.append(codes)
+    for name in SNAPSHOT_METRICS:
+        full = np.zeros(n, dtype=_SNAPSHOT_DTYPES[name])
+        absent = np.ones(n, dtype=np.bool_)
+        if name in snapshots.metrics:
+            values, present = snapshots.metrics[name]
+            full[rows[present]] = values[present]
+            absent[rows[present]] = False
+        columns[f"vitals_{name}"].append((full, absent))
 
 
 def _wellbeing_from_columns(pid: str, checkins: WellbeingColumns, columns: Columns) -> None:
@@ -408,6 +435,8 @@ def _empty_columns(name: str) -> Columns:
         columns["_kinds"] = _Codes()
     if name == "gauges":
         columns["gauge_type"] = _Codes()
+    if name == "pain_entries":
+        columns["vitals_source"] = _Codes()
     return columns
 
 
@@ -445,6 +474,14 @@ def _typed(name: str, columns: Columns) -> pa.Table:
             continue
         if target.name == "id" and name != "patients":
             arrays.append(_record_ids(values))
+            continue
+        if (name, target.name) in _MASKED_COLUMNS:  # (values, absent) numpy pairs, one per patient
+            if values:
+                merged = np.concatenate([v for v, _ in values])
+                absent = np.concatenate([a for _, a in values])
+            else:
+                merged, absent = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_)
+            arrays.append(pa.array(merged, mask=absent).cast(target.type))
             continue
         if (name, target.name) in _ARRAY_COLUMNS:  # numpy arrays, one per patient
             merged = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)

@@ -20,7 +20,7 @@ import numpy as np
 
 from synthetic_data.models import clamp
 from synthetic_data.models.notes import note
-from synthetic_data.seeding import DayDraws, FloatArray, IntArray
+from synthetic_data.seeding import BoolArray, DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Ids, Simulation
 from synthetic_data.timeline import Timeline
 
@@ -137,7 +137,7 @@ class _Entries:
     quality_codes: IntArray  # bit j: usual quality j is included (before the MAX_QUALITIES cut)
     intensities: IntArray  # entries x extra areas
     wellbeing: list[float | None]
-    snapshots: list[dict[str, Any] | None]
+    snapshots: Snapshots
     notes: dict[int, str]
     logged: IntArray  # run seconds
     first_area: str
@@ -161,7 +161,7 @@ class PainColumns:
     quality_ids: list[str]
     quality_offsets: list[int]  # likewise for qualities
     wellbeing: list[float | None]
-    snapshots: list[dict[str, Any] | None]
+    snapshots: Snapshots
     notes: list[str | None]
 
 
@@ -274,7 +274,7 @@ def build_pain_entries(sim: Simulation, first_day: int, last_day: int) -> list[d
         e.quality_codes.tolist(),
         e.intensities.tolist(),
         e.wellbeing,
-        e.snapshots,
+        e.snapshots.dicts(),
         logged_s,
     )
     for i, (id_, lvl, code, qcode, row, wb, snap, logged) in enumerate(zip(*columns, strict=True)):
@@ -337,43 +337,70 @@ def pain_columns(sim: Simulation, first_day: int, last_day: int) -> PainColumns 
     )
 
 
-def _snapshots(sim: Simulation, at: IntArray, t: FloatArray) -> list[dict[str, Any] | None]:
-    """The device snapshot attached to each entry, or None."""
+SNAPSHOT_METRICS = ("hrv", "sleep_duration", "resting_heart_rate", "steps")  # the API's key order
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshots:
+    """The device snapshots attached to a window's entries, as columns.
+
+    `rows` are the entries that carry one, in order; `metrics[name]` holds that metric's values for
+    those rows (numpy) and which of them are present (steps only on entries after noon). `dicts()` is
+    the API's `vitals` object of every entry (None where there is none); Parquet writes the columns.
+    """
+
+    n: int
+    source: str | None
+    rows: IntArray
+    metrics: dict[str, tuple[FloatArray | IntArray, BoolArray]]
+
+    def dicts(self) -> list[dict[str, Any] | None]:
+        out: list[dict[str, Any] | None] = [None] * self.n
+        if self.source is None or not self.rows.size:
+            return out
+        columns = [
+            (name, values.tolist(), present.tolist()) for name, (values, present) in self.metrics.items()
+        ]
+        source = self.source
+        for j, i in enumerate(self.rows.tolist()):
+            out[i] = {
+                "source": source,
+                "metrics": {name: values[j] for name, values, present in columns if present[j]},
+            }
+        return out
+
+
+def _snapshots(sim: Simulation, at: IntArray, t: FloatArray) -> Snapshots:
+    """The device snapshot attached to each entry, if any."""
     n = at.size
     source, metrics = _snapshot_plan(sim)
     if source is None:
-        return [None] * n
+        return Snapshots(n, None, np.zeros(0, dtype=np.int64), {})
     lat = sim.latent
     days = sim.sources[source]
     attach = (sim.u[at, U_ATTACH] < sim.profile.habits.vitals_attach) & days.worn[at] & ~days.lost[at]
-    out: list[dict[str, Any] | None] = [None] * n
     idx = np.flatnonzero(attach)
-    if idx.size == 0:
-        return out
-    columns: list[tuple[str, list[Any]]] = []
     sel = at[idx]
+    columns: dict[str, tuple[FloatArray | IntArray, BoolArray]] = {}
+    every = np.ones(idx.size, dtype=np.bool_)
     if "hrv_rmssd" in metrics:
-        columns.append(("hrv", np.floor(lat.hrv_ms[sel] + 0.5).astype(np.int64).tolist()))
+        columns["hrv"] = (np.floor(lat.hrv_ms[sel] + 0.5).astype(np.int64), every)
     if "sleep_duration" in metrics:
-        columns.append(("sleep_duration", (np.floor(lat.sleep_h[sel] * 10 + 0.5) / 10).tolist()))
+        columns["sleep_duration"] = (np.floor(lat.sleep_h[sel] * 10 + 0.5) / 10, every)
     if "resting_heart_rate" in metrics:
-        columns.append(("resting_heart_rate", np.floor(lat.resting_hr[sel] + 0.5).astype(np.int64).tolist()))
-    steps: list[int | None] = [None] * idx.size
+        columns["resting_heart_rate"] = (np.floor(lat.resting_hr[sel] + 0.5).astype(np.int64), every)
     if "steps" in metrics:  # steps so far today, on entries after noon
         wake = lat.wake_s[sel]
         share = np.minimum(1.0, (t[idx] - wake) / np.maximum(3600.0, 22 * 3600 - wake))
-        so_far = (lat.steps[sel] * share).astype(np.int64).tolist()
-        steps = [
-            s if after_noon else None
-            for s, after_noon in zip(so_far, (t[idx] >= 12 * 3600).tolist(), strict=True)
-        ]
-    for j, i in enumerate(idx.tolist()):
-        values = {name: col[j] for name, col in columns}
-        if steps[j] is not None:
-            values["steps"] = steps[j]
-        if values:
-            out[i] = {"source": source, "metrics": values}
-    return out
+        columns["steps"] = ((lat.steps[sel] * share).astype(np.int64), t[idx] >= 12 * 3600)
+    if not columns:
+        return Snapshots(n, None, np.zeros(0, dtype=np.int64), {})
+    # An entry whose only metric is steps, before noon, carries no snapshot at all.
+    keep = np.logical_or.reduce([present for _, present in columns.values()])
+    if not keep.all():
+        idx = idx[keep]
+        columns = {name: (values[keep], present[keep]) for name, (values, present) in columns.items()}
+    return Snapshots(n, source, idx, columns)
 
 
 def _notes(sim: Simulation, at: IntArray, k: IntArray, level: IntArray, in_flare: Any) -> dict[int, str]:
