@@ -65,7 +65,8 @@ def vital_lines(head: bytes, columns: VitalColumns) -> bytes:
         )
         for e in columns.emitters
     ]
-    values = orjson.dumps(columns.value)[1:-1].decode().split(",") if len(columns) else []
+    values = orjson.dumps(columns.values())[1:-1].decode().split(",") if len(columns) else []
+    systolic, diastolic = columns.components()
     iso_many = columns.timeline.iso_many
     out: list[str] = []
     append = out.append
@@ -75,8 +76,8 @@ def vital_lines(head: bytes, columns: VitalColumns) -> bytes:
         values,
         iso_many(columns.measured),
         iso_many(columns.received),
-        columns.systolic,
-        columns.diastolic,
+        systolic,
+        diastolic,
         strict=True,
     )
     for id_, k, value, measured, received, systolic, diastolic in rows:

@@ -303,7 +303,10 @@ _SNAPSHOT_DTYPES = {
     "resting_heart_rate": np.int64,
     "steps": np.int64,
 }
-_MASKED_COLUMNS = {("pain_entries", f"vitals_{name}") for name in SNAPSHOT_METRICS}
+_MASKED_COLUMNS = {("pain_entries", f"vitals_{name}") for name in SNAPSHOT_METRICS} | {
+    ("vitals", "systolic"),
+    ("vitals", "diastolic"),
+}
 
 
 def _snapshot_columns(snapshots: Snapshots, columns: Columns) -> None:
@@ -399,9 +402,9 @@ def _vital_columns(pid: str, vitals: VitalColumns, columns: Columns) -> None:
     kinds: _Codes = columns["_kinds"]  # (source, metric, unit, device), coded together
     codes = np.asarray([kinds.code((e.source, e.metric, e.unit, e.device)) for e in ems], dtype=np.int32)
     kinds.parts.append(codes[k])
-    columns["value"] += vitals.value
-    columns["systolic"] += vitals.systolic
-    columns["diastolic"] += vitals.diastolic
+    columns["value"].append(vitals.value)
+    columns["systolic"].append((vitals.systolic, vitals.systolic < 0))
+    columns["diastolic"].append((vitals.diastolic, vitals.diastolic < 0))
     columns["measured_at"].append((vitals.measured + vitals.origin) * 1000)  # int64 ms, one array
     columns["received_at"].append((vitals.received + vitals.origin) * 1000)
 
@@ -416,6 +419,7 @@ _MS_COLUMNS = {
 }
 # Integer columns the generator hands over as numpy arrays (no Python int per value on the way).
 _ARRAY_COLUMNS = _MS_COLUMNS | {
+    ("vitals", "value"),
     ("pain_entries", "pain_level"),
     ("gauges", "value"),
     ("gauges", "scale_min"),
@@ -656,7 +660,7 @@ def _vital_dicts(pid: str, vitals: list[dict[str, Any]], columns: Columns) -> No
     """`VitalReading` dicts into the vitals columns (timestamps parsed from their text)."""
     _rows_of(columns, pid, len(vitals))
     columns["id"].append([v["id"] for v in vitals])
-    columns["value"] += [v["value"] for v in vitals]
+    columns["value"].append(np.asarray([v["value"] for v in vitals], dtype=np.float64))
     kinds: _Codes = columns["_kinds"]
     kinds.parts.append(
         np.asarray(
@@ -664,8 +668,9 @@ def _vital_dicts(pid: str, vitals: list[dict[str, Any]], columns: Columns) -> No
         )
     )
     comps = [v.get("components") or {} for v in vitals]
-    columns["systolic"] += [c.get("systolic") for c in comps]
-    columns["diastolic"] += [c.get("diastolic") for c in comps]
+    for name in ("systolic", "diastolic"):
+        values = np.asarray([c.get(name, -1) for c in comps], dtype=np.int64)
+        columns[name].append((values, values < 0))
     for name in ("measured_at", "received_at"):
         text = pa.array([v[name] for v in vitals], pa.string())
         columns[name].append(text.cast(TS).cast(pa.int64()).to_numpy())

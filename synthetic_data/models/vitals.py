@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from synthetic_data.models import clamp
 from synthetic_data.models.latent import Latent
@@ -141,14 +142,34 @@ class VitalColumns:
     emitters: list[Emitter]
     emitter: IntArray
     ids: Ids
-    value: list[float | int]
-    systolic: list[int | None]
-    diastolic: list[int | None]
+    value: FloatArray  # every value as float64 (exact for the integer metrics too)
+    integral: BoolArray  # the row's metric is an integer one (its JSON value is an int)
+    systolic: IntArray  # blood pressure's components; -1 on other rows
+    diastolic: IntArray
     measured: IntArray
     received: IntArray
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def values(self) -> list[float | int]:
+        """The values as the API writes them: ints for integer metrics, floats for the others."""
+        held = self.value.astype(object)
+        if self.integral.any():
+            held[self.integral] = self.value[self.integral].astype(np.int64).astype(object)
+        values: list[float | int] = held.tolist()
+        return values
+
+    def components(self) -> tuple[list[int | None], list[int | None]]:
+        """(systolic, diastolic) of each row, None where the row is not blood pressure."""
+        systolic: list[int | None] = [None] * len(self.value)
+        diastolic: list[int | None] = [None] * len(self.value)
+        rows = np.flatnonzero(self.systolic >= 0)
+        for i, s_, d_ in zip(
+            rows.tolist(), self.systolic[rows].tolist(), self.diastolic[rows].tolist(), strict=True
+        ):
+            systolic[i], diastolic[i] = s_, d_
+        return systolic, diastolic
 
 
 def _round1(x: FloatArray) -> FloatArray:
@@ -276,8 +297,8 @@ class _Readings:
     idx: IntArray
     n: IntArray
     value: FloatArray | IntArray
-    systolic: list[int | None] | None
-    diastolic: list[int | None] | None
+    systolic: IntArray | None
+    diastolic: IntArray | None
     measured: IntArray
     received: IntArray
     dup: BoolArray
@@ -303,14 +324,13 @@ def _read(sim: Simulation, w: _Window, e: Emitter, count: IntArray) -> _Readings
     u = w.u
     rx, mess, error = u[idx, col], u[idx, col + 1], 2.0 * u[idx, col + 2] - 1.0
     value = _measure(e, raw[idx], error)
-    systolic_l: list[int | None] | None = None
-    diastolic_l: list[int | None] | None = None
+    systolic: IntArray | None = None
+    diastolic: IntArray | None = None
     if e.metric == "blood_pressure":
         systolic = value.astype(np.int64)
         diastolic = np.minimum(
             systolic - 20, clamp(_int(w.lat.diastolic[w.a : w.b][idx] + 2.0 * error), 45, 130)
         )
-        systolic_l, diastolic_l = systolic.tolist(), diastolic.tolist()
     measured = sim.day_start[w.a : w.b][idx] + np.asarray(t, dtype=np.float64)[idx].astype(np.int64)
     received = _received(sim, w, e, idx, rx, measured)
     late_p, dup_p = sim.rates.late, sim.rates.duplicate
@@ -321,7 +341,7 @@ def _read(sim: Simulation, w: _Window, e: Emitter, count: IntArray) -> _Readings
     dup_received = received + 300
     if dup_p > 0:
         dup_received = dup_received + (np.clip(mess - late_p, 0, None) / dup_p * 6 * HOUR).astype(np.int64)
-    return _Readings(idx, n, value, systolic_l, diastolic_l, measured, received, dup, dup_received)
+    return _Readings(idx, n, value, systolic, diastolic, measured, received, dup, dup_received)
 
 
 def _received(
@@ -344,86 +364,76 @@ _SUFFIXES = [*_SUFFIX, *(suffix + "_d" for suffix in _SUFFIX)]  # index n + 100 
 
 
 class _Collected:
-    """Every emitter's readings of a window, gathered for one sort into the API's order.
+    """Every emitter's readings of a window, gathered as numpy parts for one sort into the API's order.
 
-    Ids are made once, after the sort, from (day, reading number, copy); values stay the Python
-    numbers `tolist` gave (an int metric's ints, a float metric's floats: NDJSON writes them as such)
-    and are reordered as one object array rather than an element at a time.
+    Ids are made once, after the sort, from (day, reading number, copy). Values are kept as float64
+    with a flag for the integer metrics, so Parquet takes them as they are and NDJSON turns them back
+    into the Python ints and floats the API writes (`VitalColumns.values`).
     """
 
     def __init__(self, first_day: int) -> None:
         self.first_day = first_day  # `day` keys count from the window's first day
-        self.values: list[float | int] = []
-        self.systolic: list[int | None] = []
-        self.diastolic: list[int | None] = []
-        self.keys: dict[str, list[IntArray]] = {
-            k: [] for k in ("emitter", "received", "day", "measured", "n", "copy")
+        self.rows = 0
+        self.parts: dict[str, list[npt.NDArray[Any]]] = {
+            k: []
+            for k in (
+                "emitter",
+                "received",
+                "day",
+                "measured",
+                "n",
+                "copy",
+                "value",
+                "integral",
+                "sys",
+                "dia",
+            )
         }
 
     def add(self, emitter_index: int, r: _Readings) -> None:
-        values = r.value.tolist()
-        size = r.idx.size
-        nones: list[int | None] = [None] * size
-        self.values += values
-        self.systolic += nones if r.systolic is None else r.systolic
-        self.diastolic += nones if r.diastolic is None else r.diastolic
-        self._keys(emitter_index, size, r.received, r.idx, r.measured, r.n, 0)
+        self._add(emitter_index, r, slice(None), r.received, 0)
         dups = np.flatnonzero(r.dup)
         if dups.size:  # the same measurement uploaded again, under a new id, a little later
-            picked = dups.tolist()
-            self.values += [values[j] for j in picked]
-            self.systolic += [None] * dups.size if r.systolic is None else [r.systolic[j] for j in picked]
-            self.diastolic += [None] * dups.size if r.diastolic is None else [r.diastolic[j] for j in picked]
-            self._keys(
-                emitter_index, dups.size, r.dup_received[dups], r.idx[dups], r.measured[dups], r.n[dups], 1
-            )
+            self._add(emitter_index, r, dups, r.dup_received[dups], 1)
 
-    def _keys(
-        self,
-        emitter_index: int,
-        size: int,
-        received: IntArray,
-        day: IntArray,
-        measured: IntArray,
-        n: IntArray,
-        copy: int,
-    ) -> None:
-        keys = self.keys
-        keys["emitter"].append(np.full(size, emitter_index, dtype=np.int64))
-        keys["received"].append(received)
-        keys["day"].append(day)
-        keys["measured"].append(measured)
-        keys["n"].append(n)
-        keys["copy"].append(np.zeros(size, dtype=np.int64) if copy == 0 else np.ones(size, dtype=np.int64))
+    def _add(self, emitter_index: int, r: _Readings, pick: Any, received: IntArray, copy: int) -> None:
+        parts = self.parts
+        day = r.idx[pick]
+        size = day.size
+        parts["emitter"].append(np.full(size, emitter_index, dtype=np.int64))
+        parts["received"].append(received)
+        parts["day"].append(day)
+        parts["measured"].append(r.measured[pick])
+        parts["n"].append(r.n[pick])
+        parts["copy"].append(np.full(size, copy, dtype=np.int64))
+        parts["value"].append(r.value[pick].astype(np.float64))
+        parts["integral"].append(np.full(size, r.value.dtype.kind == "i", dtype=np.bool_))
+        none = np.full(size, -1, dtype=np.int64)
+        parts["sys"].append(none if r.systolic is None else r.systolic[pick])
+        parts["dia"].append(none if r.diastolic is None else r.diastolic[pick])
+        self.rows += size
 
     def __len__(self) -> int:
-        return len(self.values)
+        return self.rows
 
     def columns(self, sim: Simulation, ems: list[Emitter]) -> VitalColumns:
         """The readings sorted by day, time, reading number, then original before duplicate."""
-        key = {name: np.concatenate(parts) for name, parts in self.keys.items()}
+        key = {name: np.concatenate(parts) for name, parts in self.parts.items()}
         order = np.lexsort((key["copy"], key["n"], key["measured"], key["day"]))
-        suffix = (key["n"] + 100 * key["copy"])[order]
+        key = {name: values[order] for name, values in key.items()}
         return VitalColumns(
             timeline=sim.timeline,
             origin=calendar.timegm(sim.timeline.start.timetuple()),
             emitters=ems,
-            emitter=key["emitter"][order],
-            ids=sim.ids("vt", key["day"][order] + self.first_day, suffix, _SUFFIXES),
-            value=_reordered(self.values, order),
-            systolic=_reordered(self.systolic, order),
-            diastolic=_reordered(self.diastolic, order),
-            measured=key["measured"][order],
-            received=key["received"][order],
+            emitter=key["emitter"],
+            ids=sim.ids("vt", key["day"] + self.first_day, key["n"] + 100 * key["copy"], _SUFFIXES),
+            value=key["value"],
+            integral=key["integral"],
+            systolic=key["sys"],
+            diastolic=key["dia"],
+            measured=key["measured"],
+            received=key["received"],
         )
-
-
-def _reordered(values: list[Any], order: IntArray) -> list[Any]:
-    """`[values[i] for i in order]`, the same Python objects, gathered by numpy."""
-    held = np.empty(len(values), dtype=object)
-    held[:] = values
-    reordered: list[Any] = held[order].tolist()
-    return reordered
 
 
 def vital_columns(sim: Simulation, first_day: int, last_day: int) -> VitalColumns | None:
@@ -468,14 +478,15 @@ def build_vitals(sim: Simulation, first_day: int, last_day: int) -> list[dict[st
     kinds = [(e.source, e.metric, e.unit, e.device) for e in columns.emitters]
     out: list[dict[str, Any]] = []
     append = out.append
+    systolic, diastolic = columns.components()
     rows = zip(
         columns.ids.tolist(),
         columns.emitter.tolist(),
-        columns.value,
+        columns.values(),
         iso_many(columns.measured),
         iso_many(columns.received),
-        columns.systolic,
-        columns.diastolic,
+        systolic,
+        diastolic,
         strict=True,
     )
     for id_, k, v, m_, r_, sys_, dia in rows:
