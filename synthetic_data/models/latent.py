@@ -43,10 +43,7 @@ def ar1(noise: FloatArray, phi: float, sd: float, init: float) -> FloatArray:
     """Stationary AR(1) with SD `sd` driven by standard-normal `noise`; `init` ~ N(0, 1) seeds x[-1]."""
     scale = sd * math.sqrt(1.0 - phi * phi)
     x = init * sd
-    out = []
-    for e in noise.tolist():
-        x = phi * x + scale * e
-        out.append(x)
+    out = [x := phi * x + scale * e for e in noise.tolist()]  # a comprehension: no append call
     return np.asarray(out, dtype=np.float64)
 
 
