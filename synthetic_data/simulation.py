@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from synthetic_data.models.latent import Latent, simulate
 from synthetic_data.models.messiness import Rates, SourceDays, lapse_days, rates, source_days
 from synthetic_data.patients import PatientProfile
 from synthetic_data.seeding import BoolArray, DayDraws, FloatArray, IntArray
-from synthetic_data.timeline import DAY, Timeline
+from synthetic_data.timeline import Timeline
 
 BACKFILL_MARGIN_DAYS = 30
 _DAY_TAGS: list[str] = []
@@ -96,7 +94,6 @@ def build_simulation(
     latent = simulate(profile, draws, timeline.weekdays(horizon))
     r = rates(profile, messiness)
     span = horizon + BACKFILL_MARGIN_DAYS
-    offsets = np.asarray(timeline.offsets(profile.timezone, span)[:span], dtype=np.int64)
     return Simulation(
         profile=profile,
         timeline=timeline,
@@ -107,5 +104,5 @@ def build_simulation(
         sources={source: source_days(draws, i, r) for i, source in enumerate(profile.sources)},
         u=draws.uniform,
         z=draws.normal,
-        day_start=np.arange(span, dtype=np.int64) * DAY - offsets,
+        day_start=timeline.day_starts(profile.timezone, span),
     )
