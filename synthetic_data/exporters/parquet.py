@@ -46,7 +46,7 @@ from synthetic_data.vocab import SERIES
 
 PART_PATIENTS = 1_000
 COMPRESSION = "zstd"
-ROW_GROUP_PATIENTS = 50  # patients per row group (~80k vitals rows a year): bounds a worker's memory
+ROW_GROUP_PATIENTS = 200  # patients per row group (~320k vitals rows a year): bounds a worker's memory
 
 TS = pa.timestamp("ms", tz="UTC")  # Parquet has no seconds unit; ms is what reads back
 ENUM = pa.dictionary(pa.int32(), pa.string())
