@@ -319,7 +319,9 @@ def pain_columns(sim: Simulation, first_day: int, last_day: int) -> PainColumns 
     picked &= np.cumsum(picked, axis=1) <= MAX_QUALITIES
     quality_names = np.array(e.qualities, dtype=object)
     origin = calendar.timegm(sim.timeline.start.timetuple())
-    notes = e.notes
+    notes: list[str | None] = [None] * n
+    for i, text in e.notes.items():
+        notes[i] = text
     return PainColumns(
         timeline=sim.timeline,
         ids=e.ids,
@@ -333,7 +335,7 @@ def pain_columns(sim: Simulation, first_day: int, last_day: int) -> PainColumns 
         quality_offsets=[0, *np.cumsum(picked.sum(axis=1)).tolist()],
         wellbeing=e.wellbeing,
         snapshots=e.snapshots,
-        notes=[notes.get(i) for i in range(n)] if notes else [None] * n,
+        notes=notes,
     )
 
 

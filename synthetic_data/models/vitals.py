@@ -320,9 +320,10 @@ def _read(sim: Simulation, w: _Window, e: Emitter, count: IntArray) -> _Readings
         return None
     n = count[idx]
     count[idx] += 1
-    col = U_RX + 3 * (n % N_READING_DRAWS)
-    u = w.u
-    rx, mess, error = u[idx, col], u[idx, col + 1], 2.0 * u[idx, col + 2] - 1.0
+    # The three draws of each reading, taken from the flattened day rows (one 1-D gather each).
+    at = idx * w.u.shape[1] + U_RX + 3 * (n % N_READING_DRAWS)
+    flat = w.u.ravel()
+    rx, mess, error = flat[at], flat[at + 1], 2.0 * flat[at + 2] - 1.0
     value = _measure(e, raw[idx], error)
     systolic: IntArray | None = None
     diastolic: IntArray | None = None
@@ -340,7 +341,7 @@ def _read(sim: Simulation, w: _Window, e: Emitter, count: IntArray) -> _Readings
         received = received + late * DAY * (1 + (mess / late_p * 5).astype(np.int64))
     dup_received = received + 300
     if dup_p > 0:
-        dup_received = dup_received + (np.clip(mess - late_p, 0, None) / dup_p * 6 * HOUR).astype(np.int64)
+        dup_received = dup_received + (np.maximum(mess - late_p, 0.0) / dup_p * 6 * HOUR).astype(np.int64)
     return _Readings(idx, n, value, systolic, diastolic, measured, received, dup, dup_received)
 
 
