@@ -28,7 +28,7 @@ Z_GAUGE = DayDraws.zcol("gauge_0")
 _SUFFIX = [f"_{i}" for i in range(len(GAUGE_TYPES))]
 
 
-def _values(sim: Simulation, gauge: str, at: IntArray, u: FloatArray, noise: FloatArray) -> FloatArray:
+def _values(sim: Simulation, gauge: str, at: IntArray, doses: FloatArray, noise: FloatArray) -> FloatArray:
     """Unrounded values of one gauge type on days `at`."""
     profile, lat = sim.profile, sim.latent
     body, habits = profile.body, profile.habits
@@ -47,7 +47,7 @@ def _values(sim: Simulation, gauge: str, at: IntArray, u: FloatArray, noise: Flo
     if gauge == "pain":
         return pain_now + 0.6 * noise
     if gauge == "medication_adherence":  # doses taken out of doses prescribed, from the draw's bits
-        bits = (u[:, U_DOSES] * 4503599627370496.0).astype(np.int64)
+        bits = (doses * 4503599627370496.0).astype(np.int64)
         taken = sum(
             ((bits >> (8 * k)) & 255) < habits.dose_adherence * 256 for k in range(habits.doses_per_day)
         )
@@ -86,20 +86,21 @@ def gauge_columns(sim: Simulation, first_day: int, last_day: int) -> GaugeColumn
     if days.size == 0:
         return None
     at = days + a
-    u = u_all[days]
+    # only three of a day's uniform draws are read here: gather those, not the whole rows
+    u_time, u_late, u_doses = u_all[days, U_TIME], u_all[days, U_LATE], u_all[days, U_DOSES]
     z = sim.z[at]
-    recorded = sim.day_start[at] + (EVENING[0] + u[:, U_TIME] * EVENING[1]).astype(np.int64)
+    recorded = sim.day_start[at] + (EVENING[0] + u_time * EVENING[1]).astype(np.int64)
     backfill = sim.rates.gauge_backfill
-    late = u[:, U_LATE] < backfill
+    late = u_late < backfill
     next_morning = sim.day_start[at + 1] + lat.wake_s[at] + 1800
     if backfill > 0:
-        next_morning = next_morning + (u[:, U_LATE] / backfill * 7200).astype(np.int64)
-    created = np.where(late, next_morning, recorded + 3 + (u[:, U_LATE] * 40).astype(np.int64))
+        next_morning = next_morning + (u_late / backfill * 7200).astype(np.int64)
+    created = np.where(late, next_morning, recorded + 3 + (u_late * 40).astype(np.int64))
     kinds = [(i, g) for i, g in enumerate(GAUGE_TYPES) if g in habits.gauge_types]
     columns = []
     for i, gauge in kinds:
         lo, hi = GAUGE_SCALES[gauge]
-        raw = _values(sim, gauge, at, u, z[:, Z_GAUGE + i])
+        raw = _values(sim, gauge, at, u_doses, z[:, Z_GAUGE + i])
         columns.append(clamp(np.floor(raw + 0.5), lo, hi).astype(np.int64))
     values = np.stack(columns, axis=1).ravel()
     types = np.asarray([i for i, _ in kinds], dtype=np.int64)
