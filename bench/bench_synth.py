@@ -10,7 +10,10 @@ measures, in the same run:
 - peak memory: the largest sum of RSS over the CLI process and its workers (sampled from /proc every
   20 ms), the largest single process (getrusage of the waited-for children, which the kernel tracks
   exactly), and the finished blocks waiting in /dev/shm for the parent (RAM, though not anyone's RSS);
-- load average before and after (the machine is shared: absolute figures move with it).
+- load average before and after (the machine is shared: absolute figures move with it), and a host
+  speed probe before and after: a fixed single-core workload (`speed_probe`), since this machine is a VM
+  whose vCPUs run slower when its host is busy — something the load average inside it does not see
+  (two runs minutes apart measured 23.9 s and 32.8 s for 10k x 365 Parquet, at load 1.1 and 1.9).
 
 Targets (DESIGN.md "Performance targets", issue 19): 10,000 patients x 365 days to NDJSON in <= 60 s wall
 on 2 cores, to Parquet in <= 25 s; peak memory <= 1 GB.
@@ -110,6 +113,24 @@ class TreeSampler(threading.Thread):
         self.join()
 
 
+def speed_probe() -> float:
+    """Seconds of a fixed single-core workload like the generator's (Python arithmetic, small numpy
+    operations); best of three, so a one-off hiccup does not count. Slower means a busier host."""
+    import numpy as np  # the bench's parent otherwise needs no numpy
+
+    def work() -> float:
+        started = time.perf_counter()
+        total = 0.0
+        for i in range(3_000_000):
+            total += i * 0.5
+        x = np.arange(365, dtype=np.float64)
+        for _ in range(30_000):
+            x = np.minimum(np.maximum(x * 1.0001 + 0.5, 0.0), 1e6)
+        return time.perf_counter() - started
+
+    return min(work() for _ in range(3))
+
+
 class ChildRun(NamedTuple):
     """What one measured child process cost: wall and CPU seconds (its whole tree), the sampler's peaks
     and ``ru_maxrss``, the load average before it started."""
@@ -119,6 +140,7 @@ class ChildRun(NamedTuple):
     sampler: TreeSampler
     max_rss_bytes: int
     load_before: float
+    probe_before: float
 
 
 def run_measured(command: list[str], what: str, **popen: Any) -> ChildRun:
@@ -127,6 +149,7 @@ def run_measured(command: list[str], what: str, **popen: Any) -> ChildRun:
     Children's CPU comes from ``RUSAGE_CHILDREN``, which is cumulative: what earlier runs used is
     subtracted."""
     load_before = os.getloadavg()[0]
+    probe_before = speed_probe()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, **popen)
@@ -139,7 +162,7 @@ def run_measured(command: list[str], what: str, **popen: Any) -> ChildRun:
         raise SystemExit(f"{what} exited with {code}")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
-    return ChildRun(wall, cpu, sampler, usage.ru_maxrss * 1024, load_before)
+    return ChildRun(wall, cpu, sampler, usage.ru_maxrss * 1024, load_before, probe_before)
 
 
 def measure(
@@ -172,6 +195,8 @@ def measure(
         "processes": sampler.peak_processes,
         "load_before": round(run.load_before, 2),
         "load_after": round(os.getloadavg()[0], 2),
+        "probe_before_seconds": round(run.probe_before, 3),
+        "probe_after_seconds": round(speed_probe(), 3),
     }
 
 
@@ -432,6 +457,10 @@ def _print(figures: dict[str, object], patients: int, days: int, workers: int) -
         f"  /dev/shm in flight {float(figures['peak_shm_bytes']) * mb:>14.0f} MB (spilled blocks; RAM, not RSS)"
     )
     print(f"  load average       {figures['load_before']} before, {figures['load_after']} after")
+    print(
+        f"  host speed probe   {figures['probe_before_seconds']} s before, {figures['probe_after_seconds']} s after"
+        " (fixed work, one core; higher = a slower host)"
+    )
 
 
 if __name__ == "__main__":
