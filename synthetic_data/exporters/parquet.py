@@ -331,9 +331,8 @@ def _wellbeing_from_columns(pid: str, checkins: WellbeingColumns, columns: Colum
     """Check-ins from the generator's columns (dates as text, completion times as int64 ms)."""
     _rows_of(columns, pid, len(checkins))
     columns["id"].append(checkins.ids)
-    date_str = checkins.timeline.date_str
-    columns["date"] += [date_str(d) for d in checkins.days.tolist()]
     origin = calendar.timegm(checkins.timeline.start.timetuple())
+    columns["date"].append(checkins.days + origin // 86_400)  # date32: days since 1970-01-01
     columns["completed_at"].append((checkins.completed + origin) * 1000)
     columns["raw_score"].append(checkins.raw)
     columns["composite_score"].append(checkins.raw * 4)
@@ -362,7 +361,9 @@ def _gauges_from_columns(gauges: GaugeColumns, columns: Columns) -> None:
 def _wellbeing_columns(pid: str, checkins: list[dict[str, Any]], columns: Columns) -> None:
     _rows_of(columns, pid, len(checkins))
     columns["id"].append([w["id"] for w in checkins])
-    columns["date"] += [w["date"] for w in checkins]
+    columns["date"].append(
+        np.asarray([date.fromisoformat(w["date"]).toordinal() - _EPOCH_ORDINAL for w in checkins], np.int64)
+    )
     for name in ("raw_score", "composite_score"):
         columns[name].append(_ints([w[name] for w in checkins]))
     text = pa.array([w["completed_at"] for w in checkins], pa.string())
@@ -409,6 +410,7 @@ def _vital_columns(pid: str, vitals: VitalColumns, columns: Columns) -> None:
     columns["received_at"].append((vitals.received + vitals.origin) * 1000)
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _MS_COLUMNS = {
     ("vitals", "measured_at"),
     ("vitals", "received_at"),
@@ -424,6 +426,7 @@ _ARRAY_COLUMNS = _MS_COLUMNS | {
     ("gauges", "value"),
     ("gauges", "scale_min"),
     ("gauges", "scale_max"),
+    ("wellbeing", "date"),
     ("wellbeing", "raw_score"),
     ("wellbeing", "composite_score"),
     *(("wellbeing", name) for name in DIMENSIONS),
@@ -489,6 +492,8 @@ def _typed(name: str, columns: Columns) -> pa.Table:
             continue
         if (name, target.name) in _ARRAY_COLUMNS:  # numpy arrays, one per patient
             merged = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+            if target.type == pa.date32():  # Arrow casts to date32 from int32 only
+                merged = merged.astype(np.int32)
             arrays.append(pa.array(merged).cast(target.type))
             continue
         array = pa.array(values, type=field.type)
