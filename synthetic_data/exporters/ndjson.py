@@ -115,11 +115,12 @@ def pain_lines(head: bytes, columns: PainColumns) -> bytes:
     dicts: per-area and per-quality JSON pieces cached, wellbeing formatted by one orjson call."""
     start = head.decode()
     n = len(columns.ids)
+    a_ids = columns.area_ids
     area_head: dict[str, str] = {}
-    for name in set(columns.area_ids):
+    for name in set(a_ids):
         area_head[name] = f'{{"id":{_json(name)},"max_intensity":'
-    a_ids, a_levels, a_offsets = columns.area_ids, columns.area_levels, columns.area_offsets
-    q_ids, q_offsets = columns.quality_ids, columns.quality_offsets
+    a_levels, a_offsets = columns.area_levels.tolist(), columns.area_offsets.tolist()
+    q_ids, q_offsets = columns.quality_ids, columns.quality_offsets.tolist()
     wellbeing = orjson.dumps(columns.wellbeing)[1:-1].decode().split(",") if n else []
     dumps = orjson.dumps
     out: list[str] = []

@@ -36,13 +36,13 @@ from synthetic_data.exporters.base import Block
 from synthetic_data.exporters.csvfiles import _patient_row as csv_patient_row
 from synthetic_data.generate import PatientSeries
 from synthetic_data.models.gauges import GaugeColumns
-from synthetic_data.models.pain import SNAPSHOT_METRICS, PainColumns, Snapshots
+from synthetic_data.models.pain import AREA_INDEX, QUALITY_INDEX, SNAPSHOT_METRICS, PainColumns, Snapshots
 from synthetic_data.models.vitals import VitalColumns
 from synthetic_data.models.wellbeing import DIMENSIONS, WellbeingColumns
 from synthetic_data.patient_records import patient_record
 from synthetic_data.patients import PatientProfile
 from synthetic_data.simulation import Ids, day_tags
-from synthetic_data.vocab import SERIES
+from synthetic_data.vocab import BODY_AREAS, PAIN_QUALITIES, SERIES
 
 PART_PATIENTS = 1_000
 COMPRESSION = "zstd"
@@ -253,20 +253,11 @@ def _pain_columns(pid: str, entries: list[dict[str, Any]], columns: Columns) -> 
     text = pa.array([e["logged_at"] for e in entries], pa.string())
     columns["logged_at"].append(text.cast(TS).cast(pa.int64()).to_numpy())
     columns["pain_level"].append(_ints([e["pain_level"] for e in entries]))
-    area_ids, area_levels, offsets = columns["_area_id"], columns["_area_max"], columns["_area_offsets"]
-    end = offsets[-1]
-    for e in entries:
-        areas = e["areas"]
-        area_ids += [a["id"] for a in areas]
-        area_levels += [a["max_intensity"] for a in areas]
-        end += len(areas)
-        offsets.append(end)
-    quality_ids, quality_offsets = columns["_quality_id"], columns["_quality_offsets"]
-    end = quality_offsets[-1]
-    for e in entries:
-        quality_ids += e["qualities"]
-        end += len(e["qualities"])
-        quality_offsets.append(end)
+    columns["_area_code"].append(_ints([AREA_INDEX[a["id"]] for e in entries for a in e["areas"]]))
+    columns["_area_max"].append(_ints([a["max_intensity"] for e in entries for a in e["areas"]]))
+    columns["_area_count"].append(_ints([len(e["areas"]) for e in entries]))
+    columns["_quality_code"].append(_ints([QUALITY_INDEX[q] for e in entries for q in e["qualities"]]))
+    columns["_quality_count"].append(_ints([len(e["qualities"]) for e in entries]))
     columns["overall_wellbeing"] += [e["overall_wellbeing"] for e in entries]
     snapshots = [e["vitals"] for e in entries]
     source: _Codes = columns["vitals_source"]
@@ -285,13 +276,11 @@ def _pain_from_columns(pid: str, pain: PainColumns, columns: Columns) -> None:
     columns["id"].append(pain.ids)
     columns["logged_at"].append(pain.logged_ms)
     columns["pain_level"].append(pain.level)
-    base = columns["_area_offsets"][-1]
-    columns["_area_id"] += pain.area_ids
-    columns["_area_max"] += pain.area_levels
-    columns["_area_offsets"] += [base + o for o in pain.area_offsets[1:]]
-    base = columns["_quality_offsets"][-1]
-    columns["_quality_id"] += pain.quality_ids
-    columns["_quality_offsets"] += [base + o for o in pain.quality_offsets[1:]]
+    columns["_area_code"].append(pain.area_codes)
+    columns["_area_max"].append(pain.area_levels)
+    columns["_area_count"].append(np.diff(pain.area_offsets))
+    columns["_quality_code"].append(pain.quality_codes)
+    columns["_quality_count"].append(np.diff(pain.quality_offsets))
     columns["overall_wellbeing"] += pain.wellbeing
     _snapshot_columns(pain.snapshots, columns)
     columns["notes"] += pain.notes
@@ -436,8 +425,9 @@ _ARRAY_COLUMNS = _MS_COLUMNS | {
 def _empty_columns(name: str) -> Columns:
     columns: Columns = {field: [] for field in SCHEMAS[name].names}
     if name == "pain_entries":
-        columns |= {"_area_id": [], "_area_max": [], "_area_offsets": [0]}
-        columns |= {"_quality_id": [], "_quality_offsets": [0]}
+        # areas and qualities: vocabulary codes of the flat children, and each entry's count
+        columns |= {"_area_code": [], "_area_max": [], "_area_count": []}
+        columns |= {"_quality_code": [], "_quality_count": []}
     if name == "vitals":  # source, metric, unit and device come as codes into `_kinds`
         columns["_kinds"] = _Codes()
     if name == "gauges":
@@ -459,16 +449,21 @@ def _typed(name: str, columns: Columns) -> pa.Table:
         values = columns[target.name]
         if name == "pain_entries" and target.name == "areas":
             children = pa.StructArray.from_arrays(
-                [pa.array(columns["_area_id"], pa.string()), pa.array(columns["_area_max"], pa.int8())],
+                [
+                    _AREAS.take(_merged(columns["_area_code"])),
+                    pa.array(_merged(columns["_area_max"])).cast(pa.int8()),
+                ],
                 fields=list(AREA),
             )
-            offsets = pa.array(columns["_area_offsets"], pa.int32())
-            arrays.append(pa.ListArray.from_arrays(offsets, children, type=target.type))
+            arrays.append(
+                pa.ListArray.from_arrays(_offsets(columns["_area_count"]), children, type=target.type)
+            )
             continue
         if name == "pain_entries" and target.name == "qualities":
-            offsets = pa.array(columns["_quality_offsets"], pa.int32())
-            flat = pa.array(columns["_quality_id"], pa.string())
-            arrays.append(pa.ListArray.from_arrays(offsets, flat, type=target.type))
+            flat = _QUALITIES.take(_merged(columns["_quality_code"]))
+            arrays.append(
+                pa.ListArray.from_arrays(_offsets(columns["_quality_count"]), flat, type=target.type)
+            )
             continue
         if name == "vitals" and target.name in _KIND_COLUMNS:
             arrays.append(columns["_kinds"].array(_KIND_COLUMNS.index(target.name)))
@@ -574,6 +569,19 @@ def _record_ids(chunks: list[Ids | list[str]]) -> pa.Array:
         suffixes.take(pa.array(np.concatenate([c.suffix for c in coded]))),
         "",
     )
+
+
+_AREAS = pa.array(BODY_AREAS, pa.string())
+_QUALITIES = pa.array(PAIN_QUALITIES, pa.string())
+
+
+def _merged(parts: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _offsets(counts: list[npt.NDArray[np.int64]]) -> pa.Array:
+    """List offsets (int32, from 0) from each entry's child count."""
+    return pa.array(np.concatenate(([0], np.cumsum(_merged(counts)))).astype(np.int32))
 
 
 def _patient_ids(runs: list[tuple[str, int]]) -> pa.Array:

@@ -23,6 +23,7 @@ from synthetic_data.models.notes import note
 from synthetic_data.seeding import BoolArray, DayDraws, FloatArray, IntArray
 from synthetic_data.simulation import Ids, Simulation
 from synthetic_data.timeline import Timeline
+from synthetic_data.vocab import BODY_AREAS, PAIN_QUALITIES
 
 # (local start, length) in seconds of the midday and evening slots; the morning slot follows waking.
 MIDDAY = (12 * 3600, 3 * 3600)
@@ -41,6 +42,10 @@ U_AREAS, U_QUALITIES, U_INTENSITY = _U("areas_0"), _U("qualities_0"), _U("intens
 U_WB_NULL, U_ATTACH, U_NOTES = _U("wellbeing_null"), _U("vitals_attach"), _U("notes")
 Z_ENTRY = DayDraws.zcol("pain_entry_0")
 _SUFFIX = [f"_{k}" for k in range(16)]
+AREA_INDEX = {name: i for i, name in enumerate(BODY_AREAS)}
+QUALITY_INDEX = {name: i for i, name in enumerate(PAIN_QUALITIES)}
+_AREA_NAMES = np.array(BODY_AREAS, dtype=object)
+_QUALITY_NAMES = np.array(PAIN_QUALITIES, dtype=object)
 
 
 def _slot_of(local_seconds: float) -> int:
@@ -155,14 +160,24 @@ class PainColumns:
     logged: IntArray
     logged_ms: IntArray
     level: IntArray
-    area_ids: list[str]
-    area_levels: list[int]
-    area_offsets: list[int]  # entry i's areas are children [offsets[i], offsets[i + 1])
-    quality_ids: list[str]
-    quality_offsets: list[int]  # likewise for qualities
+    area_codes: IntArray  # children: indices into vocab.BODY_AREAS
+    area_levels: IntArray
+    area_offsets: IntArray  # entry i's areas are children [offsets[i], offsets[i + 1])
+    quality_codes: IntArray  # indices into vocab.PAIN_QUALITIES
+    quality_offsets: IntArray  # likewise for qualities
     wellbeing: list[float | None]
     snapshots: Snapshots
     notes: list[str | None]
+
+    @property
+    def area_ids(self) -> list[str]:
+        names: list[str] = _AREA_NAMES[self.area_codes].tolist()
+        return names
+
+    @property
+    def quality_ids(self) -> list[str]:
+        names: list[str] = _QUALITY_NAMES[self.quality_codes].tolist()
+        return names
 
 
 def _prepare(sim: Simulation, first_day: int, last_day: int) -> _Entries | None:
@@ -312,12 +327,12 @@ def pain_columns(sim: Simulation, first_day: int, last_day: int) -> PainColumns 
     extra = np.asarray(e.area_codes)[:, None] >> np.arange(len(e.extra_areas)) & 1 == 1
     extra &= np.cumsum(extra, axis=1) <= MAX_AREAS - 1
     areas = np.concatenate([np.ones((n, 1), dtype=bool), extra], axis=1)
-    area_names = np.array([e.first_area, *e.extra_areas], dtype=object)
+    area_vocab = np.asarray([AREA_INDEX[a] for a in (e.first_area, *e.extra_areas)], dtype=np.int64)
     area_levels = np.concatenate([e.level[:, None], e.intensities], axis=1)
     # Qualities: the included usual qualities in order, at most MAX_QUALITIES.
     picked = np.asarray(e.quality_codes)[:, None] >> np.arange(len(e.qualities)) & 1 == 1
     picked &= np.cumsum(picked, axis=1) <= MAX_QUALITIES
-    quality_names = np.array(e.qualities, dtype=object)
+    quality_vocab = np.asarray([QUALITY_INDEX[q] for q in e.qualities], dtype=np.int64)
     origin = calendar.timegm(sim.timeline.start.timetuple())
     notes: list[str | None] = [None] * n
     for i, text in e.notes.items():
@@ -328,11 +343,11 @@ def pain_columns(sim: Simulation, first_day: int, last_day: int) -> PainColumns 
         logged=e.logged,
         logged_ms=(e.logged + origin) * 1000,
         level=e.level,
-        area_ids=area_names[np.nonzero(areas)[1]].tolist(),
-        area_levels=area_levels[areas].tolist(),
-        area_offsets=[0, *np.cumsum(areas.sum(axis=1)).tolist()],
-        quality_ids=quality_names[np.nonzero(picked)[1]].tolist(),
-        quality_offsets=[0, *np.cumsum(picked.sum(axis=1)).tolist()],
+        area_codes=area_vocab[np.nonzero(areas)[1]],
+        area_levels=area_levels[areas],
+        area_offsets=np.concatenate(([0], np.cumsum(areas.sum(axis=1)))),
+        quality_codes=quality_vocab[np.nonzero(picked)[1]],
+        quality_offsets=np.concatenate(([0], np.cumsum(picked.sum(axis=1)))),
         wellbeing=e.wellbeing,
         snapshots=e.snapshots,
         notes=notes,

@@ -66,7 +66,7 @@ def test_ndjson_lines_from_columns_equal_lines_from_dicts(
     if pain is not None:
         areas = [[(a["id"], a["max_intensity"]) for a in e["areas"]] for e in entries]
         offsets = pain.area_offsets
-        children = list(zip(pain.area_ids, pain.area_levels, strict=True))
+        children = list(zip(pain.area_ids, pain.area_levels.tolist(), strict=True))
         assert [children[offsets[i] : offsets[i + 1]] for i in range(len(entries))] == areas
         q_offsets = pain.quality_offsets
         qualities = [pain.quality_ids[q_offsets[i] : q_offsets[i + 1]] for i in range(len(entries))]
