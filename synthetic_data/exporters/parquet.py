@@ -235,9 +235,6 @@ def _ints(values: list[Any]) -> npt.NDArray[np.int64]:
     return np.asarray(values, dtype=np.int64)
 
 
-_DIMENSIONS = ("cheerful", "calm", "active", "rested", "interested")
-
-
 def _patient_columns(profile: PatientProfile, columns: Columns) -> None:
     record = patient_record(profile)
     flat = csv_patient_row(profile)
@@ -358,7 +355,7 @@ def _wellbeing_columns(pid: str, checkins: list[dict[str, Any]], columns: Column
     text = pa.array([w["completed_at"] for w in checkins], pa.string())
     columns["completed_at"].append(text.cast(TS).cast(pa.int64()).to_numpy())
     dimensions = [w["dimensions"] for w in checkins]
-    for name in _DIMENSIONS:
+    for name in DIMENSIONS:
         columns[name].append(_ints([d[name] for d in dimensions]))
 
 
@@ -408,7 +405,8 @@ _MS_COLUMNS = {
     ("wellbeing", "completed_at"),
     ("gauges", "created_at"),
 }
-# Integer columns the generator hands over as numpy arrays (no Python int per value on the way).
+# Columns the generator hands over as numpy arrays, one per patient (no Python value per row on the
+# way): integers, the readings' float values, and check-in dates as days since 1970.
 _ARRAY_COLUMNS = _MS_COLUMNS | {
     ("vitals", "value"),
     ("pain_entries", "pain_level"),
