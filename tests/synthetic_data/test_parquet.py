@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from synthetic_data.dataset import iter_patients
 from synthetic_data.describe import describe
@@ -19,6 +22,7 @@ from synthetic_data.exporters import parquet
 from synthetic_data.exporters.parquet import api_record
 from synthetic_data.exporters.parquet_records import api_records, iter_api_records
 from synthetic_data.runner import RunSpec, run
+from synthetic_data.simulation import Ids
 from synthetic_data.vocab import SERIES
 
 START = date(2026, 3, 1)
@@ -193,3 +197,53 @@ def test_dataset_reader_and_describe_read_parquet(datasets: dict[str, Path]) -> 
         for name in ("pain_entries", "wellbeing", "gauges", "vitals", "flares"):
             assert a[name] == b[name]
     assert describe(datasets["parquet"]).counts == describe(datasets["ndjson"]).counts
+
+
+@given(
+    chunks=st.lists(
+        st.tuples(
+            st.sampled_from(["vt_3b6000001_", "vt_3b6000002_", "pe_00000000a_"]),
+            st.lists(st.tuples(st.integers(0, 400), st.integers(0, 3)), max_size=12),
+            st.booleans(),  # as a list of strings (the dict path) rather than Ids
+        ),
+        max_size=6,
+    )
+)
+def test_record_ids_equal_the_python_strings(chunks: list[tuple[str, list[tuple[int, int]], bool]]) -> None:
+    """Ids joined in Arrow (and the mixed fallback) are exactly the strings `Ids.tolist()` makes."""
+    suffixes = ("_0", "_1", "_22", "_3_d")
+    made: list[Ids | list[str]] = []
+    expected: list[str] = []
+    for head, rows, as_text in chunks:
+        ids = Ids(
+            head,
+            np.asarray([d for d, _ in rows], dtype=np.int64),
+            np.asarray([s for _, s in rows], dtype=np.int64),
+            suffixes,
+        )
+        text = ids.tolist()
+        assert text == [f"{head}{d:04d}{suffixes[s]}" for d, s in rows]
+        made.append(text if as_text else ids)
+        expected += text
+    assert parquet._record_ids(made).to_pylist() == expected
+
+
+def test_codes_write_a_sorted_dictionary_of_the_values_used() -> None:
+    """The dictionary holds the used values sorted, None is null, and first-seen order does not matter."""
+    first, second = parquet._Codes(), parquet._Codes()
+    for codes, values in (
+        (first, ["fitbit", None, "apple", "oura"]),
+        (second, ["oura", "apple", None, "fitbit"]),
+    ):
+        used = [v for v in values if v != "oura"]  # "oura" gets a code but no row
+        for value in values:
+            codes.code(value)
+        codes.parts.append(np.asarray([codes.code(v) for v in used], dtype=np.int32))
+    a, b = first.array(), second.array()
+    assert a.dictionary.to_pylist() == ["apple", "fitbit"]
+    assert a.to_pylist() == ["fitbit", None, "apple"]
+    assert b.dictionary.to_pylist() == ["apple", "fitbit"]
+    assert b.to_pylist() == ["apple", None, "fitbit"]
+    kinds = parquet._Codes()
+    kinds.parts.append(np.asarray([kinds.code(("withings", "weight", "kg", None))], dtype=np.int32))
+    assert kinds.array(2).to_pylist() == ["kg"] and kinds.array(3).to_pylist() == [None]
