@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from synthetic_data.patients import PainParams
 from synthetic_data.seeding import DayDraws
 
@@ -85,22 +87,34 @@ def daily_flare_load(flares: list[Flare], n_days: int) -> list[float]:
 def build_flare_records(sim: Simulation, first_day: int, last_day: int) -> list[dict[str, Any]]:
     """Ground-truth flares with onset in [first_day, last_day): for QA of flare detection.
 
-    Not an API shape: `start`/`end` in UTC, `peak_delta` the NRS points added at onset.
+    Not an API shape: `start`/`end` in UTC, `peak_delta` the NRS points added at onset. The UTC times
+    of all the window's flares are formatted in one `iso_many` call (a patient-year has about 30).
     """
-    out: list[dict[str, Any]] = []
-    for flare in sim.latent.flares:
-        day = flare.onset_day
-        if not first_day <= day < last_day:
-            continue
-        end_day = int(flare.end_h // 24)
-        out.append(
-            {
-                "id": f"fl_{sim.key}_{day:04d}",
-                "patient_id": sim.profile.patient_id,
-                "start": sim.iso(day, (flare.start_h - day * 24) * 3600),
-                "end": sim.iso(end_day, (flare.end_h - end_day * 24) * 3600),
-                "duration_hours": round(flare.end_h - flare.start_h, 2),
-                "peak_delta": flare.magnitude,
-            }
+    flares = [flare for flare in sim.latent.flares if first_day <= flare.onset_day < last_day]
+    if not flares:
+        return []
+    days = [flare.onset_day for flare in flares]
+    end_days = [int(flare.end_h // 24) for flare in flares]
+    day_start = sim.day_start.tolist()
+    # as `Simulation.run_seconds`: the day's local midnight in run seconds plus the whole local seconds
+    starts = [day_start[d] + int((f.start_h - d * 24) * 3600) for d, f in zip(days, flares, strict=True)]
+    ends = [day_start[d] + int((f.end_h - d * 24) * 3600) for d, f in zip(end_days, flares, strict=True)]
+    iso_many = sim.timeline.iso_many
+    key, patient_id = sim.key, sim.profile.patient_id
+    return [
+        {
+            "id": f"fl_{key}_{day:04d}",
+            "patient_id": patient_id,
+            "start": start,
+            "end": end,
+            "duration_hours": round(flare.end_h - flare.start_h, 2),
+            "peak_delta": flare.magnitude,
+        }
+        for flare, day, start, end in zip(
+            flares,
+            days,
+            iso_many(np.asarray(starts, dtype=np.int64)),
+            iso_many(np.asarray(ends, dtype=np.int64)),
+            strict=True,
         )
-    return out
+    ]
