@@ -39,8 +39,8 @@ class Timeline:
         self._dates: list[str] = []
         self._date_array: npt.NDArray[np.str_] = np.array([], dtype="U10")
         self._offsets: dict[str, list[int]] = {}
-        self._day_starts: dict[tuple[str, int], npt.NDArray[np.int64]] = {}
-        self._weekdays: dict[int, npt.NDArray[np.int64]] = {}
+        self._day_starts: dict[str, npt.NDArray[np.int64]] = {}
+        self._weekdays: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._tod = _time_of_day()
 
     def _extend_dates(self, n: int) -> None:
@@ -87,21 +87,22 @@ class Timeline:
         return have
 
     def day_starts(self, zone: str, n_days: int) -> npt.NDArray[np.int64]:
-        """Seconds since day 0 00:00 UTC of local midnight in `zone`, days 0..n_days-1 (read-only,
-        shared by every patient of the zone: one array per zone instead of one per patient)."""
-        starts = self._day_starts.get((zone, n_days))
-        if starts is None:
-            offsets = np.asarray(self.offsets(zone, n_days)[:n_days], dtype=np.int64)
-            starts = np.arange(n_days, dtype=np.int64) * DAY - offsets
+        """Seconds since day 0 00:00 UTC of local midnight in `zone`, days 0..n_days-1: a read-only view
+        of one array per zone, grown when a longer horizon asks (the sandbox grows its patients' days
+        with its clock, so one array per horizon would pile up)."""
+        starts = self._day_starts.get(zone)
+        if starts is None or len(starts) < n_days:
+            size = max(n_days, 2 * len(starts) if starts is not None else n_days)
+            offsets = np.asarray(self.offsets(zone, size)[:size], dtype=np.int64)
+            starts = np.arange(size, dtype=np.int64) * DAY - offsets
             starts.flags.writeable = False
-            self._day_starts[(zone, n_days)] = starts
-        return starts
+            self._day_starts[zone] = starts
+        return starts[:n_days]
 
     def weekdays(self, n_days: int) -> npt.NDArray[np.int64]:
-        """Monday=0 … Sunday=6 for days 0..n_days-1 (read-only, shared)."""
-        days = self._weekdays.get(n_days)
-        if days is None:
-            days = (np.arange(n_days, dtype=np.int64) + self.start.weekday()) % 7
-            days.flags.writeable = False
-            self._weekdays[n_days] = days
-        return days
+        """Monday=0 … Sunday=6 for days 0..n_days-1 (a read-only view of one shared array)."""
+        if len(self._weekdays) < n_days:
+            size = max(n_days, 2 * len(self._weekdays))
+            self._weekdays = (np.arange(size, dtype=np.int64) + self.start.weekday()) % 7
+            self._weekdays.flags.writeable = False
+        return self._weekdays[:n_days]
