@@ -78,9 +78,6 @@ class Simulation:
         """Seconds since the run's day 0 00:00 UTC of a local time on day `day`."""
         return int(self.day_start[day]) + int(local_seconds)
 
-    def iso(self, day: int, local_seconds: float) -> str:
-        return self.timeline.iso(self.run_seconds(day, local_seconds))
-
     def ids(self, kind: str, day: IntArray, suffix: IntArray, suffixes: Sequence[str]) -> Ids:
         """The ids of records of `kind` on days `day` (absolute) with suffixes `suffixes[suffix]`."""
         return Ids(f"{kind}_{self.profile.patient_key}_", day, suffix, suffixes)

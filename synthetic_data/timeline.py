@@ -22,13 +22,9 @@ _PAD_DAYS = 2  # days before day 0 kept in the date table (a UTC time can fall o
 
 
 @cache
-def _time_of_day() -> tuple[str, ...]:
-    return tuple(f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z" for s in range(DAY))
-
-
-@cache
 def _tod_array() -> npt.NDArray[np.str_]:
-    return np.array(_time_of_day(), dtype="U10")
+    """`THH:MM:SSZ` for each second of the day."""
+    return np.array([f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z" for s in range(DAY)], dtype="U10")
 
 
 class Timeline:
@@ -41,7 +37,6 @@ class Timeline:
         self._offsets: dict[str, list[int]] = {}
         self._day_starts: dict[str, npt.NDArray[np.int64]] = {}
         self._weekdays: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-        self._tod = _time_of_day()
 
     def _extend_dates(self, n: int) -> None:
         have = len(self._dates)
@@ -55,16 +50,9 @@ class Timeline:
             self._extend_dates(i + 64)
         return self._dates[i]
 
-    def iso(self, seconds: int) -> str:
-        """RFC 3339 UTC text of `seconds` since `start` 00:00 UTC."""
-        day, sec = divmod(seconds, DAY)
-        i = day + _PAD_DAYS
-        if i >= len(self._dates):
-            self._extend_dates(i + 64)
-        return self._dates[i] + self._tod[sec]
-
     def iso_many(self, seconds: npt.NDArray[np.int64]) -> list[str]:
-        """`iso` of every element, built by numpy string addition (the generator's hottest path)."""
+        """RFC 3339 UTC text of each element (seconds since `start` 00:00 UTC), built by numpy string
+        addition (the generator's hottest path)."""
         if len(seconds) == 0:
             return []
         days = seconds // DAY + _PAD_DAYS

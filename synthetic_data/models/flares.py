@@ -95,10 +95,9 @@ def build_flare_records(sim: Simulation, first_day: int, last_day: int) -> list[
         return []
     days = [flare.onset_day for flare in flares]
     end_days = [int(flare.end_h // 24) for flare in flares]
-    day_start = sim.day_start.tolist()
-    # as `Simulation.run_seconds`: the day's local midnight in run seconds plus the whole local seconds
-    starts = [day_start[d] + int((f.start_h - d * 24) * 3600) for d, f in zip(days, flares, strict=True)]
-    ends = [day_start[d] + int((f.end_h - d * 24) * 3600) for d, f in zip(end_days, flares, strict=True)]
+    run_seconds = sim.run_seconds
+    starts = [run_seconds(d, (f.start_h - d * 24) * 3600) for d, f in zip(days, flares, strict=True)]
+    ends = [run_seconds(d, (f.end_h - d * 24) * 3600) for d, f in zip(end_days, flares, strict=True)]
     iso_many = sim.timeline.iso_many
     key, patient_id = sim.key, sim.profile.patient_id
     return [
