@@ -24,7 +24,7 @@ import calendar
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -212,7 +212,7 @@ class _Codes:
     def array(self, position: int | None = None) -> pa.DictionaryArray:
         entries = list(self.vocabulary)
         fields = [entry if position is None else entry[position] for entry in entries]
-        rows = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=np.int32)
+        rows = _merged(self.parts, np.int32)
         used = np.bincount(rows, minlength=len(entries)) > 0  # a code may have had no row
         values = sorted(
             {value for value, u in zip(fields, used.tolist(), strict=True) if u and value is not None}
@@ -235,6 +235,17 @@ def _ints(values: list[Any]) -> npt.NDArray[np.int64]:
     return np.asarray(values, dtype=np.int64)
 
 
+def _ms(texts: list[str]) -> npt.NDArray[np.int64]:
+    """RFC 3339 timestamps of dict records as the int64 ms `_typed` takes (parsed by Arrow)."""
+    parsed: npt.NDArray[np.int64] = pa.array(texts, pa.string()).cast(TS).cast(pa.int64()).to_numpy()
+    return parsed
+
+
+def _merged(parts: list[npt.NDArray[Any]], dtype: type = np.int64) -> npt.NDArray[Any]:
+    """One patient's arrays after another (an empty array of `dtype` for none)."""
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
 def _patient_columns(profile: PatientProfile, columns: Columns) -> None:
     record = patient_record(profile)
     flat = csv_patient_row(profile)
@@ -247,8 +258,7 @@ def _pain_columns(pid: str, entries: list[dict[str, Any]], columns: Columns) -> 
     """Pain entries column by column; areas go to flat child columns plus list offsets."""
     _rows_of(columns, pid, len(entries))
     columns["id"].append([e["id"] for e in entries])
-    text = pa.array([e["logged_at"] for e in entries], pa.string())
-    columns["logged_at"].append(text.cast(TS).cast(pa.int64()).to_numpy())
+    columns["logged_at"].append(_ms([e["logged_at"] for e in entries]))
     columns["pain_level"].append(_ints([e["pain_level"] for e in entries]))
     columns["_area_code"].append(_ints([AREA_INDEX[a["id"]] for e in entries for a in e["areas"]]))
     columns["_area_max"].append(_ints([a["max_intensity"] for e in entries for a in e["areas"]]))
@@ -352,8 +362,7 @@ def _wellbeing_columns(pid: str, checkins: list[dict[str, Any]], columns: Column
     )
     for name in ("raw_score", "composite_score"):
         columns[name].append(_ints([w[name] for w in checkins]))
-    text = pa.array([w["completed_at"] for w in checkins], pa.string())
-    columns["completed_at"].append(text.cast(TS).cast(pa.int64()).to_numpy())
+    columns["completed_at"].append(_ms([w["completed_at"] for w in checkins]))
     dimensions = [w["dimensions"] for w in checkins]
     for name in DIMENSIONS:
         columns[name].append(_ints([d[name] for d in dimensions]))
@@ -369,8 +378,7 @@ def _record_columns(series: str, pid: str, records: list[dict[str, Any]], column
         if name == "id":
             columns["id"].append([r["id"] for r in records])
         elif (series, name) in _MS_COLUMNS:
-            text = pa.array([r[name] for r in records], pa.string())
-            columns[name].append(text.cast(TS).cast(pa.int64()).to_numpy())
+            columns[name].append(_ms([r[name] for r in records]))
         elif (series, name) in _ARRAY_COLUMNS:
             columns[name].append(_ints([r[name] for r in records]))
         elif isinstance(columns[name], _Codes):
@@ -476,15 +484,11 @@ def _typed(name: str, columns: Columns) -> pa.Table:
             arrays.append(_record_ids(values))
             continue
         if (name, target.name) in _MASKED_COLUMNS:  # (values, absent) numpy pairs, one per patient
-            if values:
-                merged = np.concatenate([v for v, _ in values])
-                absent = np.concatenate([a for _, a in values])
-            else:
-                merged, absent = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_)
+            merged, absent = _merged([v for v, _ in values]), _merged([a for _, a in values], np.bool_)
             arrays.append(pa.array(merged, mask=absent).cast(target.type))
             continue
         if (name, target.name) in _ARRAY_COLUMNS:  # numpy arrays, one per patient
-            merged = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+            merged = _merged(values)
             if target.type == pa.date32():  # Arrow casts to date32 from int32 only
                 merged = merged.astype(np.int32)
             arrays.append(pa.array(merged).cast(target.type))
@@ -550,12 +554,10 @@ def _record_ids(chunks: list[Ids | list[str]]) -> pa.Array:
     """Record ids of a row group: `Ids` are joined in Arrow (head + day tag + suffix, three takes and
     one join for all the group's rows) rather than made one Python string at a time."""
     chunks = [c for c in chunks if len(c)]  # a patient with no records of the series
-    if not chunks:
-        return pa.array([], pa.string())
-    first = chunks[0]
-    if not all(isinstance(c, Ids) and c.suffixes is getattr(first, "suffixes", None) for c in chunks):
+    coded = [c for c in chunks if isinstance(c, Ids)]
+    if not coded or len(coded) < len(chunks) or any(c.suffixes is not coded[0].suffixes for c in coded):
+        # dict records, or mixed: the strings themselves
         return pa.array([i for c in chunks for i in (c.tolist() if isinstance(c, Ids) else c)], pa.string())
-    coded = cast(list[Ids], chunks)
     days = np.concatenate([c.day for c in coded])
     heads = pa.array([c.head for c in coded], pa.string())
     owner = np.repeat(np.arange(len(coded)), [len(c) for c in coded])
@@ -571,10 +573,6 @@ def _record_ids(chunks: list[Ids | list[str]]) -> pa.Array:
 
 _AREAS = pa.array(BODY_AREAS, pa.string())
 _QUALITIES = pa.array(PAIN_QUALITIES, pa.string())
-
-
-def _merged(parts: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 def _offsets(counts: list[npt.NDArray[np.int64]]) -> pa.Array:
@@ -683,8 +681,7 @@ def _vital_dicts(pid: str, vitals: list[dict[str, Any]], columns: Columns) -> No
         values = np.asarray([c.get(name, -1) for c in comps], dtype=np.int64)
         columns[name].append((values, values < 0))
     for name in ("measured_at", "received_at"):
-        text = pa.array([v[name] for v in vitals], pa.string())
-        columns[name].append(text.cast(TS).cast(pa.int64()).to_numpy())
+        columns[name].append(_ms([v[name] for v in vitals]))
 
 
 class ParquetSink:
