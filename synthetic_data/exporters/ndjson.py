@@ -66,7 +66,6 @@ def vital_lines(head: bytes, columns: VitalColumns) -> bytes:
         for e in columns.emitters
     ]
     values = orjson.dumps(columns.values())[1:-1].decode().split(",") if len(columns) else []
-    systolic, diastolic = columns.components()
     iso_many = columns.timeline.iso_many
     out: list[str] = []
     append = out.append
@@ -76,8 +75,7 @@ def vital_lines(head: bytes, columns: VitalColumns) -> bytes:
         values,
         iso_many(columns.measured),
         iso_many(columns.received),
-        systolic,
-        diastolic,
+        *columns.components(),  # systolic, diastolic
         strict=True,
     )
     for id_, k, value, measured, received, systolic, diastolic in rows:
