@@ -14,12 +14,20 @@ MAX_DAYS = 366
 MAX_DAYS_AHEAD = 1  # 'to' may be tomorrow (UTC): a partner east of UTC may already live in it
 
 
+def _day(name: str, text: str) -> date:
+    """A sent day, or 400 naming it: RFC 3339's full-date admits year 0000, which Python's dates do not."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise invalid_parameter(name, text, f"'{name}' must be a date (YYYY-MM-DD, years 0001-9999)") from exc
+
+
 def period(req: ApiRequest, values: dict[str, str | None] | None = None) -> tuple[date, date]:
     source: dict[str, str | None] = values if values is not None else req.params
     today = now(req).date()
     to_text, from_text = source.get("to"), source.get("from")
-    last = date.fromisoformat(to_text) if to_text else today
-    first = date.fromisoformat(from_text) if from_text else shift_date(last, -(DEFAULT_DAYS - 1))
+    last = _day("to", to_text) if to_text else today
+    first = _day("from", from_text) if from_text else shift_date(last, -(DEFAULT_DAYS - 1))
     if last < first:
         if not to_text:  # 'to' defaulted to today: the value the client sent is 'from'
             raise invalid_parameter(
