@@ -14,6 +14,9 @@ from mock_server.context import Principal
 from mock_server.errors import ApiError
 
 CACHE_SECONDS = 5.0
+# RFC 9110 section 15.5.2: every 401 names a challenge. Without a bearer token to blame, the challenge
+# carries no error (RFC 6750 section 3.1): it says a Bearer token (or an X-API-Key) would be accepted.
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="care-sandbox"'}
 
 
 class PrincipalResolver:
@@ -33,12 +36,19 @@ class PrincipalResolver:
         if api_key:
             principal = self._cached("k:" + api_key, lambda: (self._by_api_key(api_key), None))
             if principal is None:
-                return None, ApiError(401, "invalid_api_key", "the X-API-Key is not valid")
+                return None, ApiError(
+                    401, "invalid_api_key", "the X-API-Key is not valid", headers=dict(CHALLENGE)
+                )
             return principal, None
         if authorization:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                return None, ApiError(401, "invalid_token", "Authorization must be 'Bearer <access token>'")
+                return None, ApiError(
+                    401,
+                    "invalid_token",
+                    "Authorization must be 'Bearer <access token>'",
+                    headers=dict(CHALLENGE),
+                )
             found = self._cached("t:" + token.strip(), lambda: self._token(token.strip()))
             if found is None:
                 return None, ApiError(

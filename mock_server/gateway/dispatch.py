@@ -19,6 +19,7 @@ from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mock_server.auth.principals import CHALLENGE
 from mock_server.context import ApiRequest, RawJSON, Reply, Services
 from mock_server.errors import ApiError, render
 from mock_server.gateway import body as body_mod
@@ -91,6 +92,7 @@ class OperationRunner:
                 401,
                 "invalid_api_key",
                 "authentication required: send X-API-Key or Authorization: Bearer <token>",
+                headers=dict(CHALLENGE),
             )
         missing = self.scopes - principal.scopes
         if missing:
