@@ -21,6 +21,7 @@ from conformance.errors import ConformanceFailure, KitError
 from conformance.exchange import Exchange, lower_headers
 from conformance.ledger import SAFE_METHODS
 from conformance.options import NEVER_FUZZED, RunOptions
+from conformance.redact import probe_curl
 from conformance.results import Collector
 
 if TYPE_CHECKING:
@@ -322,12 +323,18 @@ def _fold(recorder: Any, collector: Collector, status: Any) -> int:
                 collector.passed(label, node.name)
             elif node.status == status.FAILURE and node.failure_info is not None:
                 failure = node.failure_info.failure
+                reproduce = node.failure_info.code_sample
+                if node.name == "ignored_auth" and reproduce:
+                    # the sample is the authenticated request; the target accepted it without (no_auth)
+                    # or with bad credentials
+                    invalid = str(getattr(failure, "scenario", "")) != "no_auth"
+                    reproduce = probe_curl(reproduce, invalid=invalid)
                 collector.failed(
                     label,
                     node.name,
                     _message(node.name, failure),
                     code=failure.code,
-                    reproduce=node.failure_info.code_sample,
+                    reproduce=reproduce,
                 )
             elif node.status == status.ERROR:
                 collector.error(label, node.name, "the check itself raised an error")

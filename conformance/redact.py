@@ -106,8 +106,31 @@ def curl(method: str, target: str, request_headers: Mapping[str, str], body: byt
 
 
 _CURL_SECRET = re.compile(
-    r"""(-H\s+(['"]))(x-api-key|authorization|proxy-authorization|cookie)(:\s*)[^'"]*(\2)""", re.IGNORECASE
+    r"""(-H\s+(['"]))(x-api-key|authorization|proxy-authorization|cookie)(:\s*)([^'"]*)(\2)""", re.IGNORECASE
 )
+
+
+# What an auth probe sends instead of the run's credentials. Curl lines keep it as it is: a reproduction
+# of "accepts invalid credentials" that swapped it for $CARE_API_KEY would replay a request that is
+# meant to succeed.
+PROBE_CREDENTIALS = {"x-api-key": "not-a-valid-key", "authorization": "Bearer not-a-valid-token"}
+_CURL_CREDENTIAL = re.compile(r"""\s+-H\s+(['"])(x-api-key|authorization)(:\s*)[^'"]*\1""", re.IGNORECASE)
+
+
+def probe_curl(text: str, *, invalid: bool) -> str:
+    """The curl line of an authentication probe: without credentials, or with an invalid one.
+
+    Schemathesis attaches the original, authenticated request to an ``ignored_auth`` failure; what
+    the target wrongly accepted was that request with no credential (``invalid=False``) or a bad one.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        if not invalid:
+            return ""
+        name = match.group(2)
+        return f" -H '{name}{match.group(3)}{PROBE_CREDENTIALS[name.lower()]}'"
+
+    return _CURL_CREDENTIAL.sub(replace, text)
 
 
 def scrub_curl(text: str) -> str:
@@ -115,6 +138,8 @@ def scrub_curl(text: str) -> str:
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(3)
+        if match.group(5) == PROBE_CREDENTIALS.get(name.lower()):
+            return match.group(0)  # an auth probe's known-bad credential is no secret
         value = PLACEHOLDERS.get(name.lower(), REDACTED)
         return f'-H "{name}{match.group(4)}{value}"'
 
