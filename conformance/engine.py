@@ -181,6 +181,13 @@ def _record(recorder: HarRecorder, scenario: Any) -> None:
         )
 
 
+# Schemathesis' default markers less "key": it filtered every header or field whose name holds "key",
+# so a negative_data_rejection failure on `Idempotency-Key` showed the one value that caused it as
+# "[Filtered]". The credential names (X-API-Key, api_key, …) stay in its key list, and the kit's own
+# redaction (conformance.redact) runs on every curl line after it.
+SENSITIVE_MARKERS = ("token", "secret", "password", "auth", "session", "passwd", "credential")
+
+
 def build_config(
     options: RunOptions,
     headers: dict[str, str],
@@ -222,6 +229,7 @@ def build_config(
             },
         },
         "checks": checks,
+        "output": {"sanitization": {"sensitive-markers": list(SENSITIVE_MARKERS)}},
     }
     # Deselect through the config as well: in 4.32.5 a `[[operations]]` entry makes `schema.include()`
     # lose its filter, so the config is the one place selection is sure to hold.

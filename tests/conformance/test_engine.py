@@ -65,3 +65,38 @@ def test_a_bearer_probe_is_shown_with_an_invalid_token() -> None:
 def test_other_failures_keep_the_run_credentials_as_placeholders() -> None:
     line = _reproduction(Failure(operation=LABEL, message="500"), check="not_a_server_error")
     assert '-H "X-API-Key: $CARE_API_KEY"' in line, line
+
+
+def test_the_idempotency_key_a_failure_was_about_is_shown() -> None:
+    """A negative_data_rejection failure on ``Idempotency-Key`` (a too long or empty value) showed it as
+    ``[Filtered]``: Schemathesis hides every name holding "key". Credentials stay hidden."""
+    import schemathesis
+
+    from conformance.engine import build_config
+    from conformance.options import RunOptions
+
+    spec = {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/v1/things": {
+                "post": {
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "schema": {"type": "string", "maxLength": 3},
+                        }
+                    ],
+                    "responses": {"201": {"description": "created"}},
+                }
+            }
+        },
+    }
+    secret = "p2c_test_not_to_be_shown"
+    config = build_config(RunOptions(base_url="http://t", api_key=secret), {"X-API-Key": secret})
+    operation = schemathesis.openapi.from_dict(spec, config=config)["/v1/things"]["POST"]
+    case = operation.Case(headers={"Idempotency-Key": "too-long"})
+    line = case.as_curl_command(headers={"X-API-Key": secret, "Authorization": "Bearer at_secret"})
+    assert "-H 'Idempotency-Key: too-long'" in line, line
+    assert secret not in line and "at_secret" not in line, line
