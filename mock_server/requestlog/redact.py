@@ -90,6 +90,16 @@ def redact_text(text: str, credentials: tuple[str, ...]) -> str:
     return _SHAPES.sub(REDACTED, text)
 
 
+def redact_path(path: str, credentials: tuple[str, ...]) -> str:
+    """The path with secrets replaced: the request's own credentials, and every shape (OAuth tokens
+    included, which ``redact_text`` only looks for next to another marker). A path is short, so the
+    regex always runs; an id of this API never has a secret's shape."""
+    for credential in credentials:
+        if credential and credential in path:
+            path = path.replace(credential, REDACTED)
+    return _SHAPES.sub(REDACTED, path)
+
+
 def _redact_value(value: Any, fields: frozenset[str]) -> Any:
     if isinstance(value, dict):
         return {

@@ -194,7 +194,7 @@ def to_row(
         "workspace_id": entry.workspace_id,
         "request_id": entry.request_id[:128],
         "method": entry.method[:16],
-        "path": entry.path[:2048],
+        "path": redact.redact_path(entry.path, credentials)[:2048],
         "query": redact.redact_query(query, credentials)[:4096] if query else None,
         "operation_id": entry.operation_id,
         "status": entry.status,

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import func, select
 
-from mock_server.requestlog.writer import Captured, LogStore
+from mock_server.requestlog.writer import Captured, LogStore, to_row
 from mock_server.storage import Storage, schema
 from mock_server.storage.request_log import RequestLogRepo, request_log_storage
 
@@ -45,3 +45,20 @@ def test_identical_bodies_are_stored_once_and_dropped_with_their_last_row(tmp_pa
     assert "p2c_test_secretkey" not in orjson.dumps(repo.get("ws_1", "r4")).decode()
     main.close()
     side.close()
+
+
+def test_a_secret_in_the_path_is_redacted_like_everywhere_else() -> None:
+    """A client that templates a credential into a URL (``/v1/patients/{key}``) must not get it stored:
+    the path is shown in the log's list and the console just like the query string, which is redacted."""
+    key = "p2c_test_secretkey_abcdefghijklmnop"
+    token = "at_" + "x" * 40
+    shaped = _captured("r1", b"")._replace(path=f"/v1/patients/{token}")
+    own = _captured("r2", b"")._replace(
+        path=f"/v1/patients/{key}", request_headers=[(b"x-api-key", key.encode())]
+    )
+    row, _ = to_row(shaped, 16_384)
+    assert token not in row["path"] and row["path"] == "/v1/patients/[REDACTED]"
+    row, _ = to_row(own, 16_384)
+    assert key not in row["path"] and row["path"] == "/v1/patients/[REDACTED]"
+    row, _ = to_row(_captured("r3", b""), 16_384)
+    assert row["path"] == "/v1/patients"  # an ordinary path is kept as sent
