@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
 
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route, Router
@@ -42,7 +43,9 @@ class ConsoleMiddleware:
             name: (resources.files("mock_server.console").joinpath("static", name).read_bytes(), media)
             for name, media in STATIC.items()
         }
-        self.router = Router(routes=self._routes())
+        # the router raises HTTPException for an unknown path or method when mounted under an app (the
+        # scope carries one); answered here as 404/405 rather than escaping as a 500
+        self.router = ExceptionMiddleware(Router(routes=self._routes()))
 
     def _routes(self) -> list[Route]:
         c = self.console

@@ -68,3 +68,11 @@ def test_clock_forms_advance_and_reset(sandbox_factory: Any) -> None:
         reset = client.post("/console/clock/reset", data={"csrf": csrf})
         assert reset.status_code == 303 and "flash=" in reset.headers["location"]
         assert api.get("/v1/sandbox/clock").json()["offset_seconds"] < 60
+
+
+def test_unknown_console_paths_and_methods_are_404_and_405_not_500(sandbox: RunningSandbox) -> None:
+    client, _ = _signed_in(sandbox)
+    with closing(client):
+        assert client.get("/console/nope").status_code == 404
+        assert client.get("/console/patients/x/y/z").status_code == 404
+        assert client.get("/console/sign-out").status_code == 405  # a POST-only form action
