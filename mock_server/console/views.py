@@ -84,6 +84,17 @@ class Console:
             f"{path}{'&' if '?' in path else '?'}{query}" if query else path, status_code=303
         )
 
+    def missing(
+        self, request: Request, key: str, answer: ApiAnswer, what: str, ident: str, listing: str
+    ) -> Response:
+        """A detail page the API did not answer: 404 for an id it does not know or refuses by pattern
+        (400), else back to the list with the API's error (a scope the key lacks, a rate limit)."""
+        if answer.status in (400, 404):
+            page = self.render(request, "missing.html", key, what=what, ident=ident)
+            page.status_code = 404
+            return page
+        return self.back(listing, error=answer.error)
+
     def outcome(self, answer: ApiAnswer, path: str, done: str) -> RedirectResponse:
         return self.back(path, flash=done) if answer.ok else self.back(path, error=answer.error)
 
@@ -216,8 +227,8 @@ class Console:
     async def event(self, request: Request, key: str) -> Response:
         event_id = request.path_params["event_id"]
         answer = await self.api.call("GET", f"/v1/events/{quote(event_id)}", key)
-        if answer.status == 404:
-            return self.render(request, "missing.html", key, what="event", ident=event_id)
+        if not answer.ok:
+            return self.missing(request, key, answer, "event", event_id, "/console/events")
         return self.render(request, "event.html", key, answer=answer, event=answer.body)
 
     async def resend(self, request: Request, key: str) -> Response:
@@ -314,8 +325,8 @@ class Console:
     async def request_detail(self, request: Request, key: str) -> Response:
         request_id = request.path_params["request_id"]
         answer = await self.api.call("GET", f"/v1/sandbox/requests/{quote(request_id)}", key)
-        if answer.status == 404:
-            return self.render(request, "missing.html", key, what="request", ident=request_id)
+        if not answer.ok:
+            return self.missing(request, key, answer, "request", request_id, "/console/requests")
         entry = answer.body
         return self.render(
             request, "request.html", key, entry=entry, curl=_curl(entry, str(request.base_url))

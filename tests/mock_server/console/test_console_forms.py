@@ -76,3 +76,13 @@ def test_unknown_console_paths_and_methods_are_404_and_405_not_500(sandbox: Runn
         assert client.get("/console/nope").status_code == 404
         assert client.get("/console/patients/x/y/z").status_code == 404
         assert client.get("/console/sign-out").status_code == 405  # a POST-only form action
+
+
+def test_detail_pages_for_ids_the_api_refuses_are_not_found(sandbox: RunningSandbox) -> None:
+    """An id that does not match the contract's pattern is the API's 400, not a 500 of the page."""
+    client, _ = _signed_in(sandbox)
+    with closing(client):
+        for path in ("/console/events/not-an-event", f"/console/requests/{'r' * 300}"):
+            page = client.get(path)
+            assert page.status_code == 404 and "No such" in page.text, path
+        assert client.get("/console/events/evt_doesnotexist").status_code == 404
