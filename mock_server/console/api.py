@@ -7,6 +7,7 @@ authenticated, rate-limited, validated and answered exactly as over HTTP. It is 
 
 from __future__ import annotations
 
+import json as stdjson
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -36,6 +37,15 @@ class ApiAnswer:
         return f"HTTP {self.status}"
 
 
+def _dumps(value: Any) -> bytes:
+    """JSON bytes; the standard library for what orjson refuses (an integer beyond 64 bits typed into a
+    form), so the API judges it (out of range: 400) instead of the console failing with a 500."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return stdjson.dumps(value, separators=(",", ":")).encode()
+
+
 class InProcessApi:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -49,7 +59,7 @@ class InProcessApi:
         query: dict[str, Any] | None = None,
         json: Any = None,
     ) -> ApiAnswer:
-        body = b"" if json is None else orjson.dumps(json)
+        body = b"" if json is None else _dumps(json)
         headers = [(b"x-api-key", api_key.encode("latin-1")), (b"host", b"console.internal")]
         if json is not None:
             headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]

@@ -86,3 +86,17 @@ def test_detail_pages_for_ids_the_api_refuses_are_not_found(sandbox: RunningSand
             page = client.get(path)
             assert page.status_code == 404 and "No such" in page.text, path
         assert client.get("/console/events/evt_doesnotexist").status_code == 404
+
+
+def test_numbers_beyond_64_bits_are_refused_not_500(sandbox: RunningSandbox) -> None:
+    client, csrf = _signed_in(sandbox)
+    huge = "9" * 20
+    with closing(client), sandbox.client() as api:
+        patient = api.get("/v1/patients").json()["data"][0]["id"]
+        for path, form in (
+            ("/console/clock/advance", {"amount": huge, "unit": "days"}),
+            (f"/console/patients/{patient}/check-in", {"pain_level": huge, "areas": "head"}),
+            ("/console/patients", {"history_days": huge}),
+        ):
+            answer = client.post(path, data={"csrf": csrf, **form})
+            assert answer.status_code == 303 and "error=" in answer.headers["location"], path
