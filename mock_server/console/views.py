@@ -143,21 +143,26 @@ class Console:
         )
         consented = await self.api.call("GET", "/v1/patients", key, query={"per_page": 100})
         sandbox_patients = await self.api.call("GET", "/v1/sandbox/patients", key, query={"per_page": 100})
-        names = {p["email"]: p["display_name"] for p in sandbox_patients.body["data"]}
-        emails = {
-            lr["patient_id"]: lr["patient_email"] for lr in accepted.body["data"] if lr.get("patient_id")
-        }
+        answers = (pending, accepted, consented, sandbox_patients)
+        # a key without patients:read or sandbox:manage (or rate-limited) is told why, not shown a 500
+        refused = list(dict.fromkeys(a.error for a in answers if not a.ok))
+        pending_rows, accepted_rows, consented_rows, sandbox_rows = (
+            a.body["data"] if a.ok else [] for a in answers
+        )
+        names = {p["email"]: p["display_name"] for p in sandbox_rows}
+        emails = {lr["patient_id"]: lr["patient_email"] for lr in accepted_rows if lr.get("patient_id")}
         workspace = self.describe_workspace(self.resolve_key(key).workspace_id)
         return self.render(
             request,
             "patients.html",
             key,
             clinic=workspace["name"],
-            pending=pending.body["data"],
-            consented=consented.body["data"],
+            pending=pending_rows,
+            consented=consented_rows,
             names=names,
             emails=emails,
-            sandbox_patients=sandbox_patients.body["data"],
+            sandbox_patients=sandbox_rows,
+            refused=refused,
         )
 
     async def accept(self, request: Request, key: str) -> Response:
@@ -339,7 +344,15 @@ class Console:
         principal = self.resolve_key(key)
         workspace = self.describe_workspace(principal.workspace_id)
         limits = {h: clock.headers.get(f"x-ratelimit-{h}") for h in ("limit", "remaining", "reset")}
-        return self.render(request, "clock.html", key, clock=clock.body, workspace=workspace, limits=limits)
+        return self.render(
+            request,
+            "clock.html",
+            key,
+            clock=clock.body if clock.ok else None,
+            refused=[] if clock.ok else [clock.error],
+            workspace=workspace,
+            limits=limits,
+        )
 
     async def advance(self, request: Request, key: str) -> Response:
         fields = await self.form(request)

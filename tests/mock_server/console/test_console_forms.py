@@ -100,3 +100,15 @@ def test_numbers_beyond_64_bits_are_refused_not_500(sandbox: RunningSandbox) -> 
         ):
             answer = client.post(path, data={"csrf": csrf, **form})
             assert answer.status_code == 303 and "error=" in answer.headers["location"], path
+
+
+def test_pages_show_the_api_refusal_for_a_key_with_narrow_scopes(sandbox: RunningSandbox) -> None:
+    """Workspaces may hold keys with fewer scopes (``workspace create --scopes``); signing in with one
+    lands on Patients, which must say what the key may not do rather than fail."""
+    narrow = sandbox.services.workspaces.add_api_key(sandbox.alpha.workspace.id, ("webhooks:manage",))
+    with httpx.Client(base_url=sandbox.base_url, timeout=30) as client:
+        signed = client.post("/console/sign-in", data={"api_key": narrow}, follow_redirects=True)
+        assert signed.status_code == 200 and "insufficient_scope" in signed.text
+        for path in ("/console/patients", "/console/events", "/console/requests", "/console/clock"):
+            page = client.get(path)
+            assert page.status_code == 200 and "insufficient_scope" in page.text, path
