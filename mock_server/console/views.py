@@ -268,7 +268,9 @@ class Console:
 
     async def create_webhook(self, request: Request, key: str) -> Response:
         fields = await self.form(request)
-        events = fields.get("events") or ["*"]
+        # none ticked means every event; the contract has no wildcard, so they are listed (webhook.test
+        # left out: the test operation sends it to its one endpoint whatever that endpoint subscribes to)
+        events = fields.get("events") or [t for t in self.vocabulary.event_types if t != "webhook.test"]
         body: dict[str, Any] = {"url": (fields.get("url") or [""])[0].strip(), "events": events}
         description = (fields.get("description") or [""])[0].strip()
         if description:

@@ -112,3 +112,15 @@ def test_pages_show_the_api_refusal_for_a_key_with_narrow_scopes(sandbox: Runnin
         for path in ("/console/patients", "/console/events", "/console/requests", "/console/clock"):
             page = client.get(path)
             assert page.status_code == 200 and "insufficient_scope" in page.text, path
+
+
+def test_a_webhook_with_no_event_ticked_subscribes_to_every_event(sandbox: RunningSandbox) -> None:
+    """The form says "none ticked: all"; the contract has no wildcard, so the console lists them."""
+    client, csrf = _signed_in(sandbox)
+    with closing(client), sandbox.client() as api:
+        made = client.post("/console/webhooks", data={"csrf": csrf, "url": "http://127.0.0.1:9/all-events"})
+        assert made.status_code == 200 and "whsec_" in made.text
+        (endpoint,) = [e for e in api.get("/v1/webhooks").json()["data"] if e["url"].endswith("/all-events")]
+        api.delete(f"/v1/webhooks/{endpoint['id']}")
+    assert "consent.granted" in endpoint["events"] and "pain_entry.created" in endpoint["events"]
+    assert "webhook.test" not in endpoint["events"]  # sent to one endpoint on request, whatever it subscribes
