@@ -399,9 +399,18 @@ def _curl(entry: dict[str, Any], console_base: str) -> str:
         parts += ["-H", '"X-API-Key: $CARE_API_KEY"']
     else:
         parts += ["-H", '"Authorization: Bearer $CARE_TOKEN"']
-    content_type = entry["request_headers"].get("content-type")
-    if content_type:
-        parts += ["-H", shlex.quote(f"Content-Type: {content_type}")]
+    sent = entry["request_headers"]
+    # the headers that choose the answer (a forced outcome, PDF or JSON, an idempotent replay); curl's
+    # own Accept (*/*) is its default anyway
+    for name, header in (
+        ("content-type", "Content-Type"),
+        ("accept", "Accept"),
+        ("prefer", "Prefer"),
+        ("idempotency-key", "Idempotency-Key"),
+    ):
+        value = sent.get(name)
+        if value and not (name == "accept" and value == "*/*"):
+            parts += ["-H", shlex.quote(f"{header}: {value}")]
     if entry.get("request_body"):
         parts += ["--data-raw", shlex.quote(entry["request_body"])]
     return " ".join(parts)
