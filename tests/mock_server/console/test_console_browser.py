@@ -182,6 +182,16 @@ def test_the_integrators_day_in_the_console(world: tuple[RunningSandbox, Receive
         small.goto(f"{sandbox.base_url}{path}")
         width = small.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width} px wide at 390 px"
+    # the attempts table scrolls inside its box rather than breaking words ("Lat/enc/y", "faile/d");
+    # a timestamp may still wrap at its hyphens
+    small.goto(f"{sandbox.base_url}/console/events/{event_id}")
+    broken = small.evaluate(
+        """Array.from(document.querySelectorAll('.scroll th, .scroll td')).filter(cell => {
+             const range = document.createRange(); range.selectNodeContents(cell);
+             return !/[\\s-]/.test(cell.textContent.trim()) && range.getClientRects().length > 1;
+           }).map(cell => cell.textContent)"""
+    )
+    assert not broken, f"table cells broken mid-word at 390 px: {broken}"
     small.goto(f"{sandbox.base_url}/console/patients")
     small.screenshot(path=str(shots / "patients-390.png"), full_page=False)
     phone.close()
