@@ -25,7 +25,8 @@ SQLite, memory bounded. The anchor, measured first in the same run, is the same 
 1-day dataset (the fixed cost: interpreter, imports, migrations, the contract); wall time and CPU per
 patient-year are counted beyond it, and a smaller run is judged on its wall time extrapolated to 1,000
 patient-years (a large load reads in a second process while the first inserts, so CPU is not wall).
-A second anchor says what any loader must pay: SQLite alone inserting the same rows (`sqlite_floor`).
+A second anchor says what any loader must pay: SQLite alone inserting the same rows (`sqlite_floor`), into
+the sandbox's layout and into the most favourable layout a row per record could have.
 
     python bench/bench_synth.py                     # 10,000 patients, 2 workers, NDJSON then Parquet
     python bench/bench_synth.py --formats parquet   # one format
@@ -200,31 +201,50 @@ def measure(
     }
 
 
-def sqlite_floor(database: Path) -> tuple[float, int]:
+# The most favourable layout a row-per-record store could have: the rows clustered on the read path's
+# own order (no rowid table, no separate (patient, series, at, id) index), only the uniqueness index
+# besides, and no (patient, at) index for the timeline (which would then merge four ranges).
+BEST_LAYOUT_DDL = (
+    "CREATE TABLE main.records (patient_ref VARCHAR(64) NOT NULL, id VARCHAR(96) NOT NULL, "
+    "series VARCHAR(16) NOT NULL, at VARCHAR(32) NOT NULL, kind VARCHAR(32), source VARCHAR(32), "
+    "body TEXT NOT NULL, PRIMARY KEY (patient_ref, series, at, id)) WITHOUT ROWID",
+    "CREATE UNIQUE INDEX main.ux_records_patient_id ON records (patient_ref, id)",
+)
+
+
+def sqlite_floor(database: Path, layout: str = "sandbox") -> tuple[float, int]:
     """SQLite's own cost of storing the rows a load stored: CPU seconds per record, and the records.
 
     The anchor that says what any loader must pay at least: the loaded ``records`` rows are copied into
-    memory, then inserted into a fresh file with the same table, indexes and pragmas as the sandbox's
-    (WAL, synchronous=NORMAL, the same cache), in the load's order and in one transaction, by one
-    ``INSERT … SELECT`` — no Python per row, no parsing, no validation. The load cannot be faster
-    than this; a target below it needs another storage layout, not a faster loader."""
+    memory, then inserted into a fresh file with the sandbox's pragmas (WAL, synchronous=NORMAL, the
+    same cache) in one transaction, by one ``INSERT … SELECT`` — no Python per row, no parsing, no
+    validation. ``layout="sandbox"``: the sandbox's own table and indexes, in the load's order; the load
+    cannot be faster than this. ``layout="best"``: ``BEST_LAYOUT_DDL``, the rows pre-sorted on its key —
+    what any layout that keeps a row per record could reach at best, so a target below *it* needs fewer
+    rows per patient-year (records packed per patient-day or coarser), not a faster loader."""
     from mock_server.storage.engine import build_engine
 
+    floor_db = database.with_name(f"floor-{layout}.db")
     # the sandbox's own engine, so the connection gets exactly the pragmas the sandbox sets
-    engine = build_engine(f"sqlite:///{database.with_name('floor.db')}", pool_size=1)
+    engine = build_engine(f"sqlite:///{floor_db}", pool_size=1)
     raw = engine.raw_connection()
     conn: sqlite3.Connection = raw.driver_connection  # type: ignore[assignment]
     conn.isolation_level = None  # the BEGIN and COMMIT below are the only transaction
     try:
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("ATTACH DATABASE ? AS src", (str(database),))
-        ddl = conn.execute(
-            "SELECT sql FROM src.sqlite_master WHERE tbl_name = 'records' AND sql IS NOT NULL "
-            "ORDER BY type DESC"  # the table before its indexes
-        ).fetchall()
+        if layout == "best":
+            ddl = [(statement,) for statement in BEST_LAYOUT_DDL]
+            order = "patient_ref, series, at, id"
+        else:
+            ddl = conn.execute(
+                "SELECT sql FROM src.sqlite_master WHERE tbl_name = 'records' AND sql IS NOT NULL "
+                "ORDER BY type DESC"  # the table before its indexes
+            ).fetchall()
+            order = "rowid"
         for (statement,) in ddl:
             conn.execute(statement)
-        conn.execute("CREATE TEMP TABLE staged AS SELECT * FROM src.records ORDER BY rowid")
+        conn.execute(f"CREATE TEMP TABLE staged AS SELECT * FROM src.records ORDER BY {order}")
         rows = int(conn.execute("SELECT count(*) FROM staged").fetchone()[0])
         started = time.process_time()
         conn.execute("BEGIN")
@@ -234,6 +254,8 @@ def sqlite_floor(database: Path) -> tuple[float, int]:
     finally:
         raw.close()
         engine.dispose()
+        for path in floor_db.parent.glob(f"{floor_db.name}*"):
+            path.unlink(missing_ok=True)
     return (cpu / rows if rows else 0.0), rows
 
 
@@ -254,6 +276,7 @@ def measure_load(
         run = run_measured(command, "care-sandbox workspace create --dataset", stdout=subprocess.DEVNULL)
         database_bytes = sum(f.stat().st_size for f in Path(tmp).glob("sandbox.db*"))
         floor_per_record, floor_rows = sqlite_floor(Path(tmp) / "sandbox.db")
+        best_per_record, _ = sqlite_floor(Path(tmp) / "sandbox.db", layout="best")
     manifest = json.loads((dataset / "manifest.json").read_text())
     wall, cpu, sampler = run.wall, run.cpu, run.sampler
     years = patients * days / 365
@@ -266,7 +289,10 @@ def measure_load(
     wall_extrapolated = wall_fixed + max(0.0, wall - wall_fixed) / years * 1000
     records_per_year = floor_rows / years if years else 0.0
     budget = TARGET_LOAD_SECONDS_PER_1K_YEARS
-    met = wall <= budget if years >= 1000 else wall_extrapolated <= budget
+    # A run that took no longer than its anchor says nothing about the cost per patient-year (the machine
+    # was busier while the anchor ran): it is not judged met.
+    judgeable = years >= 1000 or wall > wall_fixed
+    met = judgeable and (wall <= budget if years >= 1000 else wall_extrapolated <= budget)
     return {
         "format": fmt,
         "patients": patients,
@@ -281,8 +307,11 @@ def measure_load(
         "wall_extrapolated_1k_years_seconds": round(wall_extrapolated, 1),
         "wall_target_seconds": round(budget, 1),
         "wall_ok": met,
+        "judgeable": judgeable,
         "sqlite_floor_us_per_record": round(floor_per_record * 1e6, 2),
         "sqlite_floor_1k_years_seconds": round(floor_per_record * records_per_year * 1000, 1),
+        "sqlite_best_layout_us_per_record": round(best_per_record * 1e6, 2),
+        "sqlite_best_layout_1k_years_seconds": round(best_per_record * records_per_year * 1000, 1),
         "cpu_per_record_over_floor": round(marginal / records_per_year / floor_per_record, 2)
         if floor_per_record and records_per_year
         else 0.0,
@@ -308,7 +337,8 @@ def _print_load(figures: dict[str, float | int | str]) -> None:
     )
     print(
         f"  wall               {figures['wall_seconds']:>14.1f} s   (target <= {figures['wall_target_seconds']} s for "
-        f"1,000 patient-years, judged on the {judged}: {'met' if figures['wall_ok'] else 'NOT met'})"
+        f"1,000 patient-years, judged on the {judged}: "
+        f"{'met' if figures['wall_ok'] else 'NOT met' if figures['judgeable'] else 'not judged, the run took no longer than its anchor'})"
     )
     print(
         f"  CPU                {figures['cpu_seconds']:>14.1f} s   (fixed {figures['cpu_fixed_seconds']} s, the 1 x 1 anchor; "
@@ -325,6 +355,12 @@ def _print_load(figures: dict[str, float | int | str]) -> None:
             f"({figures['sqlite_floor_us_per_record']} µs/record: the same rows, indexes and pragmas, one INSERT … "
             f"SELECT, no Python); the load costs x{figures['cpu_per_record_over_floor']} of it per record"
         )
+    if figures.get("sqlite_best_layout_us_per_record"):
+        print(
+            f"  SQLite, best layout{figures['sqlite_best_layout_1k_years_seconds']:>14.1f} s of CPU for 1,000 "
+            f"patient-years ({figures['sqlite_best_layout_us_per_record']} µs/record: a row per record at best — "
+            f"clustered on (patient, series, at, id) WITHOUT ROWID, one unique index, rows pre-sorted)"
+        )
     print(
         f"  peak RSS, tree     {float(figures['peak_rss_tree_bytes']) * mb:>14.0f} MB (target <= 1,074 MB: "
         f"{'met' if figures['memory_ok'] else 'NOT met'})"
@@ -338,7 +374,10 @@ def _run_loads(args: argparse.Namespace, formats: list[str]) -> list[dict[str, f
         root = Path(tempfile.mkdtemp(prefix=f"bench-load-{fmt}-"))
         try:
             _generate(root / "anchor", 1, 1, args.seed, fmt, 1)
-            anchor = measure_load(root / "anchor", 1, 1, fmt)
+            # the fixed cost is the least of three runs: one slow anchor would flatter every extrapolation
+            anchors = [measure_load(root / "anchor", 1, 1, fmt) for _ in range(3)]
+            anchor = min(anchors, key=lambda a: float(a["wall_seconds"]))
+            anchor["cpu_seconds"] = min(float(a["cpu_seconds"]) for a in anchors)
             _generate(root / "dataset", args.patients, args.days, args.seed, fmt, args.workers)
             figures = measure_load(root / "dataset", args.patients, args.days, fmt, anchor)
         finally:
