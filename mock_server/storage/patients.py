@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Select, func, select, update
 
 from mock_server.storage import Storage, schema
 
 P = schema.sandbox_patients
+C = schema.consents
+L = schema.link_requests
 
 
 def anonymized_id(salt: str, patient_ref: str) -> str:
@@ -47,6 +49,17 @@ class SandboxPatientRow:
         }
 
 
+@dataclass(frozen=True)
+class ConsentFacts:
+    """What a patient's consent to the workspace is made of, read in the same statement as the patient:
+    the latest consent's status (``active`` | ``revoked``, None if never consented) and scopes, and the
+    pending, unexpired link request's id. ``consent.patient_consent_view`` turns them into a state."""
+
+    latest_status: str | None
+    latest_scopes: list[str]
+    pending_request_id: str | None
+
+
 def _row(r: Any) -> SandboxPatientRow:
     return SandboxPatientRow(
         r.id,
@@ -58,6 +71,50 @@ def _row(r: Any) -> SandboxPatientRow:
         int(r.generated_days),
         r.created_at,
     )
+
+
+def _with_consent(workspace_id: str, now: str) -> Select[Any]:
+    """The workspace's patients, each with its :class:`ConsentFacts` as extra columns: one statement for
+    a whole page (correlated subqueries on the consents' (workspace, anon_id, seq) index and the link
+    requests'), never a query per patient."""
+    older = C.alias("older_consents")
+    latest_seq = (
+        select(func.max(older.c.seq))
+        .where(older.c.workspace_id == P.c.workspace_id, older.c.anon_id == P.c.anon_id)
+        .correlate(P)
+        .scalar_subquery()
+    )
+    pending = (
+        select(L.c.id)
+        .where(
+            L.c.workspace_id == P.c.workspace_id,
+            L.c.patient_ref == P.c.id,
+            L.c.status == "pending",
+            L.c.expires_at > now,
+        )
+        .order_by(L.c.created_at.desc(), L.c.id.desc())
+        .limit(1)
+        .correlate(P)
+        .scalar_subquery()
+    )
+    joined = P.outerjoin(
+        C, (C.c.workspace_id == P.c.workspace_id) & (C.c.anon_id == P.c.anon_id) & (C.c.seq == latest_seq)
+    )
+    return (
+        select(
+            P,
+            C.c.status.label("consent_status"),
+            C.c.scopes.label("consent_scopes"),
+            pending.label("pending_request_id"),
+        )
+        .select_from(joined)
+        .where(P.c.workspace_id == workspace_id)
+    )
+
+
+def _with_facts(r: Any) -> tuple[SandboxPatientRow, ConsentFacts]:
+    scopes = orjson.loads(r.consent_scopes) if r.consent_scopes else []
+    return _row(r), ConsentFacts(r.consent_status, scopes, r.pending_request_id)
 
 
 class PatientRepo:
@@ -103,6 +160,28 @@ class PatientRepo:
                 .offset((page - 1) * per_page)
             ).all()
         return total, [_row(r) for r in rows]
+
+    def page_with_consent(
+        self, workspace_id: str, page: int, per_page: int, now: str
+    ) -> tuple[int, list[tuple[SandboxPatientRow, ConsentFacts]]]:
+        """:meth:`page`, each patient with its :class:`ConsentFacts` (a link request counts as pending
+        while ``expires_at`` is after ``now``, the sandbox clock's): a count and one statement."""
+        with self.db.read() as conn:
+            total = self.count(workspace_id, conn)
+            rows = conn.execute(
+                _with_consent(workspace_id, now)
+                .order_by(P.c.id)
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            ).all()
+        return total, [_with_facts(r) for r in rows]
+
+    def with_consent(
+        self, conn: Connection, workspace_id: str, patient_ref: str, now: str
+    ) -> tuple[SandboxPatientRow, ConsentFacts] | None:
+        """One patient of the workspace with its :class:`ConsentFacts`, or None."""
+        row = conn.execute(_with_consent(workspace_id, now).where(P.c.id == patient_ref)).first()
+        return _with_facts(row) if row else None
 
     def by_email(self, conn: Connection, workspace_id: str, email: str) -> SandboxPatientRow | None:
         row = conn.execute(

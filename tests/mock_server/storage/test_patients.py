@@ -1,0 +1,111 @@
+"""PatientRepo reads each patient with its consent facts in one statement per page, on SQLite and
+PostgreSQL: the latest consent (by ``seq``) and the pending, unexpired link request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+
+from mock_server.storage import Storage
+from mock_server.storage.consents import ConsentRepo, LinkRequestRepo
+from mock_server.storage.patients import ConsentFacts, PatientRepo, SandboxPatientRow
+from tests.mock_server.storage.rows import patient, workspace
+
+T0 = "2026-05-01T00:00:00Z"
+NOW = "2026-05-10T00:00:00Z"
+
+
+def _grant(storage: Storage, ws: str, p: SandboxPatientRow, cid: str, scopes: str) -> None:
+    with storage.unit_of_work() as conn:
+        ConsentRepo().insert(
+            conn,
+            consent_id=cid,
+            workspace_id=ws,
+            patient_ref=p.id,
+            anon_id=p.anon_id,
+            scopes_json=scopes,
+            granted_at=T0,
+        )
+
+
+def _ask(
+    storage: Storage, ws: str, p: SandboxPatientRow, rid: str, expires: str, status: str = "pending"
+) -> None:
+    with storage.unit_of_work() as conn:
+        LinkRequestRepo().insert(
+            conn,
+            request_id=rid,
+            workspace_id=ws,
+            patient_email=p.email,
+            patient_ref=p.id,
+            scopes_json='["pain:read"]',
+            message=None,
+            created_at=T0,
+            expires_at=expires,
+        )
+        if status != "pending":
+            LinkRequestRepo().set_status(conn, rid, status)
+
+
+def test_each_patient_comes_with_its_latest_consent_and_pending_request(storage: Storage) -> None:
+    ws, other = workspace(storage).workspace.id, workspace(storage).workspace.id
+    never, granted, regranted, revoked, asked, asked_again, stale = (patient(storage, ws) for _ in range(7))
+    _grant(storage, ws, granted, "cns_g", '["pain:read","wellbeing:read"]')
+    _grant(storage, ws, regranted, "cns_r1", '["pain:read"]')
+    with storage.unit_of_work() as conn:
+        ConsentRepo().revoke(conn, "cns_r1", T0)
+    _grant(storage, ws, regranted, "cns_r2", '["vitals:read"]')  # the latest (seq 2) is what counts
+    _grant(storage, ws, revoked, "cns_v", '["gauges:read"]')
+    with storage.unit_of_work() as conn:
+        ConsentRepo().revoke(conn, "cns_v", T0)
+    _ask(storage, ws, asked, "lr_asked", "2026-06-01T00:00:00Z")
+    _ask(storage, ws, asked_again, "lr_declined", "2026-06-01T00:00:00Z", status="declined")
+    _grant(storage, ws, asked_again, "cns_a", '["pain:read"]')
+    with storage.unit_of_work() as conn:
+        ConsentRepo().revoke(conn, "cns_a", T0)
+    _ask(storage, ws, asked_again, "lr_again", "2026-06-01T00:00:00Z")
+    _ask(storage, ws, stale, "lr_stale", NOW)  # expires at "now": no longer pending
+    _grant(storage, other, patient(storage, other), "cns_other", '["pain:read"]')
+
+    total, rows = PatientRepo(storage).page_with_consent(ws, 1, 50, NOW)
+    facts = {row.id: f for row, f in rows}
+    assert total == 7 and [row.id for row, _ in rows] == sorted(facts)
+    assert facts[never.id] == ConsentFacts(None, [], None)
+    assert facts[granted.id] == ConsentFacts("active", ["pain:read", "wellbeing:read"], None)
+    assert facts[regranted.id] == ConsentFacts("active", ["vitals:read"], None)
+    assert facts[revoked.id] == ConsentFacts("revoked", ["gauges:read"], None)
+    assert facts[asked.id] == ConsentFacts(None, [], "lr_asked")
+    assert facts[asked_again.id] == ConsentFacts("revoked", ["pain:read"], "lr_again")
+    assert facts[stale.id] == ConsentFacts(None, [], None)
+
+    second_total, second = PatientRepo(storage).page_with_consent(ws, 2, 5, NOW)
+    assert second_total == 7 and [row.id for row, _ in second] == sorted(facts)[5:]
+    with storage.read() as conn:
+        one = PatientRepo(storage).with_consent(conn, ws, asked_again.id, NOW)
+        assert one is not None and one[1] == facts[asked_again.id]
+        assert PatientRepo(storage).with_consent(conn, other, asked_again.id, NOW) is None
+
+
+def test_a_page_is_two_statements_whatever_its_size(storage: Storage) -> None:
+    """No query per patient: the count and the page, however many patients have consents or requests."""
+    ws = workspace(storage).workspace.id
+    for i in range(12):
+        p = patient(storage, ws)
+        if i % 3 == 0:
+            _grant(storage, ws, p, f"cns_{i}", '["pain:read"]')
+        elif i % 3 == 1:
+            _ask(storage, ws, p, f"lr_{i:06d}", "2026-06-01T00:00:00Z")
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(storage.engine, "before_cursor_execute", seen)
+    try:
+        total, rows = PatientRepo(storage).page_with_consent(ws, 1, 50, NOW)
+    finally:
+        event.remove(storage.engine, "before_cursor_execute", seen)
+    assert total == 12 and len(rows) == 12
+    assert len(statements) == 2, statements
