@@ -23,7 +23,7 @@ from mock_server.errors import ApiError, not_found, unprocessable
 from mock_server.scopes import PATIENT_DATA_SCOPES
 from mock_server.storage import Connection, Storage
 from mock_server.storage.consents import ConsentRepo, LinkRequestRepo, latest_consent
-from mock_server.storage.patients import PatientRepo
+from mock_server.storage.patients import ConsentFacts, PatientRepo
 from mock_server.timeutil import iso
 from mock_server.webhooks.outbox import emit_event
 
@@ -66,6 +66,28 @@ def consent_view(row: Any) -> dict[str, Any]:
         "scopes": orjson.loads(row.scopes),
         "granted_at": row.granted_at,
         "revoked_at": row.revoked_at,
+    }
+
+
+def patient_consent_view(anon_id: str, facts: ConsentFacts) -> dict[str, Any]:
+    """The SandboxPatientConsent shape: where the patient stands with the workspace, as their phone
+    shows it. An active latest consent is ``granted``; else a pending request is ``pending`` (even after
+    a revoke: the phone shows the new request's card); else a revoked latest consent is ``revoked``;
+    else ``none``. ``patient_id`` and ``scopes`` come from the latest consent, whatever the status."""
+    if facts.latest_status == "active":
+        status = "granted"
+    elif facts.pending_request_id is not None:
+        status = "pending"
+    elif facts.latest_status == "revoked":
+        status = "revoked"
+    else:
+        status = "none"
+    consented = facts.latest_status is not None
+    return {
+        "status": status,
+        "patient_id": anon_id if consented else None,
+        "scopes": list(facts.latest_scopes) if consented else [],
+        "link_request_id": facts.pending_request_id if status == "pending" else None,
     }
 
 

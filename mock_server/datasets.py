@@ -109,6 +109,8 @@ def _view(patient: dict[str, Any], days: int, created_at: str) -> dict[str, Any]
         "sources": patient.get("sources"),
         "history_days": days,
         "created_at": created_at,
+        # as the patient stands before the load's consent mode applies (SandboxPatientConsent)
+        "consent": {"status": "none", "patient_id": None, "scopes": [], "link_request_id": None},
     }
 
 

@@ -54,7 +54,8 @@ def patient_record(profile: PatientProfile) -> dict[str, Any]:
 def sandbox_patient(
     profile: PatientProfile, *, history_days: int, created_at: str, patient_id: str | None = None
 ) -> dict[str, Any]:
-    """The `SandboxPatient` shape for `profile` (the server passes its own `sp_…` id)."""
+    """The `SandboxPatient` shape for `profile` (the server passes its own `sp_…` id), as a new patient:
+    no consent to anyone yet (`consent.status` is `none`)."""
     return {
         "id": patient_id or f"sp_{profile.patient_key}",
         "email": profile.email,
@@ -65,4 +66,5 @@ def sandbox_patient(
         "sources": list(profile.sources),
         "history_days": history_days,
         "created_at": created_at,
+        "consent": {"status": "none", "patient_id": None, "scopes": [], "link_request_id": None},
     }

@@ -12,11 +12,13 @@ from datetime import timedelta
 from typing import Any
 
 from mock_server import quotas, sandbox_work
+from mock_server.consent import patient_consent_view
 from mock_server.context import ApiRequest, Reply, created, ok, own_transactions
 from mock_server.errors import not_found, unprocessable
 from mock_server.handlers._shared import consents, list_body, now, paging, patients
 from mock_server.seeding import create_patient as seed_patient
 from mock_server.storage import records as records_mod
+from mock_server.storage.patients import ConsentFacts, SandboxPatientRow
 from mock_server.storage.workspaces import Workspace
 from mock_server.timeutil import EARLIEST_RECORDED, iso, parse_iso, shift, utcnow
 from mock_server.webhooks.outbox import emit_event
@@ -48,6 +50,7 @@ def create_patient(req: ApiRequest) -> Reply:
         raise unprocessable("unsupported locale", {"locale": [f"use one of {', '.join(LOCALES)}"]})
     repo = patients(req)
     history_days = int(body.get("history_days", 90))
+    moment = now(req)
     with req.services.storage.unit_of_work() as conn:
         quotas.check_records_for_days(req.services.settings, conn, workspace.id, history_days, patients=1)
         index = repo.count(workspace.id, conn)
@@ -56,17 +59,24 @@ def create_patient(req: ApiRequest) -> Reply:
             conn,
             workspace,
             index,
-            now(req),
+            moment,
             history_days=history_days,
             overrides={k: body.get(k) for k in ("condition", "baseline_severity", "sources", "locale")},
         )
-    return created(row.view())
+        # read back as the list reads it (a new patient's state is "none"), inside the unit of work
+        found = repo.with_consent(conn, workspace.id, row.id, iso(moment))
+    return created(_with_consent(*found) if found else _with_consent(row, ConsentFacts(None, [], None)))
+
+
+def _with_consent(row: SandboxPatientRow, facts: ConsentFacts) -> dict[str, Any]:
+    return {**row.view(), "consent": patient_consent_view(row.anon_id, facts)}
 
 
 def list_patients(req: ApiRequest) -> Reply:
+    """Every sandbox patient with its consent state; one statement for the page (no query per patient)."""
     page, per_page = paging(req)
-    total, rows = patients(req).page(req.workspace_id, page, per_page)
-    return ok(list_body([r.view() for r in rows], total, page, per_page))
+    total, rows = patients(req).page_with_consent(req.workspace_id, page, per_page, iso(now(req)))
+    return ok(list_body([_with_consent(row, facts) for row, facts in rows], total, page, per_page))
 
 
 def accept_link_request(req: ApiRequest) -> Reply:

@@ -149,23 +149,12 @@ class PatientRepo:
         with self.db.read() as own:
             return [_row(r) for r in own.execute(query).all()]
 
-    def page(self, workspace_id: str, page: int, per_page: int) -> tuple[int, list[SandboxPatientRow]]:
-        with self.db.read() as conn:
-            total = self.count(workspace_id, conn)
-            rows = conn.execute(
-                select(P)
-                .where(P.c.workspace_id == workspace_id)
-                .order_by(P.c.id)
-                .limit(per_page)
-                .offset((page - 1) * per_page)
-            ).all()
-        return total, [_row(r) for r in rows]
-
     def page_with_consent(
         self, workspace_id: str, page: int, per_page: int, now: str
     ) -> tuple[int, list[tuple[SandboxPatientRow, ConsentFacts]]]:
-        """:meth:`page`, each patient with its :class:`ConsentFacts` (a link request counts as pending
-        while ``expires_at`` is after ``now``, the sandbox clock's): a count and one statement."""
+        """``(total, rows)``: a page of the workspace's patients by id, each with its :class:`ConsentFacts`
+        (a link request counts as pending while ``expires_at`` is after ``now``, the sandbox clock's): a
+        count and one statement."""
         with self.db.read() as conn:
             total = self.count(workspace_id, conn)
             rows = conn.execute(
