@@ -25,6 +25,8 @@ from mock_server.timeutil import iso
 
 Page = Callable[[Request, str], Awaitable[Response]]
 
+PATIENTS_PER_PAGE = 50
+
 
 class Console:
     def __init__(
@@ -135,33 +137,31 @@ class Console:
     # ------------------------------------------------------------------ patients: the patient's phone
 
     async def patients(self, request: Request, key: str) -> Response:
+        """Every sandbox patient with its consent state, and what the patient can do in that state: a
+        pending request's consent card (Accept/Decline), a consented patient's check-in form and
+        Revoke, or how to ask for consent. Pending requests of patients on other pages show above."""
+        listing = await self.api.call(
+            "GET", "/v1/sandbox/patients", key, query={"per_page": PATIENTS_PER_PAGE}
+        )
+        # the consent cards' words (message, scopes, expiry) are the link requests'
         pending = await self.api.call(
             "GET", "/v1/link-requests", key, query={"status": "pending", "per_page": 100}
         )
-        accepted = await self.api.call(
-            "GET", "/v1/link-requests", key, query={"status": "accepted", "per_page": 100}
-        )
-        consented = await self.api.call("GET", "/v1/patients", key, query={"per_page": 100})
-        sandbox_patients = await self.api.call("GET", "/v1/sandbox/patients", key, query={"per_page": 100})
-        answers = (pending, accepted, consented, sandbox_patients)
-        # a key without patients:read or sandbox:manage (or rate-limited) is told why, not shown a 500
-        refused = list(dict.fromkeys(a.error for a in answers if not a.ok))
-        pending_rows, accepted_rows, consented_rows, sandbox_rows = (
-            a.body["data"] if a.ok else [] for a in answers
-        )
-        names = {p["email"]: p["display_name"] for p in sandbox_rows}
-        emails = {lr["patient_id"]: lr["patient_email"] for lr in accepted_rows if lr.get("patient_id")}
+        # a key without sandbox:manage or patients:read (or rate-limited) is told why, not shown a 500
+        refused = list(dict.fromkeys(a.error for a in (listing, pending) if not a.ok))
+        rows = listing.body["data"] if listing.ok else []
+        requests = {lr["request_id"]: lr for lr in (pending.body["data"] if pending.ok else [])}
+        shown = {p["consent"]["link_request_id"] for p in rows}
         workspace = self.describe_workspace(self.resolve_key(key).workspace_id)
         return self.render(
             request,
             "patients.html",
             key,
             clinic=workspace["name"],
-            pending=pending_rows,
-            consented=consented_rows,
-            names=names,
-            emails=emails,
-            sandbox_patients=sandbox_rows,
+            patients=rows,
+            total=listing.body["pagination"]["total"] if listing.ok else 0,
+            requests=requests,
+            elsewhere=[lr for rid, lr in requests.items() if rid not in shown],
             refused=refused,
         )
 

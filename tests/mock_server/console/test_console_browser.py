@@ -1,7 +1,8 @@
 """The console in a real browser (Playwright driving Debian's Chromium) against a real sandbox.
 
-One story, as an integrator lives it: sign in; a link request made through the API shows up as the
-patient's consent card; Accept grants consent and ``consent.granted`` appears in Events with its
+One story, as an integrator lives it: sign in; every sandbox patient is listed by name with its consent
+state (the seeded consented ones, one never asked with how to ask); a link request made through the API
+shows up as the patient's consent card, in that patient's entry; Accept grants consent and ``consent.granted`` appears in Events with its
 delivery to a local receiver; Resend delivers the same ``webhook-id`` again; a check-in from the form
 reaches the receiver signed; Revoke; a failed API call shows in Requests with its error code; sign out;
 another workspace's key sees none of it; no page scrolls sideways at 390 px.
@@ -96,8 +97,22 @@ def test_the_integrators_day_in_the_console(world: tuple[RunningSandbox, Receive
     cookie = next(c for c in context.cookies() if c["name"] == "care_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
-    # the link request made through the API is the patient's consent card
-    card = page.locator(f"[data-link-request='{lr['request_id']}']")
+    # every sandbox patient is listed by name with its consent state: the seeded consented ones too
+    seeded = api.get("/v1/sandbox/patients", params={"per_page": 100}).json()["data"]
+    first = page.locator(f"[data-sandbox-patient='{seeded[0]['id']}']")
+    sync_api.expect(first.locator("h3")).to_contain_text(seeded[0]["display_name"])
+    sync_api.expect(first.locator(".badge")).to_have_text("consent granted")
+    sync_api.expect(first.get_by_role("button", name="Revoke consent")).to_be_visible()
+    unasked = next(p for p in seeded if p["consent"]["status"] == "none" and p["email"] != email)
+    hint = page.locator(f"[data-sandbox-patient='{unasked['id']}']")
+    sync_api.expect(hint.locator(".badge")).to_have_text("no consent")
+    sync_api.expect(hint).to_contain_text(f'POST /v1/link-requests {{"patient_email": "{unasked["email"]}"')
+    asked = page.locator(f"[data-sandbox-patient]:has([data-link-request='{lr['request_id']}'])")
+    sync_api.expect(asked.locator(".badge")).to_have_text("consent pending")
+    sync_api.expect(asked).to_contain_text(email)
+
+    # the link request made through the API is the patient's consent card, in the patient's entry
+    card = asked.locator(f"[data-link-request='{lr['request_id']}']")
     sync_api.expect(card).to_contain_text("Before your visit on Friday.")
     sync_api.expect(card).to_contain_text("your pain check-ins")
     sync_api.expect(card).to_contain_text(sandbox.alpha.workspace.name)
@@ -135,6 +150,8 @@ def test_the_integrators_day_in_the_console(world: tuple[RunningSandbox, Receive
     # a check-in from the form reaches the receiver, signed
     page.get_by_role("link", name="Patients").click()
     patient = page.locator(f"[data-patient='{patient_id}']")
+    sync_api.expect(patient.locator(".badge")).to_have_text("consent granted")
+    sync_api.expect(patient).to_contain_text(email)
     patient.locator("summary").click()
     patient.get_by_label("Pain (0–10)").fill("7")
     patient.get_by_label("left knee").check()
@@ -151,6 +168,7 @@ def test_the_integrators_day_in_the_console(world: tuple[RunningSandbox, Receive
     # Revoke
     page.locator(f"[data-patient='{patient_id}']").get_by_role("button", name="Revoke consent").click()
     sync_api.expect(page.get_by_role("status")).to_contain_text("revoked")
+    sync_api.expect(page.locator(f"[data-patient='{patient_id}'] .badge")).to_have_text("consent revoked")
     after = api.get(f"/v1/patients/{patient_id}/pain-entries")
     assert after.status_code == 403 and after.json()["error"]["code"] == "consent_revoked"
 

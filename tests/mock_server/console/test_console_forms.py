@@ -124,3 +124,26 @@ def test_a_webhook_with_no_event_ticked_subscribes_to_every_event(sandbox: Runni
         api.delete(f"/v1/webhooks/{endpoint['id']}")
     assert "consent.granted" in endpoint["events"] and "pain_entry.created" in endpoint["events"]
     assert "webhook.test" not in endpoint["events"]  # sent to one endpoint on request, whatever it subscribes
+
+
+def test_a_key_that_cannot_list_link_requests_still_answers_a_pending_one(sandbox: RunningSandbox) -> None:
+    """A key with sandbox:manage but not patients:read cannot read the requests' words; the pending
+    patient still shows its consent card with Accept and Decline, on the id the patient list gives."""
+    with sandbox.client() as api:
+        page = api.get("/v1/sandbox/patients", params={"per_page": 50}).json()["data"]
+        patient = next(p for p in page[5:] if p["consent"]["status"] == "none")
+        lr = api.post(
+            "/v1/link-requests", json={"patient_email": patient["email"], "scopes": ["pain:read"]}
+        ).json()
+        narrow = sandbox.services.workspaces.add_api_key(sandbox.alpha.workspace.id, ("sandbox:manage",))
+        with httpx.Client(base_url=sandbox.base_url, timeout=30) as client:
+            shown = client.post("/console/sign-in", data={"api_key": narrow}, follow_redirects=True)
+            assert shown.status_code == 200 and "insufficient_scope" in shown.text
+            assert f'data-link-request="{lr["request_id"]}"' in shown.text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', shown.text)
+            assert csrf is not None
+            accepted = client.post(
+                f"/console/link-requests/{lr['request_id']}/accept", data={"csrf": csrf.group(1)}
+            )
+            assert accepted.status_code == 303 and "flash=Accepted" in accepted.headers["location"]
+        assert api.get(f"/v1/link-requests/{lr['request_id']}").json()["status"] == "accepted"
