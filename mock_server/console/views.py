@@ -2,7 +2,9 @@
 
 Pages are plain GETs; actions are CSRF-checked form POSTs that call one API operation and redirect
 back (Post/Redirect/Get) with a flash message in the query string. ``?partial=1`` returns only a
-page's live region, which ``console.js`` polls to show new events and requests without a reload.
+page's live region, which ``console.js`` polls to show new events and requests without a reload;
+only the first page of a list is live (a later page would shift under the reader as rows arrive).
+Lists page with the API's ``page`` and ``total``; their Previous/Next links keep the filters.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from mock_server.timeutil import iso
 
 Page = Callable[[Request, str], Awaitable[Response]]
 
-PATIENTS_PER_PAGE = 50
+PER_PAGE = 50  # a console list's page unless the query string asks for another ``per_page``
 
 
 class Console:
@@ -49,6 +51,7 @@ class Console:
         self.templates.filters["label"] = label
         self.templates.filters["pretty"] = _pretty
         self.templates.filters["epoch"] = _epoch
+        self.templates.globals["page_url"] = page_url
 
     # ------------------------------------------------------------------ plumbing
 
@@ -140,9 +143,8 @@ class Console:
         """Every sandbox patient with its consent state, and what the patient can do in that state: a
         pending request's consent card (Accept/Decline), a consented patient's check-in form and
         Revoke, or how to ask for consent. Pending requests of patients on other pages show above."""
-        listing = await self.api.call(
-            "GET", "/v1/sandbox/patients", key, query={"per_page": PATIENTS_PER_PAGE}
-        )
+        filters, page = _listing(request)
+        listing = await self.api.call("GET", "/v1/sandbox/patients", key, query=_api_query(filters, page))
         # the consent cards' words (message, scopes, expiry) are the link requests'
         pending = await self.api.call(
             "GET", "/v1/link-requests", key, query={"status": "pending", "per_page": 100}
@@ -159,7 +161,8 @@ class Console:
             key,
             clinic=workspace["name"],
             patients=rows,
-            total=listing.body["pagination"]["total"] if listing.ok else 0,
+            pagination=listing.body["pagination"] if listing.ok else None,
+            filters=filters,
             requests=requests,
             elsewhere=[lr for rid, lr in requests.items() if rid not in shown],
             refused=refused,
@@ -224,10 +227,10 @@ class Console:
     # ------------------------------------------------------------------ events
 
     async def events(self, request: Request, key: str) -> Response:
-        query = {k: request.query_params.get(k) for k in ("type", "patient_id", "page")}
-        answer = await self.api.call("GET", "/v1/events", key, query={**query, "per_page": 50})
+        filters, page = _listing(request, "type", "patient_id")
+        answer = await self.api.call("GET", "/v1/events", key, query=_api_query(filters, page))
         template = "events_live.html" if request.query_params.get("partial") == "1" else "events.html"
-        return self.render(request, template, key, answer=answer, filters=query)
+        return self.render(request, template, key, answer=answer, filters=filters, live=_first(page))
 
     async def event(self, request: Request, key: str) -> Response:
         event_id = request.path_params["event_id"]
@@ -324,10 +327,10 @@ class Console:
     # ------------------------------------------------------------------ request log
 
     async def requests(self, request: Request, key: str) -> Response:
-        query = {k: request.query_params.get(k) for k in ("status", "error_code", "operation", "page")}
-        answer = await self.api.call("GET", "/v1/sandbox/requests", key, query={**query, "per_page": 50})
+        filters, page = _listing(request, "status", "error_code", "operation")
+        answer = await self.api.call("GET", "/v1/sandbox/requests", key, query=_api_query(filters, page))
         template = "requests_live.html" if request.query_params.get("partial") == "1" else "requests.html"
-        return self.render(request, template, key, answer=answer, filters=query)
+        return self.render(request, template, key, answer=answer, filters=filters, live=_first(page))
 
     async def request_detail(self, request: Request, key: str) -> Response:
         request_id = request.path_params["request_id"]
@@ -370,6 +373,30 @@ class Console:
     async def reset(self, request: Request, key: str) -> Response:
         answer = await self.api.call("POST", "/v1/sandbox/reset", key)
         return self.outcome(answer, "/console/clock", "Workspace reset to its seeded state")
+
+
+def _listing(request: Request, *names: str) -> tuple[dict[str, str | None], str | None]:
+    """A list page's filters as its query string gives them (``per_page`` too, unset ones None), and
+    the page asked for. Both go to the API as they are: it refuses a bad one (400, shown on the page)."""
+    filters = {name: request.query_params.get(name) for name in (*names, "per_page")}
+    return filters, request.query_params.get("page")
+
+
+def _api_query(filters: dict[str, str | None], page: str | None) -> dict[str, str | int | None]:
+    return {**filters, "per_page": filters["per_page"] or PER_PAGE, "page": page}
+
+
+def _first(page: str | None) -> bool:
+    """Whether the list shows its first page, the only one kept live."""
+    return page in (None, "", "1")
+
+
+def page_url(path: str, filters: dict[str, Any], page: int) -> str:
+    """The list at ``path`` on ``page`` with the same filters (page 1 is the list's plain, live URL)."""
+    query = {k: v for k, v in filters.items() if v not in (None, "")}
+    if page > 1:
+        query["page"] = page
+    return f"{path}?{urlencode(query)}" if query else path
 
 
 def _epoch(value: Any) -> str:

@@ -254,3 +254,33 @@ def test_forms_refuse_a_missing_or_wrong_csrf_token(world: tuple[RunningSandbox,
             assert api.get("/v1/sandbox/clock").json()["offset_seconds"] < 3600  # nothing moved
         bad = client.post("/console/sign-in", data={"api_key": "p2c_test_wrong"})
         assert bad.status_code == 401 and "not valid" in bad.text
+
+
+def test_only_the_first_page_of_a_list_updates_itself(world: tuple[RunningSandbox, Receiver, Any]) -> None:
+    """Page 1 of Requests shows a new request without a reload; page 2 is left as it was read (a new
+    row would push one of its rows off), and its Previous link goes back to the live page 1."""
+    sandbox, _, browser = world
+    marker = f"req_live_{secrets.token_hex(4)}"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    with sandbox.client() as api:
+        for i in range(3):
+            api.get(f"/v1/events/evt_live{i}", headers={"X-Request-Id": f"{marker}_{i}"})
+        first = context.new_page()
+        _sign_in(first, sandbox.base_url, sandbox.api_key)
+        listing = f"{sandbox.base_url}/console/requests?status=404&per_page=2"
+        first.goto(listing)
+        later = context.new_page()
+        later.goto(f"{listing}&page=2")
+        rows_before = later.locator(".rows").inner_html()
+        assert f"/console/requests/{marker}_0" in rows_before and later.locator("[data-live]").count() == 0
+
+        api.get("/v1/events/evt_live_new", headers={"X-Request-Id": f"{marker}_new"})
+        sync_api.expect(first.locator(f"a[href='/console/requests/{marker}_new']")).to_be_visible(
+            timeout=10_000
+        )
+        later.wait_for_timeout(2_500)  # a poll would have come by now
+        assert later.locator(".rows").inner_html() == rows_before
+        later.get_by_role("link", name="← Newer").click()
+        later.wait_for_url(listing)
+        assert later.locator("[data-live]").count() == 1
+    context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from contextlib import closing
 from typing import Any
 
@@ -147,3 +148,51 @@ def test_a_key_that_cannot_list_link_requests_still_answers_a_pending_one(sandbo
             )
             assert accepted.status_code == 303 and "flash=Accepted" in accepted.headers["location"]
         assert api.get(f"/v1/link-requests/{lr['request_id']}").json()["status"] == "accepted"
+
+
+def _pager_links(html: str) -> dict[str, str]:
+    return {
+        rel: href.replace("&amp;", "&") for rel, href in re.findall(r'rel="(prev|next)" href="([^"]+)"', html)
+    }
+
+
+def test_lists_page_with_links_that_keep_the_filters_and_only_page_one_is_live(
+    sandbox: RunningSandbox,
+) -> None:
+    """Patients, Events and Requests show the API's pages: Previous/Next carry the filters, page 1 is
+    the list's plain URL (the live one), and later pages are not live (new rows would shift them)."""
+    client, _ = _signed_in(sandbox)
+    marker = f"req_pages_{secrets.token_hex(4)}"
+    with closing(client), sandbox.client() as api:
+        for i in range(3):  # three 404s of this test in the request log, newest last
+            api.get(f"/v1/events/evt_missing{i}", headers={"X-Request-Id": f"{marker}_{i}"})
+        first = client.get("/console/requests", params={"status": "404", "per_page": "1"}).text
+        assert f"{marker}_2" in first and "data-live=" in first
+        assert _pager_links(first) == {"next": "/console/requests?status=404&per_page=1&page=2"}
+        second = client.get("/console/requests", params={"status": "404", "per_page": "1", "page": "2"}).text
+        assert f"{marker}_1" in second and "data-live=" not in second
+        assert _pager_links(second) == {
+            "prev": "/console/requests?status=404&per_page=1",
+            "next": "/console/requests?status=404&per_page=1&page=3",
+        }
+
+        hook = api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/pages", "events": ["webhook.test"]})
+        for _ in range(3):
+            api.post(f"/v1/webhooks/{hook.json()['id']}/test")
+        api.delete(f"/v1/webhooks/{hook.json()['id']}")
+        total = api.get("/v1/events", params={"type": "webhook.test"}).json()["pagination"]["total"]
+        last = client.get(
+            "/console/events", params={"type": "webhook.test", "per_page": "2", "page": str((total + 1) // 2)}
+        )
+        assert f"Page {(total + 1) // 2} of {(total + 1) // 2}" in last.text and "data-live=" not in last.text
+        assert "next" not in _pager_links(last.text)
+
+        patients = api.get("/v1/sandbox/patients", params={"per_page": 10, "page": 2}).json()
+        page_two = client.get("/console/patients", params={"per_page": "10", "page": "2"}).text
+        assert re.findall(r'data-sandbox-patient="([^"]+)"', page_two) == [p["id"] for p in patients["data"]]
+        pages = (patients["pagination"]["total"] + 9) // 10
+        assert f"Page 2 of {pages}" in page_two
+        assert _pager_links(page_two)["prev"] == "/console/patients?per_page=10"
+
+        refused = client.get("/console/events", params={"page": "0"})  # the API's 400, on the page
+        assert refused.status_code == 200 and "invalid_parameter" in refused.text
