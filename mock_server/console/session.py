@@ -19,8 +19,14 @@ def csrf_token(api_key: str) -> str:
     return hmac.new(api_key.encode(), b"care-console-csrf-v1", hashlib.sha256).hexdigest()[:40]
 
 
+def _same(expected: str, sent: str) -> bool:
+    """Constant-time equality of the text as UTF-8 (``compare_digest`` refuses non-ASCII ``str``, which
+    a forged form may well send: a TypeError would be a 500 instead of the 403)."""
+    return hmac.compare_digest(expected.encode(), sent.encode())
+
+
 def csrf_ok(api_key: str, sent: str | None) -> bool:
-    return bool(sent) and hmac.compare_digest(csrf_token(api_key), str(sent))
+    return bool(sent) and _same(csrf_token(api_key), str(sent))
 
 
 def cookie_header(api_key: str, *, secure: bool) -> str:

@@ -249,6 +249,8 @@ def test_forms_refuse_a_missing_or_wrong_csrf_token(world: tuple[RunningSandbox,
             "/console/clock/advance", data={"csrf": "forged", "amount": "5", "unit": "days"}
         )
         assert refused.status_code == 403
+        odd = client.post("/console/clock/advance", data={"csrf": "é" * 40, "amount": "5", "unit": "days"})
+        assert odd.status_code == 403  # non-ASCII: refused like any wrong token, not a 500
         assert client.get("/console/clock").text.count("hours ahead") == before.count("hours ahead")
         with sandbox.client() as api:
             assert api.get("/v1/sandbox/clock").json()["offset_seconds"] < 3600  # nothing moved
