@@ -118,18 +118,35 @@ class Console:
 
     # ------------------------------------------------------------------ sign in / out
 
+    def sign_in_form(self, request: Request, *, status: int = 200, problem: str | None = None) -> Response:
+        """The sign-in page, its form bound to the pre-session cookie (set here when the browser has
+        none): the sign-in POST is refused unless it carries both (login CSRF, see ``session``)."""
+        cookie = request.cookies.get(session.PRE_COOKIE)
+        token = session.sign_in_token(cookie)
+        page = self.render(request, "sign_in.html", None, problem=problem, sign_in_token=token)
+        page.status_code = status
+        if token != cookie:
+            page.headers.append(
+                "Set-Cookie", session.pre_cookie_header(token, secure=request.url.scheme == "https")
+            )
+        return page
+
     async def sign_in_page(self, request: Request) -> Response:
-        return self.render(request, "sign_in.html", None, failed=False)
+        return self.sign_in_form(request)
 
     async def sign_in(self, request: Request) -> Response:
         fields = await self.form(request)
+        sent = (fields.get(session.CSRF_FIELD) or [""])[0]
+        if not session.sign_in_ok(request.cookies.get(session.PRE_COOKIE), sent):
+            # a form posted from another site, or one older than its cookie: nothing is signed in
+            return self.sign_in_form(request, status=403, problem="forged")
         key = (fields.get("api_key") or [""])[0].strip()
         if not key or self.resolve_key(key) is None:
-            refused = self.render(request, "sign_in.html", None, failed=True)
-            refused.status_code = 401
-            return refused
+            return self.sign_in_form(request, status=401, problem="key")
+        secure = request.url.scheme == "https"
         response = RedirectResponse("/console/patients", status_code=303)
-        response.headers["Set-Cookie"] = session.cookie_header(key, secure=request.url.scheme == "https")
+        response.headers.append("Set-Cookie", session.cookie_header(key, secure=secure))
+        response.headers.append("Set-Cookie", session.clear_pre_cookie_header())
         return response
 
     async def sign_out(self, request: Request, key: str) -> Response:

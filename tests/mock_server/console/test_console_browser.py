@@ -25,6 +25,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from tests.fixtures.sandbox import RunningSandbox, running_sandbox
+from tests.mock_server.console.forms import sign_in, sign_in_token
 from tests.mock_server.webhooks.receiver import Receiver, running_receiver
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -242,7 +243,7 @@ def test_the_integrators_day_in_the_console(world: tuple[RunningSandbox, Receive
 def test_forms_refuse_a_missing_or_wrong_csrf_token(world: tuple[RunningSandbox, Receiver, Any]) -> None:
     sandbox, _, _ = world
     with httpx.Client(base_url=sandbox.base_url) as client:
-        signed = client.post("/console/sign-in", data={"api_key": sandbox.api_key})
+        signed = sign_in(client, sandbox.api_key)
         assert signed.status_code == 303
         before = client.get("/console/clock").text
         refused = client.post(
@@ -254,7 +255,7 @@ def test_forms_refuse_a_missing_or_wrong_csrf_token(world: tuple[RunningSandbox,
         assert client.get("/console/clock").text.count("hours ahead") == before.count("hours ahead")
         with sandbox.client() as api:
             assert api.get("/v1/sandbox/clock").json()["offset_seconds"] < 3600  # nothing moved
-        bad = client.post("/console/sign-in", data={"api_key": "p2c_test_wrong"})
+        bad = sign_in(client, "p2c_test_wrong")
         assert bad.status_code == 401 and "not valid" in bad.text
 
 
@@ -285,4 +286,61 @@ def test_only_the_first_page_of_a_list_updates_itself(world: tuple[RunningSandbo
         later.get_by_role("link", name="← Newer").click()
         later.wait_for_url(listing)
         assert later.locator("[data-live]").count() == 1
+    context.close()
+
+
+def test_sign_in_needs_the_forms_token_and_its_cookie(world: tuple[RunningSandbox, Receiver, Any]) -> None:
+    """Login CSRF: the sign-in form is bound to a pre-session cookie (double submit); a post without
+    both, equal, is a readable 403 that signs nobody in."""
+    sandbox, _, _ = world
+    with httpx.Client(base_url=sandbox.base_url) as client:
+        token = sign_in_token(client)
+        (cookie,) = [c for c in client.cookies.jar if c.name == "care_console_signin"]
+        assert cookie.value == token and cookie.path == "/console"
+        assert cookie.has_nonstandard_attr("HttpOnly") and cookie.get_nonstandard_attr("SameSite") == "Strict"
+        assert sign_in_token(client) == token  # kept while the browser has it: two tabs both work
+
+        for form, label in (
+            ({"api_key": sandbox.api_key}, "no token"),
+            ({"api_key": sandbox.api_key, "csrf": "x" * 43}, "another token"),
+            ({"api_key": sandbox.api_key, "csrf": "é" * 43}, "a non-ASCII token"),
+        ):
+            refused = client.post("/console/sign-in", data=form)
+            assert refused.status_code == 403, label
+            assert "sign-in was refused" in refused.text and 'name="csrf"' in refused.text, label
+            assert "care_console" not in refused.cookies, label
+        assert client.get("/console/patients").headers["location"] == "/console/sign-in"
+
+        signed = client.post("/console/sign-in", data={"api_key": sandbox.api_key, "csrf": token})
+        assert signed.status_code == 303 and signed.cookies.get("care_console") == sandbox.api_key
+        assert "care_console_signin" not in client.cookies  # spent: cleared with the sign-in
+
+    with httpx.Client(base_url=sandbox.base_url) as stranger:  # the token, but not the cookie
+        refused = stranger.post("/console/sign-in", data={"api_key": sandbox.api_key, "csrf": token})
+        assert refused.status_code == 403 and "care_console" not in refused.cookies
+
+
+def test_another_site_cannot_sign_the_browser_in(world: tuple[RunningSandbox, Receiver, Any]) -> None:
+    """A page on another site posts the sign-in form with the attacker's key; the browser, which has
+    the console's sign-in cookie, does not send it cross-site (SameSite=Strict): 403, not signed in."""
+    sandbox, _, browser = world
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{sandbox.base_url}/console/sign-in")
+    assert any(c["name"] == "care_console_signin" for c in context.cookies())
+    attack = f"""<form id="f" method="post" action="{sandbox.base_url}/console/sign-in">
+      <input name="api_key" value="{sandbox.second_api_key}"><input name="csrf" value="guess"></form>
+      <script>document.getElementById("f").submit()</script>"""
+    context.route(
+        "http://attacker.example/**", lambda route: route.fulfill(body=attack, content_type="text/html")
+    )
+    with page.expect_navigation(url=f"{sandbox.base_url}/console/sign-in") as posted:
+        page.goto("http://attacker.example/")
+    assert posted.value is not None and posted.value.status == 403
+    sync_api.expect(page.get_by_role("alert")).to_contain_text("sign-in was refused")
+    assert not any(c["name"] == "care_console" for c in context.cookies())
+    # and the page it answered with signs in, as the real one does
+    page.get_by_label("Workspace API key").fill(sandbox.api_key)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/console/patients**")
     context.close()

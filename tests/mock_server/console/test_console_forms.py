@@ -11,12 +11,13 @@ import httpx
 import orjson
 
 from tests.fixtures.sandbox import RunningSandbox
+from tests.mock_server.console.forms import sign_in
 from tests.mock_server.webhooks.receiver import running_receiver
 
 
 def _signed_in(sandbox: RunningSandbox) -> tuple[httpx.Client, str]:
     client = httpx.Client(base_url=sandbox.base_url, timeout=30)  # as sandbox.client(): a loaded CI machine
-    assert client.post("/console/sign-in", data={"api_key": sandbox.api_key}).status_code == 303
+    assert sign_in(client, sandbox.api_key).status_code == 303
     page = client.get("/console/webhooks").text
     match = re.search(r'name="csrf" value="([^"]+)"', page)
     assert match is not None
@@ -108,7 +109,7 @@ def test_pages_show_the_api_refusal_for_a_key_with_narrow_scopes(sandbox: Runnin
     lands on Patients, which must say what the key may not do rather than fail."""
     narrow = sandbox.services.workspaces.add_api_key(sandbox.alpha.workspace.id, ("webhooks:manage",))
     with httpx.Client(base_url=sandbox.base_url, timeout=30) as client:
-        signed = client.post("/console/sign-in", data={"api_key": narrow}, follow_redirects=True)
+        signed = sign_in(client, narrow, follow_redirects=True)
         assert signed.status_code == 200 and "insufficient_scope" in signed.text
         for path in ("/console/patients", "/console/events", "/console/requests", "/console/clock"):
             page = client.get(path)
@@ -138,7 +139,7 @@ def test_a_key_that_cannot_list_link_requests_still_answers_a_pending_one(sandbo
         ).json()
         narrow = sandbox.services.workspaces.add_api_key(sandbox.alpha.workspace.id, ("sandbox:manage",))
         with httpx.Client(base_url=sandbox.base_url, timeout=30) as client:
-            shown = client.post("/console/sign-in", data={"api_key": narrow}, follow_redirects=True)
+            shown = sign_in(client, narrow, follow_redirects=True)
             assert shown.status_code == 200 and "insufficient_scope" in shown.text
             assert f'data-link-request="{lr["request_id"]}"' in shown.text
             csrf = re.search(r'name="csrf" value="([^"]+)"', shown.text)
