@@ -89,6 +89,7 @@ class _UrlSink:
     """The client's half: truncates and appends line files, or tracks the parts tasks wrote."""
 
     def __init__(self, spec: RunSpec, out_url: str) -> None:
+        self._url = out_url
         self._fs, self._root = _fsspec().core.url_to_fs(out_url)
         self._fs.makedirs(self._root, exist_ok=True)
         self._format = spec.format
@@ -116,7 +117,23 @@ class _UrlSink:
         for name, data in block.files.items():
             if data:
                 self._handles[name].write(data)
+        for name, size in block.written.items():
+            self._check_visible(name, size)
         self._sizes.update(block.written)
+
+    def _check_visible(self, name: str, size: int) -> None:
+        """A part a task wrote must be where the client reads it: on storage that is not shared (the
+        memory:// of one process, a worker's own disk) it is not, and the dataset would be lost."""
+        try:
+            seen = self._fs.size(_join(self._root, name))
+        except FileNotFoundError:
+            seen = None
+        if seen != size:
+            raise ClusterError(
+                f"{name} written by a worker is not visible at {self._url} from this machine: --out "
+                "must be storage shared by the client and every worker (s3://, gcs://, a shared file "
+                "system); memory:// is one process's memory and works only with in-process workers"
+            )
 
     def close(self) -> dict[str, int]:
         for name, handle in self._handles.items():

@@ -144,6 +144,18 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path) -> None:
     assert got == _local(tmp_path, "ndjson", patients=120)
 
 
+def test_parquet_parts_the_client_cannot_see_stop_the_run(tmp_path: Path) -> None:
+    """memory:// is one process's memory: with worker processes the parts land in the workers' memory,
+    out of the client's reach, so the run must fail saying so instead of reporting a dataset."""
+    url = "memory://care-synth-unshared"
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0", host="127.0.0.1"
+    ) as local:
+        with pytest.raises(ClusterError, match=r"not visible .*memory://care-synth-unshared.*shared"):
+            run_on_cluster(_spec("parquet", patients=8), local.scheduler_address, url)
+    assert "manifest.json" not in _files(url)
+
+
 def test_cli_scheduler_and_url(threads_cluster: LocalCluster) -> None:
     result = CliRunner().invoke(
         main,
