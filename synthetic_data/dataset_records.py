@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from synthetic_data.dataset import DatasetError, detect_format
 from synthetic_data.exporters import parquet
-from synthetic_data.exporters.parquet_records import iter_api_records
+from synthetic_data.exporters.parquet_records import iter_part_records
 from synthetic_data.exporters.sqlite import FILE_NAME as SQLITE_FILE
 from synthetic_data.vocab import WHO5_DIMENSIONS
 
@@ -91,16 +93,25 @@ def _parquet(directory: Path, series: str) -> Iterator[Located]:
     files = parquet.part_files(directory, series)
     if not files and series == "patients":
         raise DatasetError(f"{directory} has no patients/part-*.parquet")
-    current: Path | None = None
-    name = ""
-    try:
-        for path, number, record in iter_api_records(directory, series):
-            if path != current:
-                current, name = path, str(path.relative_to(directory))
-            yield Located(name, number + 1, record)
-    except (OSError, ValueError, KeyError) as exc:  # pyarrow's errors derive from these
-        where = str(current.relative_to(directory)) if current else f"{series}/"
-        raise RecordError(f"{where}: unreadable Parquet ({exc})") from None
+    for path in files:
+        name = str(path.relative_to(directory))
+        try:
+            _check_time_zones(name, pq.read_schema(path))
+            for number, record in iter_part_records(path, series):
+                yield Located(name, number + 1, record)
+        except (OSError, ValueError, KeyError) as exc:  # pyarrow's errors derive from these
+            raise RecordError(f"{name}: unreadable Parquet ({exc})") from None
+
+
+def _check_time_zones(name: str, schema: pa.Schema) -> None:
+    """A timestamp column must be an instant (care-synth writes `timestamp[ms, tz=UTC]`): one without
+    a time zone is a wall-clock time of an unknown zone, which would be loaded hours off as UTC."""
+    for field in schema:
+        if pa.types.is_timestamp(field.type) and field.type.tz is None:
+            raise RecordError(
+                f"{name}: {field.name} is {field.type}, a timestamp without a time zone; "
+                "write it as timestamp[ms, tz=UTC]"
+            )
 
 
 _SQLITE_ORDER = {"patients": '"index"'}

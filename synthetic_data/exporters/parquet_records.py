@@ -36,12 +36,20 @@ def iter_api_records(
 ) -> Iterator[tuple[Path, int, dict[str, Any]]]:
     """(file, row number in the file, NDJSON record) of a record series, streamed in batches."""
     for path in part_files(directory, series):
-        row_number = 0
-        with pq.ParquetFile(path) as handle:
-            for batch in handle.iter_batches(batch_size=batch_rows):
-                for record in api_records(series, batch):
-                    yield path, row_number, record
-                    row_number += 1
+        for row_number, record in iter_part_records(path, series, batch_rows):
+            yield path, row_number, record
+
+
+def iter_part_records(
+    path: Path, series: str, batch_rows: int = 8_192
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number in the file, NDJSON record) of one part file, streamed in batches."""
+    row_number = 0
+    with pq.ParquetFile(path) as handle:
+        for batch in handle.iter_batches(batch_size=batch_rows):
+            for record in api_records(series, batch):
+                yield row_number, record
+                row_number += 1
 
 
 def api_records(series: str, batch: pa.RecordBatch) -> list[dict[str, Any]]:
