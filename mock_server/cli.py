@@ -379,10 +379,21 @@ def _local_dataset(location: str) -> Iterator[Path]:
         import fsspec
     except ImportError:
         raise click.ClickException("a dataset URL needs fsspec: pip install 'care-sandbox[dask]'") from None
-    with tempfile.TemporaryDirectory(prefix="care-dataset-") as tmp:
+    try:
         fs, root = fsspec.core.url_to_fs(location)
+        found = fs.isdir(root)
+    except (ImportError, ValueError, OSError) as exc:  # no filesystem for the scheme (s3fs…), unreachable
+        raise click.ClickException(f"cannot read {location}: {exc}") from None
+    if not found:
+        raise click.ClickException(f"{location}: no such directory")
+    with tempfile.TemporaryDirectory(prefix="care-dataset-") as tmp:
         fs.get(root.rstrip("/") + "/", tmp + "/", recursive=True)
-        yield Path(tmp)
+        try:
+            yield Path(tmp)
+        except Exception as exc:  # messages name the copy; the user knows the URL
+            if tmp not in str(exc):
+                raise
+            raise click.ClickException(str(exc).replace(tmp, location.rstrip("/"))) from None
 
 
 def _load(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from mock_server.cli import main
@@ -105,3 +106,44 @@ def test_serve_and_worker_take_the_private_targets_flag() -> None:
         result = runner.invoke(main, [command, "--help"])
         assert "--allow-private-webhook-targets" in result.output
         assert "--refuse-private-webhook-targets" in result.output
+
+
+def _dataset_error(tmp_path: Path, location: str) -> str:
+    """`workspace create --dataset LOCATION` refused: its one-line message (and nothing created)."""
+    url = f"sqlite:///{tmp_path / 'ds.sqlite3'}"
+    runner = CliRunner()
+    result = runner.invoke(main, ["workspace", "create", "qa", "--dataset", location, "--database-url", url])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    listed = runner.invoke(main, ["workspace", "list", "--database-url", url])
+    assert " qa " not in listed.output
+    return lines[0]
+
+
+def test_a_dataset_url_that_does_not_exist_is_named(tmp_path: Path) -> None:
+    message = _dataset_error(tmp_path, "memory://care-cli-no-such-dataset")
+    assert "memory://care-cli-no-such-dataset" in message and "no such" in message
+
+
+def test_a_dataset_url_that_holds_no_dataset_is_named_not_its_temporary_copy(tmp_path: Path) -> None:
+    import fsspec
+
+    fsspec.filesystem("memory").pipe("/care-cli-not-a-dataset/readme.txt", b"hello\n")
+    message = _dataset_error(tmp_path, "memory://care-cli-not-a-dataset")
+    assert "memory://care-cli-not-a-dataset holds no care-synth dataset" in message
+    assert "care-dataset-" not in message  # the temporary directory it was copied to
+
+
+def test_a_dataset_url_whose_filesystem_is_not_installed_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fsspec
+
+    def missing(url: str) -> None:
+        raise ImportError("Install s3fs to access S3")
+
+    monkeypatch.setattr(fsspec.core, "url_to_fs", missing)
+    message = _dataset_error(tmp_path, "s3://bucket/cohort")
+    assert "s3://bucket/cohort" in message and "Install s3fs" in message
