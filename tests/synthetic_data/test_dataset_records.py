@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthetic_data.dataset import DatasetError
-from synthetic_data.dataset_records import iter_records
+from synthetic_data.dataset_records import iter_records, loadable_format
 from synthetic_data.exporters import parquet
 from synthetic_data.runner import RunSpec, run
 
@@ -42,3 +42,13 @@ def test_a_timestamp_without_a_time_zone_is_refused(parts: Path) -> None:
         DatasetError, match=r"vitals/part-000000006\.parquet: measured_at .*without a time zone"
     ):
         list(iter_records(parts, "vitals"))
+
+
+def test_a_fhir_dataset_is_refused_as_not_loadable(tmp_path: Path) -> None:
+    """Not the describe/plot advice ("generate ndjson, csv, …"): CSV cannot be loaded either."""
+    out = tmp_path / "fhir"
+    run(RunSpec(patients=2, days=2, seed=4, start=date(2026, 1, 1), out_dir=out, format="fhir"), workers=1)
+    with pytest.raises(
+        DatasetError, match=r"fhir datasets are not loadable; generate ndjson, parquet or sqlite$"
+    ):
+        loadable_format(out)
