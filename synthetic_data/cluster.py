@@ -16,8 +16,10 @@ Dask is the engine (an optional extra, `care-sandbox[dask]`); this module only m
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -173,19 +175,24 @@ def run_on_cluster(
         client = Client(scheduler, set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    with client:
-        client.subscribe_topic(EVENT_TOPIC, _RetryReporter(on_retry))  # type: ignore[no-untyped-call]
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
-        blocks = plan_blocks(spec.indices(), workers, spec.format)
-        sink = _UrlSink(spec, out_url)
-        if on_start is not None:
-            on_start()
-        counts = _run_blocks(
-            client, spec, blocks, out_url, sink, IN_FLIGHT_PER_WORKER * workers, retries, on_progress
-        )
-        files = sink.close()
-        meta = manifest(spec) | {"counts": counts, "files": files}
-        sink.write_manifest(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
+    client_log = logging.getLogger("distributed.client")
+    level = client_log.level  # raised by _run_blocks when the scheduler is lost, restored here
+    try:
+        with client:
+            client.subscribe_topic(EVENT_TOPIC, _RetryReporter(on_retry))  # type: ignore[no-untyped-call]
+            workers = max(1, len(client.scheduler_info().get("workers", {})))
+            blocks = plan_blocks(spec.indices(), workers, spec.format)
+            sink = _UrlSink(spec, out_url)
+            if on_start is not None:
+                on_start()
+            counts = _run_blocks(
+                client, spec, blocks, out_url, sink, IN_FLIGHT_PER_WORKER * workers, retries, on_progress
+            )
+            files = sink.close()
+            meta = manifest(spec) | {"counts": counts, "files": files}
+            sink.write_manifest(orjson.dumps(meta, option=orjson.OPT_INDENT_2) + b"\n")
+    finally:
+        client_log.setLevel(level)
     return RunResult(counts, files, time.perf_counter() - started, patients=len(spec.indices()))
 
 
@@ -243,6 +250,13 @@ def _run_blocks(
     for done, (lo, hi) in enumerate(blocks):
         try:
             block: Block = submitted[done].result()
+        except CancelledError as error:  # not the task's failure: the scheduler went away (or cancelled it)
+            # distributed.client logs its cancelled reconnect as a traceback when the client closes
+            logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
+            raise ClusterError(
+                f"lost the connection to the Dask scheduler while the task for patients [{lo}, {hi}) ran "
+                f"({str(error).splitlines()[0]}); the output is incomplete: run it again"
+            ) from None
         except Exception as error:  # the remote error, re-raised here once retries are spent
             raise ClusterError(
                 f"task for patients [{lo}, {hi}) failed after {retries} retries on the cluster: "

@@ -191,3 +191,25 @@ def test_cli_misuse_is_one_line(args: list[str], needle: str) -> None:
     assert result.exit_code != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], result.stderr
+
+
+def test_a_lost_scheduler_is_said_not_blamed_on_retries(tmp_path: Path) -> None:
+    """The scheduler went away mid-run: every future is cancelled; no retry happened, so the error says
+    the connection was lost instead of "failed after 3 retries"."""
+    from distributed.client import FutureCancelledError
+
+    class Lost:
+        def result(self) -> None:
+            raise FutureCancelledError("care-synth-21-000000000", "scheduler-connection-lost")
+
+    class Client:
+        def submit(self, *args: Any, **kwargs: Any) -> Lost:
+            return Lost()
+
+    spec = _spec("parquet")
+    sink = cluster_mod._UrlSink(spec, (tmp_path / "out").as_uri())
+    with pytest.raises(ClusterError) as raised:
+        cluster_mod._run_blocks(Client(), spec, [(0, 30), (30, 60)], "", sink, 2, 3, None)
+    message = str(raised.value)
+    assert "lost the connection to the Dask scheduler" in message and "scheduler-connection-lost" in message
+    assert "retries" not in message and "[0, 30)" in message
