@@ -20,11 +20,20 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.auth.principals import PrincipalResolver
+from mock_server.console.api import CONSOLE_SCOPE_FLAG
 from mock_server.errors import ApiError, render
 from mock_server.middleware.access_log import access_line, access_logger
 from mock_server.middleware.rate_limit import RateLimiter, Verdict
 from mock_server.middleware.state import RequestState
 from mock_server.storage.errors import database_unavailable
+
+CONSOLE_RATE_FACTOR = 10
+"""The console's calls count in a bucket of their own, ten times the key's hourly limit: an open
+Events page polls every 2 s (1,800 calls an hour), which must neither spend the quota the
+integrator's own client is testing against nor stop the console; the bound still caps a script
+that drives the console instead of the API."""
+
+CONSOLE_LIMIT_NAME = "the console's own rate limit"
 
 log = logging.getLogger("care_sandbox.edge")
 
@@ -159,20 +168,26 @@ class EdgeMiddleware:
             bucket, limit = principal.credential_id, principal.rate_limit_per_hour
         else:
             bucket, limit = f"anon:{(scope.get('client') or ('unknown', 0))[0]}", self.default_limit
+        console = principal is not None and bool(scope.get(CONSOLE_SCOPE_FLAG))
         try:
-            verdict = self.limiter.hit(bucket, limit)
+            if console:
+                # counted in the console's bucket; the headers show the key's own state, unspent
+                verdict = self.limiter.hit(f"console:{bucket}", limit * CONSOLE_RATE_FACTOR)
+                shown = self.limiter.peek(bucket, limit)
+            else:
+                verdict = shown = self.limiter.hit(bucket, limit)
         except Exception as exc:
             if not database_unavailable(exc):
                 raise
             # counting is impossible while the database is away; fail open: the request itself will
             # meet the same outage and answer 503, and nothing is served uncounted for long
             log.warning("rate limit not counted for %s: database unavailable", bucket)
-            verdict = Verdict.uncounted(limit)
+            verdict = shown = Verdict.uncounted(limit)
         common = [
             (b"x-request-id", request_id.encode("latin-1")),
-            (b"x-ratelimit-limit", str(verdict.limit).encode()),
-            (b"x-ratelimit-remaining", str(verdict.remaining).encode()),
-            (b"x-ratelimit-reset", str(verdict.reset).encode()),
+            (b"x-ratelimit-limit", str(shown.limit).encode()),
+            (b"x-ratelimit-remaining", str(shown.remaining).encode()),
+            (b"x-ratelimit-reset", str(shown.reset).encode()),
         ]
         scope["care"] = state
         started = False
@@ -206,7 +221,8 @@ class EdgeMiddleware:
                 raise ApiError(
                     429,
                     "rate_limit_exceeded",
-                    f"rate limit of {verdict.limit} requests per hour exceeded; retry after {wait} seconds",
+                    f"{CONSOLE_LIMIT_NAME if console else 'rate limit'} of {verdict.limit} requests per hour "
+                    f"exceeded; retry after {wait} seconds",
                     {"limit": verdict.limit, "retry_after": wait},
                     headers={"Retry-After": str(wait)},
                 )

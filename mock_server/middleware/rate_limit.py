@@ -48,6 +48,11 @@ class RateLimiter(Protocol):
     def hit(self, bucket: str, limit: int) -> Verdict:
         """Count one request against ``bucket`` and say whether it may proceed."""
 
+    def peek(self, bucket: str, limit: int) -> Verdict:
+        """``bucket``'s state without counting anything: whether one more request would be allowed,
+        and what is left. The console shows a key's quota with it, since its own calls are counted
+        in a bucket of their own (``middleware.edge``)."""
+
 
 def _window(now: float) -> int:
     return int(now // WINDOW_SECONDS) * WINDOW_SECONDS
@@ -67,6 +72,13 @@ class MemoryRateLimiter:
             count += 1
             self._counts[bucket] = (window, count)
         return Verdict(count <= limit, limit, max(0, limit - count), window + WINDOW_SECONDS)
+
+    def peek(self, bucket: str, limit: int) -> Verdict:
+        window = _window(time.time())
+        with self._lock:
+            start, count = self._counts.get(bucket, (window, 0))
+        used = count if start == window else 0
+        return Verdict(used < limit, limit, max(0, limit - used), window + WINDOW_SECONDS)
 
     def reset(self, bucket: str) -> None:
         with self._lock:
@@ -150,6 +162,18 @@ class DatabaseRateLimiter:
             batch, state.pending = state.pending, 0
         count = self._flush(bucket, state, batch)
         return Verdict(count <= limit, limit, max(0, limit - count), reset)
+
+    def peek(self, bucket: str, limit: int) -> Verdict:
+        """The shared row's count (one read, no write) plus this process's hits not yet added to it."""
+        window = _window(self._clock())
+        with self.storage.read() as conn:
+            stored = self.windows.count(conn, bucket, window)
+        with self._lock:
+            state = self._buckets.get(bucket)
+            pending = state.pending if state is not None and state.window == window else 0
+            stored = max(stored, state.known) if state is not None and state.window == window else stored
+        used = stored + pending
+        return Verdict(used < limit, limit, max(0, limit - used), window + WINDOW_SECONDS)
 
     def flush(self) -> None:
         """Add every pending hit to the database now."""

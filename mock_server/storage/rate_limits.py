@@ -19,6 +19,12 @@ class RateLimitRepo:
         "RETURNING count"
     )
 
+    _COUNT = text("SELECT count FROM rate_limit_windows WHERE bucket = :b AND window_start = :w")
+
+    def count(self, conn: Connection, bucket: str, window_start: int) -> int:
+        """The window's count as stored (0 before its first hit), read without adding to it."""
+        return int(conn.execute(self._COUNT, {"b": bucket, "w": window_start}).scalar() or 0)
+
     def add_hits(self, conn: Connection, bucket: str, window_start: int, hits: int) -> int:
         """Add ``hits`` to the window's count in one statement (no read-then-write race between
         processes) and return the new count."""

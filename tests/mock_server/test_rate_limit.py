@@ -207,3 +207,30 @@ def test_a_failed_flush_keeps_the_hits(storage: Storage, limiters: list[Database
 def test_rejects_nonsense_batching() -> None:
     with pytest.raises(ValueError):
         DatabaseRateLimiter(None, flush_hits=0)  # type: ignore[arg-type]
+
+
+def test_memory_peek_counts_nothing() -> None:
+    limiter = MemoryRateLimiter()
+    assert limiter.peek("k", 3).remaining == 3
+    limiter.hit("k", 3)
+    limiter.hit("k", 3)
+    assert [limiter.peek("k", 3).remaining for _ in range(5)] == [1] * 5
+    limiter.hit("k", 3)
+    assert limiter.peek("k", 3).allowed is False  # the next request would be refused
+    assert limiter.hit("k", 3).allowed is False
+
+
+def test_database_peek_sees_other_processes_and_its_own_pending_hits(
+    storage: Storage, limiters: list[DatabaseRateLimiter], writes: list[str]
+) -> None:
+    mine, other = (DatabaseRateLimiter(storage, flush_seconds=NEVER, flush_hits=10) for _ in range(2))
+    limiters.extend((mine, other))
+    for _ in range(10):
+        other.hit("key_peek", 100)
+    other.flush()  # all ten in the row
+    for _ in range(3):
+        mine.hit("key_peek", 100)  # the first is written at once (no flush yet), two stay pending here
+    before = len(writes)
+    assert mine.peek("key_peek", 100).remaining == 100 - 13
+    assert other.peek("key_peek", 100).remaining == 100 - 11  # it cannot see mine's pending two
+    assert len(writes) == before and stored(storage, "key_peek") == 11  # peeking wrote nothing

@@ -197,3 +197,19 @@ def test_lists_page_with_links_that_keep_the_filters_and_only_page_one_is_live(
 
         refused = client.get("/console/events", params={"page": "0"})  # the API's 400, on the page
         assert refused.status_code == 200 and "invalid_parameter" in refused.text
+
+
+def test_console_calls_do_not_spend_the_keys_quota_and_show_it(sandbox: RunningSandbox) -> None:
+    """An open Events page polls every 2 s; those calls must not use up the quota the integrator's own
+    client is testing against (counted in the console's own, larger bucket), and the Clock page shows
+    what the key has left."""
+    client, _ = _signed_in(sandbox)
+    with closing(client), sandbox.client() as api:
+        before = int(api.get("/v1/sandbox/clock").headers["x-ratelimit-remaining"])
+        for _ in range(15):
+            assert client.get("/console/events", params={"partial": "1"}).status_code == 200
+            assert client.get("/console/requests").status_code == 200
+        shown = re.search(r"(\d+) left this window", client.get("/console/clock").text)
+        after = int(api.get("/v1/sandbox/clock").headers["x-ratelimit-remaining"])
+    assert after == before - 1  # only the API call itself
+    assert shown is not None and int(shown.group(1)) == before  # the key's state then, not the console's
