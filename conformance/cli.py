@@ -153,8 +153,10 @@ def run(
 
     Example:
 
-        care-conformance run --base-url http://127.0.0.1:8080 --api-key p2c_test_… --second-api-key p2c_test_…
-        --report junit=reports/junit.xml,html=reports/conformance.html
+    \b
+        care-conformance run --base-url http://127.0.0.1:8080 \\
+            --api-key p2c_test_… --second-api-key p2c_test_… \\
+            --report junit=reports/junit.xml,html=reports/conformance.html
     """
     from rich.console import Console
 
