@@ -39,7 +39,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from mock_server.requestlog.writer import BATCH, TRIM_EVERY, Captured, LogStore, guarded
+from mock_server.requestlog.writer import BATCH, STARTUP_WAIT, TRIM_EVERY, Captured, LogStore, guarded
 from mock_server.storage import Storage
 from mock_server.storage.engine import build_engine
 
@@ -137,7 +137,16 @@ class ChildSink:
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._sequence = 0
+        self._ready = False  # the child said it has opened its storage
         self.lost = 0  # entries a dead child took with it, or that could not be sent
+
+    @property
+    def starting(self) -> bool:
+        """No child has said it is ready yet (none started, or one still starting): a spawned
+        interpreter importing the server's modules takes a second or two (more on a busy machine),
+        which a sync must wait out rather than time out on, or the first read of the log after a start
+        shows nothing. Only a bound: a sync returns as soon as it is answered."""
+        return not self._ready
 
     def _ensure(self) -> Connection:
         if self._conn is not None and self._process is not None and self._process.is_alive():
@@ -154,7 +163,7 @@ class ChildSink:
         )
         process.start()
         theirs.close()
-        self._process, self._conn = process, ours
+        self._process, self._conn, self._ready = process, ours, False
         return ours
 
     @staticmethod
@@ -182,12 +191,15 @@ class ChildSink:
         conn = self._ensure()
         self._sequence += 1
         wanted = self._sequence
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout + (STARTUP_WAIT if self.starting else 0.0)
         try:
             write_all(conn.fileno(), list(frame(("sync", wanted))))
             while (left := deadline - time.monotonic()) > 0 and conn.poll(left):
                 answer = conn.recv()
-                if answer == ("synced", wanted):  # an answer to an earlier sync that timed out is skipped
+                if answer == ("ready",):
+                    self._ready = True
+                elif answer == ("synced", wanted):  # an answer to an earlier sync that timed out is skipped
+                    self._ready = True
                     return
         except (OSError, EOFError):
             self._discard()
@@ -223,6 +235,7 @@ def child_main(conn: Connection, url: str, keep: int, retention_days: int, body_
     storage = Storage(engine=build_engine(url, pool_size=1), url=url)
     store = LogStore(storage, keep=keep, retention_days=retention_days, body_limit=body_limit)
     reader = FrameReader(conn.fileno())
+    conn.send(("ready",))
     pending: list[Captured] = []
 
     def store_pending() -> None:

@@ -35,6 +35,7 @@ BATCH = 1000
 GATHER_SECONDS = 0.1  # how often the hand-off thread passes what was captured on (the log lags this much)
 TRIM_EVERY = 5.0  # seconds between trims of the log to its bounds (each also scans for unused bodies)
 QUEUE_BOUND = 10_000
+STARTUP_WAIT = 15.0  # flush() waits this much longer while the sink is starting (requestlog.child)
 
 
 class Captured(NamedTuple):
@@ -286,6 +287,8 @@ class LogStore:
     def sync(self, timeout: float) -> None:
         """Everything passed to :meth:`write` is stored when it returns: nothing to wait for."""
 
+    starting = False  # nothing to start: it stores on the caller's thread
+
     def close(self, timeout: float) -> None:
         """A last trim, due or not, so the bounds hold when the server stops (the storage is the
         caller's to close)."""
@@ -297,6 +300,10 @@ class Sink(Protocol):
     """Where the hand-off thread passes batches: a :class:`LogStore` here, or the log's child process."""
 
     lost: int  # entries handed to the sink and not stored (a failed insert, a writer process that died)
+
+    @property
+    def starting(self) -> bool:
+        """Still starting up: a sync may take the start-up's time on top of its timeout."""
 
     def prepare(self, entry: Captured) -> Any:
         """What the hand-off deque holds for ``entry``; called on the event loop, so it must be cheap."""
@@ -386,7 +393,8 @@ class RequestLogWriter:
         written = threading.Event()
         self._waiters.append(written)
         self._wake.set()
-        written.wait(timeout)
+        # the sink's sync waits for a starting writer process too (see ChildSink.starting); so do we
+        written.wait(timeout + (STARTUP_WAIT if self.sink.starting else 0.0))
 
     def close(self, timeout: float = 5.0) -> None:
         """Store every captured entry, then stop the thread and the sink."""

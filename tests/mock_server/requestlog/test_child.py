@@ -72,6 +72,19 @@ def test_a_flush_returns_once_the_child_has_stored_every_entry_redacted(side: St
     assert writer.dropped == 0 and sink.lost == 0
 
 
+def test_the_first_flush_waits_for_the_child_to_start(side: Storage) -> None:
+    """A spawned child imports the server's modules before it can store anything (a second or two, more
+    on a busy machine); the first read of the log after a start must still show the requests before it."""
+    writer, sink = _writer(side)
+    try:
+        writer.put(_captured("first"))
+        writer.flush(timeout=0.05)  # far less than a spawn takes: the start-up is waited out on top
+        assert _ids(side) == ["first"]
+        assert sink.starting is False
+    finally:
+        writer.close()
+
+
 def test_close_stores_what_is_still_queued_and_stops_the_child(side: Storage) -> None:
     writer, sink = _writer(side)
     writer.put(_captured("first"))
