@@ -383,6 +383,8 @@ class Console:
         except ValueError:
             return self.back("/console/clock", error="the amount must be a whole number")
         unit = (fields.get("unit") or ["hours"])[0]
+        if unit not in ("hours", "days"):
+            return self.back("/console/clock", error="the unit must be hours or days")
         body = {"days": amount} if unit == "days" else {"hours": amount}
         answer = await self.api.call("POST", "/v1/sandbox/clock/advance", key, json=body)
         return self.outcome(answer, "/console/clock", f"Clock advanced by {amount} {unit}")

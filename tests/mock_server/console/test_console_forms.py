@@ -213,3 +213,11 @@ def test_console_calls_do_not_spend_the_keys_quota_and_show_it(sandbox: RunningS
         after = int(api.get("/v1/sandbox/clock").headers["x-ratelimit-remaining"])
     assert after == before - 1  # only the API call itself
     assert shown is not None and int(shown.group(1)) == before  # the key's state then, not the console's
+
+
+def test_the_clock_form_refuses_a_unit_it_does_not_offer(sandbox: RunningSandbox) -> None:
+    client, csrf = _signed_in(sandbox)
+    with closing(client), sandbox.client() as api:
+        answer = client.post("/console/clock/advance", data={"csrf": csrf, "amount": "5", "unit": "weeks"})
+        assert answer.status_code == 303 and "error=" in answer.headers["location"]
+        assert api.get("/v1/sandbox/clock").json()["offset_seconds"] < 60  # not moved by 5 hours either
