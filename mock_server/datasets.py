@@ -72,7 +72,7 @@ class LoadReport:
     patients: int
     counts: dict[str, int]
     consent: str
-    clock: str  # the workspace's "now" after loading (the dataset's end)
+    clock: str  # the workspace's "now" after loading (the dataset's end, or the clock it kept: see _check_clock)
     patient_ids: dict[str, str] = field(default_factory=dict)  # dataset patient_id -> API patient_id
 
 
@@ -169,6 +169,34 @@ def validate_dataset(directory: Path, spec_path: str | Path) -> DatasetPlan:
     return DatasetPlan(fmt, manifest, start, days, patients)
 
 
+CLOCK_TOLERANCE = timedelta(days=1)
+"""How far a dataset's end may be from the clock of a workspace that already has patients."""
+
+
+def _check_clock(
+    conn: Connection, repo: PatientRepo, workspace: Workspace, end: datetime, days: int
+) -> datetime | None:
+    """The workspace's test clock if it is to be kept (it already has patients), else None.
+
+    An empty workspace's clock is set to the dataset's end. One with patients (seeded, created, loaded
+    before) has its own "now", and their data ends there: moving the clock back would put their data in
+    the future, moving it on would leave days missing under it. So a dataset must end within
+    ``CLOCK_TOLERANCE`` of that clock, and the clock stays; otherwise the load is refused, saying how
+    to generate one that fits."""
+    if not repo.count(workspace.id, conn):
+        return None
+    clock = utcnow() + timedelta(seconds=WorkspaceRepo(repo.db).clock_offset(conn, workspace.id))
+    if abs(clock - end) <= CLOCK_TOLERANCE:
+        return clock
+    raise DatasetLoadError(
+        f"workspace {workspace.name} already has patients and its test clock is at {iso(clock)}, but the "
+        f"dataset ends at {iso(end)}: loading it would move the clock under those patients. Load it into "
+        f"a new workspace (care-sandbox workspace create NAME --dataset DIR), or generate one that ends at "
+        f"the workspace's clock (care-synth generate --days {days} --start "
+        f"{(clock.date() - timedelta(days=days)).isoformat()} …)"
+    )
+
+
 def _ref(workspace_id: str, number: int, patient_id: str) -> str:
     digest = hashlib.sha256(f"{workspace_id}:{patient_id}".encode()).hexdigest()[:12]
     return f"sp_d{number:07d}{digest}"
@@ -202,6 +230,7 @@ def load_dataset(
     repo = PatientRepo(storage)
     consents = ConsentService(storage, repo, services.settings.link_request_ttl_days)
     with storage.unit_of_work() as conn:
+        kept = _check_clock(conn, repo, workspace, end, plan.days)
         refs = _insert_patients(conn, repo, workspace, plan, directory)
         counts = _load_all_series(conn, services, directory, plan, refs, on_progress, reader)
         if consent == "granted":
@@ -210,10 +239,10 @@ def load_dataset(
         elif consent == "pending":
             for p in plan.patients:
                 consents.create_request(workspace.id, p["email"], chosen, "care-synth dataset", end)
-        offset = (end - utcnow()).total_seconds()
-        WorkspaceRepo(storage).set_clock(conn, workspace.id, offset)
+        if kept is None:
+            WorkspaceRepo(storage).set_clock(conn, workspace.id, (end - utcnow()).total_seconds())
     mapping = {patient_id: anon for patient_id, (_, anon) in refs.items()}
-    return LoadReport(workspace.id, len(plan.patients), counts, consent, iso(end), mapping)
+    return LoadReport(workspace.id, len(plan.patients), counts, consent, iso(kept or end), mapping)
 
 
 def _insert_patients(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import shutil
 from collections import Counter
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +211,29 @@ def test_loading_twice_is_refused(sandbox_factory: Any, datasets: dict[str, Path
     with pytest.raises(DatasetLoadError, match="already a patient of this workspace"):
         load_dataset(sandbox.services, made.workspace, datasets["parquet"])
     assert _database_state(sandbox, made.workspace.id) == state
+
+
+def test_a_workspace_with_patients_keeps_its_clock_and_refuses_a_dataset_ending_elsewhere(
+    sandbox_factory: Any, datasets: dict[str, Path], tmp_path: Path
+) -> None:
+    """Loading into a seeded workspace moved its clock to the dataset's end (months back), putting the
+    seeded patients' consents and data in the future."""
+    sandbox = sandbox_factory()
+    made = create_workspace(sandbox.settings, sandbox.services.storage, "seeded")  # seeded, clock at now
+    before = _database_state(sandbox, made.workspace.id)
+    with pytest.raises(
+        DatasetLoadError, match=r"test clock is at .* but the dataset ends at 2026-01-30"
+    ) as err:
+        load_dataset(sandbox.services, made.workspace, datasets["ndjson"])
+    assert f"--days {DAYS} --start " in str(err.value)  # how to generate one that fits
+    assert _database_state(sandbox, made.workspace.id) == before
+
+    today = datetime.now(UTC).date()
+    fitting = make_datasets(tmp_path, patients=2, days=DAYS, seed=5, start=today - timedelta(days=DAYS))
+    report = load_dataset(sandbox.services, made.workspace, fitting["parquet"])
+    assert report.patients == 2 and report.clock[:10] == today.isoformat()  # the kept clock, said
+    count, offset = _database_state(sandbox, made.workspace.id)
+    assert count == before[0] + 2 and offset == before[1]  # the seeded patients' clock stays
 
 
 def test_cli_create_with_dataset_and_load(tmp_path: Path, datasets: dict[str, Path]) -> None:
