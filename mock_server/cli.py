@@ -303,6 +303,18 @@ def workspace_create(
     """
     from mock_server.bootstrap import create_workspace
 
+    if dataset is None:
+        context = click.get_current_context()
+        given = [
+            f"--{name.replace('_', '-')}"
+            for name in ("consent", "consent_scopes")
+            if context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        ]
+        if given:
+            raise click.UsageError(
+                f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} only with --dataset "
+                "(to the dataset's patients)"
+            )
     settings = _settings(database_url=database_url)
     storage = Storage.open(settings.database_url)
     chosen = tuple(s for s in (scopes or "").replace(",", " ").split() if s) or None

@@ -72,7 +72,7 @@ class LoadReport:
     patients: int
     counts: dict[str, int]
     consent: str
-    clock: str  # the workspace's "now" after loading (the dataset's end, or the clock it kept: see _check_clock)
+    clock: str  # "now" after loading: the dataset's end, or the clock kept (see _check_clock)
     patient_ids: dict[str, str] = field(default_factory=dict)  # dataset patient_id -> API patient_id
 
 

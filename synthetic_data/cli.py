@@ -142,7 +142,7 @@ def main(debug: bool) -> None:
     default="care-synth-data",
     show_default=True,
     help="Output directory (created if missing; its dataset files are overwritten); with --scheduler "
-    "also any fsspec URL (s3://bucket/prefix, file:///data, memory://x).",
+    "also any fsspec URL the client and every worker reach (s3://bucket/prefix, gcs://…, file:///shared).",
 )
 @click.option(
     "--workers", type=click.IntRange(1, 256), default=None, help="Worker processes.  [default: CPU count]"
@@ -217,7 +217,7 @@ def generate(
                     retries=retries,
                     on_start=progress.start,
                     on_progress=lambda n: progress.advance(task, n),
-                    on_retry=lambda message: console.print(f"[yellow]retry:[/] {message}"),
+                    on_retry=lambda message: console.print(f"[yellow]retry:[/] {message}", soft_wrap=True),
                 )
             except ClusterError as exc:
                 raise click.ClickException(str(exc)) from None
@@ -243,6 +243,14 @@ def _checked_out(out: str, is_url: bool, scheduler: str | None) -> Path:
     if is_url and scheduler is None:
         raise click.BadParameter(
             "a URL needs --scheduler (local runs write to a directory)", param_hint="--out"
+        )
+    if out.startswith("memory://"):
+        # the dataset would live in this process's memory and vanish when it exits, after a summary
+        # saying it was written (memory:// is for tests calling synthetic_data.cluster in process)
+        raise click.BadParameter(
+            "memory:// is this process's memory, gone when care-synth exits: write to a directory or to "
+            "storage the workers share (s3://…, file:///shared)",
+            param_hint="--out",
         )
     out_dir = Path(out)
     if not is_url and out_dir.exists() and not out_dir.is_dir():

@@ -147,3 +147,13 @@ def test_a_dataset_url_whose_filesystem_is_not_installed_is_one_line(
     monkeypatch.setattr(fsspec.core, "url_to_fs", missing)
     message = _dataset_error(tmp_path, "s3://bucket/cohort")
     assert "s3://bucket/cohort" in message and "Install s3fs" in message
+
+
+def test_consent_options_without_a_dataset_are_refused_not_ignored(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    result = CliRunner().invoke(
+        main, ["workspace", "create", "qa", "--consent", "pending", "--database-url", url]
+    )
+    assert result.exit_code == 2 and "--consent applies only with --dataset" in result.stderr
+    listed = CliRunner().invoke(main, ["workspace", "list", "--database-url", url])
+    assert " qa " not in listed.output

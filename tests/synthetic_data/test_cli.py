@@ -37,6 +37,8 @@ def test_every_command_has_help_with_an_example() -> None:
         (["describe", "/nonexistent/dir"], "not a directory"),
         (["plot", "/nonexistent/dir", "--patient", "0", "--out", "x.png"], "not a directory"),
         (["frobnicate"], "No such command"),
+        # a dataset in this process's memory would vanish at exit after a summary saying it was written
+        (["generate", "--out", "memory://x", "--scheduler", "tcp://127.0.0.1:1"], "memory://"),
     ],
 )
 def test_bad_arguments_give_one_line_and_a_non_zero_exit(args: list[str], needle: str) -> None:
