@@ -161,6 +161,7 @@ def validate_dataset(directory: Path, spec_path: str | Path) -> DatasetPlan:
             patients.append(
                 {k: p[k] for k in ("patient_id", "index", "email", "display_name", "locale", "timezone")}
                 | {k: p[k] for k in ("condition", "baseline_severity", "sources")}
+                | {"where": located.where}  # the file and row, for a refusal at insert time
             )
         if not patients:
             raise DatasetLoadError(f"{directory}: the dataset has no patients")
@@ -259,7 +260,7 @@ def _insert_patients(
     for number, p in enumerate(plan.patients):
         if repo.by_email(conn, workspace.id, p["email"]) is not None:
             raise DatasetLoadError(
-                f"patients row {number + 1}: {p['email']} is already a patient of this workspace "
+                f"{p['where']}: {p['email']} is already a patient of this workspace "
                 "(was the dataset loaded before?)"
             )
         ref = _ref(workspace.id, first + number, p["patient_id"])

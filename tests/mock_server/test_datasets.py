@@ -208,7 +208,9 @@ def test_loading_twice_is_refused(sandbox_factory: Any, datasets: dict[str, Path
     made = _new_workspace(sandbox, "twice")
     load_dataset(sandbox.services, made.workspace, datasets["parquet"])
     state = _database_state(sandbox, made.workspace.id)
-    with pytest.raises(DatasetLoadError, match="already a patient of this workspace"):
+    with pytest.raises(
+        DatasetLoadError, match=r"patients/part-0+\.parquet row 1: .* already a patient of this"
+    ):
         load_dataset(sandbox.services, made.workspace, datasets["parquet"])
     assert _database_state(sandbox, made.workspace.id) == state
 
