@@ -264,7 +264,10 @@ def _progress(console: Console, quiet: bool) -> Progress:
 
 
 def _summary(result: RunResult, spec: RunSpec, console: Console, out: str) -> None:
-    table = Table(title=f"care-synth: {result.patients:,} patients x {spec.days} days -> {out}")
+    # the heading is a line of its own: as the table's title it was wrapped to the table's width, which
+    # broke a long output path (or URL) across lines
+    console.print(f"care-synth: {result.patients:,} patients x {spec.days} days -> {out}", soft_wrap=True)
+    table = Table()
     table.add_column("series")
     table.add_column("records", justify="right")
     for name, count in result.counts.items():

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.auth.principals import PrincipalResolver
 from mock_server.console.api import CONSOLE_SCOPE_FLAG
+from mock_server.context import Principal
 from mock_server.errors import ApiError, render
 from mock_server.middleware.access_log import access_line, access_logger
 from mock_server.middleware.rate_limit import RateLimiter, Verdict
@@ -149,6 +150,30 @@ class EdgeMiddleware:
         self.default_limit = default_limit
         self.public_base_url = public_base_url.rstrip("/")
 
+    def _count(self, scope: Scope, principal: Principal | None, console: bool) -> tuple[Verdict, Verdict]:
+        """Count the request against its rate limit: the verdict that admits or refuses it, and the
+        state its headers show. A console call is counted in the console's own bucket, and its headers
+        show the key's state, unspent (see ``CONSOLE_RATE_FACTOR``)."""
+        if principal is not None:
+            bucket, limit = principal.credential_id, principal.rate_limit_per_hour
+        else:
+            bucket, limit = f"anon:{(scope.get('client') or ('unknown', 0))[0]}", self.default_limit
+        try:
+            if console:
+                return self.limiter.hit(f"console:{bucket}", limit * CONSOLE_RATE_FACTOR), self.limiter.peek(
+                    bucket, limit
+                )
+            verdict = self.limiter.hit(bucket, limit)
+            return verdict, verdict
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            # counting is impossible while the database is away; fail open: the request itself will
+            # meet the same outage and answer 503, and nothing is served uncounted for long
+            log.warning("rate limit not counted for %s: database unavailable", bucket)
+            uncounted = Verdict.uncounted(limit)
+            return uncounted, uncounted
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -164,25 +189,8 @@ class EdgeMiddleware:
                 raise
             principal, auth_error = None, unavailable()  # public operations (health) still answer
         state.principal, state.auth_error = principal, auth_error
-        if principal is not None:
-            bucket, limit = principal.credential_id, principal.rate_limit_per_hour
-        else:
-            bucket, limit = f"anon:{(scope.get('client') or ('unknown', 0))[0]}", self.default_limit
         console = principal is not None and bool(scope.get(CONSOLE_SCOPE_FLAG))
-        try:
-            if console:
-                # counted in the console's bucket; the headers show the key's own state, unspent
-                verdict = self.limiter.hit(f"console:{bucket}", limit * CONSOLE_RATE_FACTOR)
-                shown = self.limiter.peek(bucket, limit)
-            else:
-                verdict = shown = self.limiter.hit(bucket, limit)
-        except Exception as exc:
-            if not database_unavailable(exc):
-                raise
-            # counting is impossible while the database is away; fail open: the request itself will
-            # meet the same outage and answer 503, and nothing is served uncounted for long
-            log.warning("rate limit not counted for %s: database unavailable", bucket)
-            verdict = shown = Verdict.uncounted(limit)
+        verdict, shown = self._count(scope, principal, console)
         common = [
             (b"x-request-id", request_id.encode("latin-1")),
             (b"x-ratelimit-limit", str(shown.limit).encode()),

@@ -156,24 +156,16 @@ def test_parquet_parts_the_client_cannot_see_stop_the_run(tmp_path: Path) -> Non
     assert "manifest.json" not in _files(url)
 
 
-def test_cli_scheduler_and_url(threads_cluster: LocalCluster) -> None:
+def test_cli_scheduler_and_url(threads_cluster: LocalCluster, tmp_path: Path) -> None:
+    url = (tmp_path / "cli-run").as_uri()  # file://…: what a shared file system looks like
     result = CliRunner().invoke(
         main,
-        [
-            "generate",
-            "--patients",
-            "8",
-            "--days",
-            "5",
-            "--scheduler",
-            threads_cluster.scheduler_address,
-            "--out",
-            "memory://cli-run",
-        ],
-    )
+        ["generate", "--patients", "8", "--days", "5", "--scheduler", threads_cluster.scheduler_address,
+         "--out", url],
+    )  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    assert "memory://cli-run" in result.stderr and "patients/min" in result.stderr
-    assert "manifest.json" in _files("memory://cli-run")
+    assert "cli-run" in result.stderr and "patients/min" in result.stderr
+    assert (tmp_path / "cli-run" / "manifest.json").is_file()
 
 
 @pytest.mark.parametrize(
