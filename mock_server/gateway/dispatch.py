@@ -149,6 +149,11 @@ class OperationRunner:
         try:
             if self.own_transactions:
                 return await self.services.controls.run(self._keyed_separately, request, keyed, replayed_id)
+            if not self.is_async:
+                # claim, handler and record in one unit of work on the thread pool: opening it here
+                # would check a connection out on the event loop, which blocks the whole process once
+                # the pool is empty (the connections' holders need the loop to finish)
+                return await blocking.run(self._keyed_in_one_unit, request, keyed, replayed_id)
             else:
                 with self.services.storage.unit_of_work() as conn:
                     stored = await blocking.run(self.idempotency.claim, conn, keyed)
@@ -187,6 +192,24 @@ class OperationRunner:
         await self.services.blocking.run(
             self.idempotency.record_failure, keyed, StoredResponse(error.status, headers, body)
         )
+
+    def _keyed_in_one_unit(self, request: ApiRequest, keyed: IdempotentRequest, ids: dict[str, str]) -> Reply:
+        """A keyed call of a sync handler, on the thread pool: the key is claimed, the handler runs
+        and its response is stored in one unit of work, so the key commits with the write."""
+        with self.services.storage.unit_of_work() as conn:
+            stored = self.idempotency.claim(conn, keyed)
+            if stored is not None:
+                return _replay(stored)
+            try:
+                reply = self._call_sync(request)  # joins this unit of work
+            except ApiError as error:
+                raise _Refused(error) from error  # rolls the unit back: no partial write
+            data, media = self._encode(reply)
+            headers = {**reply.headers, "Content-Type": media, **ids}
+            kept = _kept(reply, headers, data)
+            if kept is not None:
+                self.idempotency.record(conn, keyed, kept)
+        return _final(reply, data, media)
 
     def _keyed_separately(self, request: ApiRequest, keyed: IdempotentRequest, ids: dict[str, str]) -> Reply:
         """A keyed call of an ``own_transactions`` handler: claim, run, record — each committed alone.
@@ -343,7 +366,7 @@ class OperationRunner:
 
 
 class _Refused(Exception):
-    """An ``ApiError`` raised inside ``_keyed_separately``, carried out of the thread pool."""
+    """An ``ApiError`` raised by the handler of a keyed call on the thread pool, carried out of it."""
 
     def __init__(self, error: ApiError) -> None:
         super().__init__(error.message)

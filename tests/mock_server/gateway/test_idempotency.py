@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -99,21 +100,21 @@ def test_failure_between_write_and_commit_leaves_nothing(
 def test_refusal_after_a_partial_write_rolls_it_back_and_is_replayed(
     keyed_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_call = OperationRunner._call
+    real_call = OperationRunner._call_sync
 
-    async def call_then_refuse(self: OperationRunner, request: Any) -> Any:
-        await real_call(self, request)  # the check-in and its event are written…
+    def call_then_refuse(self: OperationRunner, request: Any) -> Any:
+        real_call(self, request)  # the check-in and its event are written…
         raise ApiError(422, "unprocessable_entity", "refused after writing")  # …then refused
 
     with keyed_sandbox.client() as client:
         patient = consented_patient(client)
         before = _counts(keyed_sandbox)
-        monkeypatch.setattr(OperationRunner, "_call", call_then_refuse)
+        monkeypatch.setattr(OperationRunner, "_call_sync", call_then_refuse)
         key = secrets.token_hex(8)
         refused = _post(client, patient, key)
         assert refused.status_code == 422 and refused.json()["error"]["message"] == "refused after writing"
         assert _counts(keyed_sandbox) == before
-        monkeypatch.setattr(OperationRunner, "_call", real_call)
+        monkeypatch.setattr(OperationRunner, "_call_sync", real_call)
         again = _post(client, patient, key)
         assert again.status_code == 422 and again.headers["Idempotent-Replayed"] == "true"
         assert again.json() == refused.json()
@@ -136,3 +137,31 @@ def test_key_in_flight_elsewhere_is_409_with_retry_after(keyed_sandbox: RunningS
         assert busy.status_code == 409 and busy.headers["Retry-After"] == "1"
         assert "in progress" in busy.json()["error"]["message"]
         assert _post(client, patient, key).status_code == 201
+
+
+def test_more_keyed_posts_at_once_than_pooled_connections(
+    sandbox_factory: Callable[..., RunningSandbox], database_url: str
+) -> None:
+    """Keyed POSTs beyond the connection pool queue for a connection off the event loop.
+
+    The keyed path used to open its unit of work on the event loop: with every pooled connection held
+    by keyed requests in flight, the next one blocked the loop waiting for a connection that only the
+    loop could give back, so the process froze until the pool's 30 s timeout and answered 503.
+    """
+    sandbox = sandbox_factory(database_url=database_url, dispatcher=False, db_pool_size=1)
+    with sandbox.client() as client:
+        patient = consented_patient(client)
+    before = _counts(sandbox)
+
+    def post(i: int) -> int:
+        with sandbox.client() as client:
+            client.timeout = httpx.Timeout(15.0)
+            try:
+                return _post(client, patient, f"crowd-{i}-{secrets.token_hex(4)}").status_code
+            except httpx.TimeoutException:
+                return 0
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(post, range(16)))
+    assert statuses == [201] * 16
+    assert _counts(sandbox) == (before[0] + 16, before[1] + 16)
