@@ -307,6 +307,8 @@ class ConsentService:
             row = self.latest(conn, workspace_id, anon_id)
             if row is None:
                 raise not_found("consented patient", anon_id)
+            if row.status == "active" and not self.consents.revoke(conn, row.id, iso(now)):
+                row = self.consents.row(conn, row.id)  # a concurrent revoke committed first
             if row.status != "active":
                 raise ApiError(
                     409,
@@ -314,7 +316,6 @@ class ConsentService:
                     "this consent is already revoked",
                     {"patient_id": anon_id, "revoked_at": row.revoked_at},
                 )
-            self.consents.revoke(conn, row.id, iso(now))
             emit_event(
                 conn,
                 workspace_id=workspace_id,

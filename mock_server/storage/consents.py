@@ -197,8 +197,15 @@ class ConsentRepo:
         either committed first (and the caller sees it) or waits for the caller's commit."""
         conn.execute(select(C.c.id).where(C.c.id == consent_id).with_for_update())
 
-    def revoke(self, conn: Connection, consent_id: str, revoked_at: str) -> None:
-        conn.execute(update(C).where(C.c.id == consent_id).values(status="revoked", revoked_at=revoked_at))
+    def revoke(self, conn: Connection, consent_id: str, revoked_at: str) -> bool:
+        """Revoke the consent if it is still active; False when a concurrent revoke got there first
+        (PostgreSQL re-checks ``status`` once that revoke's row lock is released)."""
+        result = conn.execute(
+            update(C)
+            .where(C.c.id == consent_id, C.c.status == "active")
+            .values(status="revoked", revoked_at=revoked_at)
+        )
+        return result.rowcount == 1
 
     def latest_page(
         self,
