@@ -124,9 +124,10 @@ def envelope(error: ApiError, request_id: str) -> dict[str, Any]:
 
 def operation_outcome(error: ApiError, request_id: str) -> dict[str, Any]:
     """The FHIR R4 form of an error, for ``/fhir`` paths (built by the FHIR facade's own helper)."""
-    outcome = fhir_outcome(
-        _FHIR_ISSUE_CODES.get(error.status, "exception"), _clip(error.message, MAX_MESSAGE)
-    )
+    # the FHIR facade may name the issue type itself (a valid search it does not implement is
+    # `not-supported`, not `invalid`); otherwise the status says it
+    issue = (error.details or {}).get("fhir_issue") or _FHIR_ISSUE_CODES.get(error.status, "exception")
+    outcome = fhir_outcome(str(issue), _clip(error.message, MAX_MESSAGE))
     outcome["id"] = request_id.replace("_", "-")  # FHIR ids cannot contain "_"
     outcome["issue"][0]["details"] = {"text": error.code}
     return outcome

@@ -45,18 +45,21 @@ def searchset(
     """
     base = base_url.rstrip("/")
     params = [(k, v) for k, v in _pairs(query_params) if k not in ("_count", "_page")]
-    last = max(1, math.ceil(total / count))
 
     def link(relation: str, number: int) -> dict[str, str]:
         query = urlencode([*params, ("_count", str(count)), ("_page", str(number))])
         return {"relation": relation, "url": f"{base}/{resource_type}?{query}"}
 
-    links = [link("self", page), link("first", 1)]
-    if page > 1:
-        links.append(link("previous", min(page - 1, last)))
-    if page < last:
-        links.append(link("next", page + 1))
-    links.append(link("last", last))
+    if count == 0:  # `_count=0`: the total only, so there are no pages to link
+        links = [link("self", 1)]
+    else:
+        last = max(1, math.ceil(total / count))
+        links = [link("self", page), link("first", 1)]
+        if page > 1:
+            links.append(link("previous", min(page - 1, last)))
+        if page < last:
+            links.append(link("next", page + 1))
+        links.append(link("last", last))
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links}
     if timestamp is not None:
         bundle["timestamp"] = iso(timestamp)

@@ -34,7 +34,7 @@ _SEARCH_PARAMS = (
         "http://hl7.org/fhir/SearchParameter/clinical-date",
         "Effective time with prefixes eq, ne, gt, lt, ge, le; repeatable (AND).",
     ),
-    ("_count", "number", None, f"Page size, 1-{MAX_COUNT} (default 50)."),
+    ("_count", "number", None, f"Page size, 0-{MAX_COUNT} (default 50; 0 answers the total only)."),
     ("_sort", "string", None, "date or -date (default date)."),
 )
 

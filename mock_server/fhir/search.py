@@ -13,11 +13,13 @@ serves:
   ``effectiveInstant``, or ``effectivePeriod`` start..end) as a range too, as the spec prescribes. Commas
   are OR; repeats are AND (``date=ge2026-01-01&date=lt2026-02-01`` is January).
   ``sa``/``eb``/``ap`` are valid FHIR prefixes this server does not implement: ``not-supported``.
-* ``_count`` 1-500 (default 50), ``_sort`` ``date`` or ``-date`` (default ``date``, ties by id),
-  ``_page`` >= 1 for the paging links this server emits.
+* ``_count`` 0-100 (default 50; 0 answers the total only), ``_sort`` ``date`` or ``-date`` (default
+  ``date``, ties by id), ``_page`` >= 1 for the paging links this server emits.
 
 Unknown parameters are ignored, as FHIR servers do by default, and listed in ``ObservationQuery.ignored``
-so the self link can leave them out; pass ``strict=True`` (``Prefer: handling=strict``) to reject them.
+so the self link can leave them out; pass ``strict=True`` to reject them. (Over HTTP the gateway drops
+them first, or refuses them under ``Prefer: handling=strict``: the contract marks the FHIR operations
+``x-unknown-query-parameters: ignore``.)
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ def parse_observation_search(
                 raise FhirSearchError(f"_sort must be one of {', '.join(SORTS)}", name, code="not-supported")
             raw.append((name, sort))
         elif name == "_count":
-            count = _integer(values, name, 1, MAX_COUNT)
+            count = _integer(values, name, 0, MAX_COUNT)  # 0: the total only (how FHIR clients count)
         else:
             page = _integer(values, name, 1, None)
     if require_patient and patient is None:

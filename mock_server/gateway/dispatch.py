@@ -107,11 +107,13 @@ class OperationRunner:
     async def _reply(self, scope: Scope, receive: Receive, state: RequestState) -> Reply:
         plan = self.plan
         self._authorize(state)
-        forced = forced_reply(plan, parse_prefer(state.headers.get("prefer")), state.request_id)
+        prefer = parse_prefer(state.headers.get("prefer"))
+        forced = forced_reply(plan, prefer, state.request_id)
         if forced is not None:
             return forced
         params = params_mod.parse_path(plan, scope.get("path_params", {}))
-        params.update(params_mod.parse_query(plan, scope.get("query_string", b"")))
+        strict = prefer.get("handling") == "strict"
+        params.update(params_mod.parse_query(plan, scope.get("query_string", b""), strict=strict))
         params.update(params_mod.parse_headers(plan, state.headers))
         raw = b""
         if plan.method in _BODY_METHODS or plan.body_media_types:

@@ -57,7 +57,10 @@ def _one(plan: ParamPlan, values: list[str]) -> Any:
     return _check(plan, _coerce(plan, plan.kind, values[0]), values[0])
 
 
-def parse_query(plan: OperationPlan, query_string: bytes) -> dict[str, Any]:
+def parse_query(plan: OperationPlan, query_string: bytes, *, strict: bool = False) -> dict[str, Any]:
+    """The declared query parameters, coerced and checked. An undeclared one is a 400, except on an
+    operation that ignores unknown parameters (``OperationPlan.ignores_unknown_query``), where it is
+    dropped unless the client asked for ``strict`` handling (``Prefer: handling=strict``)."""
     try:
         text = query_string.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -66,6 +69,8 @@ def parse_query(plan: OperationPlan, query_string: bytes) -> dict[str, Any]:
     for name, value in parse_qsl(text, keep_blank_values=True):
         grouped.setdefault(name, []).append(value)
     unknown = sorted(set(grouped) - set(plan.query))
+    if unknown and plan.ignores_unknown_query and not strict:
+        unknown = []
     if unknown:
         raise ApiError(
             400,

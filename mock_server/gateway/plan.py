@@ -120,6 +120,9 @@ class OperationPlan:
     idempotent_post: bool = False
     query_date_times: tuple[str, ...] = ()  # query parameters with format: date-time (see temporal.py)
     body_date_times: tuple[tuple[str, ...], ...] = ()  # JSON paths of body fields with format: date-time
+    # x-unknown-query-parameters: ignore (the FHIR operations, as FHIR R4 servers behave by default):
+    # query parameters the contract does not declare are dropped, unless `Prefer: handling=strict`
+    ignores_unknown_query: bool = False
 
     @property
     def documented_statuses(self) -> list[int]:
@@ -213,4 +216,5 @@ def build_plan(
         idempotent_post=method.upper() == "POST" and "idempotency-key" in by_location["header"],
         query_date_times=tuple(n for n, p in by_location["query"].items() if is_date_time(p.schema)),
         body_date_times=body_times,
+        ignores_unknown_query=operation.get("x-unknown-query-parameters") == "ignore",
     )

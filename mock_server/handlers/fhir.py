@@ -70,7 +70,10 @@ def search_observations(req: ApiRequest) -> Reply:
         parsed = parse_observation_search(query)
     except FhirSearchError as exc:
         raise ApiError(
-            http_status(exc.code), "invalid_parameter", exc.message, {"parameter": exc.param}
+            http_status(exc.code),
+            "invalid_parameter",
+            exc.message,
+            {"parameter": exc.param, "fhir_issue": exc.code},
         ) from exc
     anon_id = _api_id(parsed.patient or "")
     # an Observation category needs its data scope as well as fhir:read, on the credential and from

@@ -61,7 +61,7 @@ def test_patient_reference_forms(reference: str) -> None:
         (q(date="2026-01-01T25:00Z"), "date", "invalid"),
         (q(code=""), "code", "invalid"),
         (q(code="|"), "code", "invalid"),
-        (q(_count="0"), "_count", "invalid"),
+        (q(_count="-1"), "_count", "invalid"),
         (q(_count="501"), "_count", "invalid"),
         (q(_count="ten"), "_count", "invalid"),
         (q(_count=["5", "6"]), "_count", "invalid"),

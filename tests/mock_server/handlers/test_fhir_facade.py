@@ -87,3 +87,45 @@ def test_fhir_errors_are_operation_outcomes(sandbox: RunningSandbox) -> None:
             hidden = other.get(f"/fhir/r4/Patient/{patient_id}")
         assert hidden.status_code == 404
         OperationOutcome.model_validate(hidden.json())
+
+
+def test_fhir_clients_parameters_are_ignored_or_understood(sandbox: RunningSandbox) -> None:
+    """What generic FHIR clients send: fhirpy's ``count()`` asks ``_count=0&_totalMethod=count``; others
+    add ``_format``, ``_summary``, ``_elements``; dates come at any precision. FHIR R4 servers ignore
+    parameters they do not know (unless the client prefers strict handling) — the gateway refused them."""
+    with sandbox.client() as client:
+        patient_id = _fhir_patient(client)
+        everything = client.get("/fhir/r4/Observation", params={"patient": patient_id}).json()["total"]
+        counted = client.get(
+            "/fhir/r4/Observation", params={"patient": patient_id, "_count": 0, "_totalMethod": "count"}
+        )
+        assert counted.status_code == 200, counted.text
+        Bundle.model_validate(counted.json())
+        assert (
+            counted.json()["total"] == everything > 0 and "entry" not in counted.json()
+        )  # FHIR: no empty arrays
+        assert [link["relation"] for link in counted.json()["link"]] == ["self"]
+
+        extras = {"_format": "json", "_summary": "false", "_elements": "code,value"}
+        found = client.get("/fhir/r4/Observation", params={"patient": patient_id, "_count": 5, **extras})
+        assert found.status_code == 200 and found.json()["total"] == everything
+        assert not any(name in link["url"] for link in found.json()["link"] for name in extras)
+        assert client.get(f"/fhir/r4/Patient/{patient_id}", params={"_format": "json"}).status_code == 200
+        assert client.get("/fhir/r4/metadata", params={"_format": "json"}).status_code == 200
+
+        some = found.json()["entry"][0]["resource"]["effectiveDateTime"]  # e.g. 2026-11-30T08:12:00Z
+        for value in (some[:4], some[:7], f"ge{some[:16]}", f"le{some[:13]}:00"):
+            answer = client.get("/fhir/r4/Observation", params={"patient": patient_id, "date": value})
+            assert answer.status_code == 200, (value, answer.text)
+            assert answer.json()["total"] > 0, value
+        approx = client.get("/fhir/r4/Observation", params={"patient": patient_id, "date": f"ap{some[:10]}"})
+        assert approx.status_code == 400
+        assert OperationOutcome.model_validate(approx.json()).issue[0].code == "not-supported"
+
+        strict = client.get(
+            "/fhir/r4/Observation",
+            params={"patient": patient_id, "_summary": "count"},
+            headers={"Prefer": "handling=strict"},
+        )
+        assert strict.status_code == 400 and "_summary" in strict.text
+        OperationOutcome.model_validate(strict.json())
