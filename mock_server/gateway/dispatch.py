@@ -157,7 +157,8 @@ class OperationRunner:
                 # the pool is empty (the connections' holders need the loop to finish)
                 return await blocking.run(self._keyed_in_one_unit, request, keyed, replayed_id)
             else:
-                with self.services.storage.unit_of_work() as conn:
+                # the same unit for an async handler, opened and closed off the loop as well
+                async with self.services.storage.unit_of_work_off_loop(blocking.run) as conn:
                     stored = await blocking.run(self.idempotency.claim, conn, keyed)
                     if stored is not None:
                         return _replay(stored)

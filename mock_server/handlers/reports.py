@@ -109,11 +109,26 @@ async def _run_job(
     lang: str,
     workspace_id: str,
 ) -> None:
+    """The job, on a thread: its transactions check connections out of the pool, which must never
+    wait on the event loop (with the pool in use by requests in flight, that wait froze the process)."""
+    await asyncio.to_thread(_make_report, services, job_id, consent, first, last, lang, workspace_id)
+    services.wake_dispatcher()
+
+
+def _make_report(
+    services: Services,
+    job_id: str,
+    consent: ActiveConsent,
+    first: date,
+    last: date,
+    lang: str,
+    workspace_id: str,
+) -> None:
     storage = services.storage
     with storage.transaction() as conn:
         JOBS.mark_running(conn, job_id)
     try:
-        data = await asyncio.to_thread(_render, services, workspace_id, consent, first, last, lang)
+        data = _render(services, workspace_id, consent, first, last, lang)
     except Exception as exc:  # a failed job is reported on the job, not lost
         log.exception("report job %s failed", job_id)
         with storage.transaction() as conn:
@@ -152,7 +167,6 @@ async def _run_job(
             },
             timestamp=iso(moment),
         )
-    services.wake_dispatcher()
 
 
 async def create(req: ApiRequest) -> Reply:

@@ -165,3 +165,33 @@ def test_more_keyed_posts_at_once_than_pooled_connections(
         statuses = list(pool.map(post, range(16)))
     assert statuses == [201] * 16
     assert _counts(sandbox) == (before[0] + 16, before[1] + 16)
+
+
+def test_more_keyed_report_requests_at_once_than_pooled_connections(
+    sandbox_factory: Callable[..., RunningSandbox], database_url: str
+) -> None:
+    """The same for the one async handler, ``reports.create``: its keyed unit of work is opened and
+    closed off the loop too (``Storage.unit_of_work_off_loop``), so the process does not freeze."""
+    sandbox = sandbox_factory(database_url=database_url, dispatcher=False, db_pool_size=1)
+    with sandbox.client() as client:
+        patient = consented_patient(client, "reports:read")
+        last_week = {"lang": "en", "from": "2026-01-01", "to": "2026-01-07"}
+
+    def post(i: int) -> int:
+        with sandbox.client() as client:
+            client.timeout = httpx.Timeout(15.0)
+            try:
+                return client.post(
+                    f"/v1/patients/{patient}/reports",
+                    json=last_week,
+                    headers={"Idempotency-Key": f"reports-{i}-{secrets.token_hex(4)}"},
+                ).status_code
+            except httpx.TimeoutException:
+                return 0
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(post, range(12)))
+    assert statuses == [202] * 12
+    with sandbox.services.storage.read() as conn:
+        jobs = conn.execute(select(func.count()).select_from(schema.report_jobs)).scalar_one()
+    assert jobs == 12
