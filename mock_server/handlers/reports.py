@@ -100,7 +100,7 @@ def _job_view(row: Any) -> dict[str, Any]:
     }
 
 
-async def _run_job(
+def _run_job(
     services: Services,
     job_id: str,
     consent: ActiveConsent,
@@ -109,21 +109,8 @@ async def _run_job(
     lang: str,
     workspace_id: str,
 ) -> None:
-    """The job, on a thread: its transactions check connections out of the pool, which must never
+    """The job, run on a thread: its transactions check connections out of the pool, which must never
     wait on the event loop (with the pool in use by requests in flight, that wait froze the process)."""
-    await asyncio.to_thread(_make_report, services, job_id, consent, first, last, lang, workspace_id)
-    services.wake_dispatcher()
-
-
-def _make_report(
-    services: Services,
-    job_id: str,
-    consent: ActiveConsent,
-    first: date,
-    last: date,
-    lang: str,
-    workspace_id: str,
-) -> None:
     storage = services.storage
     with storage.transaction() as conn:
         JOBS.mark_running(conn, job_id)
@@ -167,6 +154,7 @@ def _make_report(
             },
             timestamp=iso(moment),
         )
+    services.wake_dispatcher()  # thread-safe: it signals the loop
 
 
 async def create(req: ApiRequest) -> Reply:
@@ -189,7 +177,7 @@ async def create(req: ApiRequest) -> Reply:
     services, workspace_id = req.services, req.workspace_id
 
     def start() -> None:
-        job = _run_job(services, job_id, consent, first, last, body["lang"], workspace_id)
+        job = asyncio.to_thread(_run_job, services, job_id, consent, first, last, body["lang"], workspace_id)
         task = asyncio.create_task(job)
         _RUNNING.add(task)
         task.add_done_callback(_RUNNING.discard)

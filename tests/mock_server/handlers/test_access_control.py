@@ -7,7 +7,6 @@ run on SQLite and PostgreSQL (``database_url``).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -221,7 +220,7 @@ def test_a_job_running_across_the_revocation_fails_and_fires_no_report_completed
             schema.report_jobs.update().where(schema.report_jobs.c.id == job["id"]).values(status="queued")
         )
     first = date.today() - timedelta(days=30)
-    asyncio.run(reports._run_job(services, job["id"], consent, first, date.today(), "en", workspace))
+    reports._run_job(services, job["id"], consent, first, date.today(), "en", workspace)
     with services.storage.read() as conn:
         row = conn.execute(select(schema.report_jobs).where(schema.report_jobs.c.id == job["id"])).one()
         events = conn.execute(
