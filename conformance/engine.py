@@ -19,7 +19,7 @@ from conformance.checks import CATALOGUE
 from conformance.checks.response import RESPONSE_CHECKS, ResponseCheck, error_envelope
 from conformance.errors import ConformanceFailure, KitError
 from conformance.exchange import Exchange, lower_headers
-from conformance.ledger import SAFE_METHODS
+from conformance.ledger import PROTECTED_PLACEHOLDER, SAFE_METHODS
 from conformance.options import NEVER_FUZZED, RunOptions
 from conformance.redact import probe_curl
 from conformance.results import Collector
@@ -134,9 +134,22 @@ def register_checks() -> None:
 
 
 def _guard_call(ctx: Any, case: Any, kwargs: Any) -> None:
-    """Keep Schemathesis' state-changing requests off the target's pre-existing resources."""
+    """Keep Schemathesis' state-changing requests off the target's pre-existing resources, and give
+    every request a path the operation has.
+
+    An empty path parameter (a stateful link that read an empty or null id from a response, as
+    Prism's dynamic mode answers) sent ``GET /v1/patients/pain-entries/…``: a path of no operation,
+    whose 404 from the target's router was then judged as the operation's answer (missing headers).
+    Such a parameter is given an id that cannot exist instead."""
+    if not _STATE.active or not case.path_parameters:
+        return
+    if any(value in ("", None) for value in case.path_parameters.values()):
+        case.path_parameters = {
+            name: PROTECTED_PLACEHOLDER if value in ("", None) else value
+            for name, value in case.path_parameters.items()
+        }
     ledger = _STATE.ledger
-    if not _STATE.active or ledger is None or not case.path_parameters:
+    if ledger is None:
         return
     guarded = ledger.guard_path_parameters(case.method, case.path_parameters)
     if guarded is not None:

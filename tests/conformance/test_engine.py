@@ -100,3 +100,21 @@ def test_the_idempotency_key_a_failure_was_about_is_shown() -> None:
     line = case.as_curl_command(headers={"X-API-Key": secret, "Authorization": "Bearer at_secret"})
     assert "-H 'Idempotency-Key: too-long'" in line, line
     assert secret not in line and "at_secret" not in line, line
+
+
+def test_an_empty_path_parameter_gets_an_id_that_cannot_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stateful link that read an empty id sent `GET /v1/patients/pain-entries/…`, a path of no
+    operation; the router's bare 404 was then judged as the operation's answer (missing headers)."""
+    from types import SimpleNamespace
+
+    from conformance import engine
+    from conformance.ledger import PROTECTED_PLACEHOLDER
+
+    monkeypatch.setattr(engine._STATE, "active", True)
+    monkeypatch.setattr(engine._STATE, "ledger", None)
+    case = SimpleNamespace(method="GET", path_parameters={"patient_id": "", "entry_id": "pe_1"})
+    engine._guard_call(None, case, {})
+    assert case.path_parameters == {"patient_id": PROTECTED_PLACEHOLDER, "entry_id": "pe_1"}
+    whole = SimpleNamespace(method="GET", path_parameters={"patient_id": "p2c_anon_1", "entry_id": "pe_1"})
+    engine._guard_call(None, whole, {})
+    assert whole.path_parameters == {"patient_id": "p2c_anon_1", "entry_id": "pe_1"}
