@@ -67,16 +67,16 @@ def detect_format(directory: Path) -> str:
         fmt = "parquet"
     else:
         raise DatasetError(f"{directory} holds no care-synth dataset (no manifest.json or patients file)")
-    if fmt == "fhir":
-        raise DatasetError(
-            "FHIR bundles are not read back; generate ndjson, csv, sqlite or parquet to describe or plot"
-        )
     return fmt
 
 
 def iter_patients(directory: Path, *, only: str | None = None) -> Iterator[PatientData]:
     """The dataset's patients in file order, each with all of its records (only `only` if given)."""
     fmt = detect_format(directory)
+    if fmt == "fhir":
+        raise DatasetError(
+            "FHIR bundles are not read back; generate ndjson, csv, sqlite or parquet to describe or plot"
+        )
     if fmt == "ndjson":
         yield from _ndjson(directory, only)
     elif fmt == "csv":

@@ -22,7 +22,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from synthetic_data.dataset import DatasetError, detect_format, read_manifest
+from synthetic_data.dataset import DatasetError, detect_format
 from synthetic_data.exporters import parquet
 from synthetic_data.exporters.parquet_records import iter_part_records
 from synthetic_data.exporters.sqlite import FILE_NAME as SQLITE_FILE
@@ -50,13 +50,7 @@ class RecordError(DatasetError):
 
 
 def loadable_format(directory: Path) -> str:
-    try:
-        fmt = detect_format(directory)
-    except DatasetError:
-        manifest = read_manifest(directory) if directory.is_dir() else None
-        if not manifest or manifest.get("format") != "fhir":
-            raise
-        fmt = "fhir"  # detect_format's advice is for describe and plot, which read CSV too
+    fmt = detect_format(directory)
     if fmt not in LOADABLE_FORMATS:
         raise DatasetError(
             f"{directory}: {fmt} datasets are not loadable; generate ndjson, parquet or sqlite"
