@@ -33,7 +33,7 @@ from typing import Any
 import jsonschema_rs
 
 from mock_server import spec
-from mock_server.consent import ConsentService
+from mock_server.consent import ConsentService, patient_consent_view
 from mock_server.context import Services
 from mock_server.dataset_rows import (
     SERIES,
@@ -49,7 +49,7 @@ from mock_server.dataset_rows import (
 from mock_server.scopes import PATIENT_DATA_SCOPES
 from mock_server.storage import Connection
 from mock_server.storage import records as records_mod
-from mock_server.storage.patients import PatientRepo, SandboxPatientRow, anonymized_id
+from mock_server.storage.patients import NO_CONSENT, PatientRepo, SandboxPatientRow, anonymized_id
 from mock_server.storage.workspaces import Workspace, WorkspaceRepo
 from mock_server.timeutil import iso, utcnow
 from synthetic_data.dataset import DatasetError, read_manifest
@@ -109,8 +109,8 @@ def _view(patient: dict[str, Any], days: int, created_at: str) -> dict[str, Any]
         "sources": patient.get("sources"),
         "history_days": days,
         "created_at": created_at,
-        # as the patient stands before the load's consent mode applies (SandboxPatientConsent)
-        "consent": {"status": "none", "patient_id": None, "scopes": [], "link_request_id": None},
+        # as the patient stands before the load's consent mode applies
+        "consent": patient_consent_view("", NO_CONSENT),
     }
 
 

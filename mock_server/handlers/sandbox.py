@@ -18,7 +18,7 @@ from mock_server.errors import not_found, unprocessable
 from mock_server.handlers._shared import consents, list_body, now, paging, patients
 from mock_server.seeding import create_patient as seed_patient
 from mock_server.storage import records as records_mod
-from mock_server.storage.patients import ConsentFacts, SandboxPatientRow
+from mock_server.storage.patients import NO_CONSENT, ConsentFacts, SandboxPatientRow
 from mock_server.storage.workspaces import Workspace
 from mock_server.timeutil import EARLIEST_RECORDED, iso, parse_iso, shift, utcnow
 from mock_server.webhooks.outbox import emit_event
@@ -65,7 +65,7 @@ def create_patient(req: ApiRequest) -> Reply:
         )
         # read back as the list reads it (a new patient's state is "none"), inside the unit of work
         found = repo.with_consent(conn, workspace.id, row.id, iso(moment))
-    return created(_with_consent(*found) if found else _with_consent(row, ConsentFacts(None, [], None)))
+    return created(_with_consent(*(found or (row, NO_CONSENT))))
 
 
 def _with_consent(row: SandboxPatientRow, facts: ConsentFacts) -> dict[str, Any]:

@@ -160,9 +160,8 @@ class EdgeMiddleware:
             bucket, limit = f"anon:{(scope.get('client') or ('unknown', 0))[0]}", self.default_limit
         try:
             if console:
-                return self.limiter.hit(f"console:{bucket}", limit * CONSOLE_RATE_FACTOR), self.limiter.peek(
-                    bucket, limit
-                )
+                verdict = self.limiter.hit(f"console:{bucket}", limit * CONSOLE_RATE_FACTOR)
+                return verdict, self.limiter.peek(bucket, limit)
             verdict = self.limiter.hit(bucket, limit)
             return verdict, verdict
         except Exception as exc:

@@ -171,8 +171,7 @@ class DatabaseRateLimiter:
         with self._lock:
             state = self._buckets.get(bucket)
             pending = state.pending if state is not None and state.window == window else 0
-            stored = max(stored, state.known) if state is not None and state.window == window else stored
-        used = stored + pending
+        used = stored + pending  # the row only grows within a window: it holds every flushed hit
         return Verdict(used < limit, limit, max(0, limit - used), window + WINDOW_SECONDS)
 
     def flush(self) -> None:

@@ -60,6 +60,10 @@ class ConsentFacts:
     pending_request_id: str | None
 
 
+NO_CONSENT = ConsentFacts(None, [], None)
+"""A patient who has never consented nor been asked: every new patient."""
+
+
 def _row(r: Any) -> SandboxPatientRow:
     return SandboxPatientRow(
         r.id,
