@@ -60,16 +60,23 @@ def _render(
 
 
 async def pdf(req: ApiRequest) -> Reply:
-    consent = consented(req, "reports:read")
-    first, last = period(req)
-    lang = req.params.get("lang", "en")
-    data = await asyncio.to_thread(_render, req.services, req.workspace_id, consent, first, last, lang)
-    from mock_server.reports.pdf import report_filename  # loaded by _render already
-
-    name = report_filename(consent.anon_id, first, last, lang)
+    data, name = await req.services.blocking.run(_pdf, req)
     return Reply(
         200, data, {"Content-Disposition": f'attachment; filename="{name}"'}, media_type=pdf_media_type(req)
     )
+
+
+def _pdf(req: ApiRequest) -> tuple[bytes, str]:
+    """The consent check, the period (the workspace clock) and the rendering, all on a thread: the
+    checks read the database, and a read on the event loop waits for a pooled connection while every
+    other request waits behind it."""
+    consent = consented(req, "reports:read")
+    first, last = period(req)
+    lang = req.params.get("lang", "en")
+    data = _render(req.services, req.workspace_id, consent, first, last, lang)
+    from mock_server.reports.pdf import report_filename  # loaded by _render already
+
+    return data, report_filename(consent.anon_id, first, last, lang)
 
 
 def pdf_media_type(req: ApiRequest) -> str:
@@ -158,6 +165,16 @@ def _run_job(
 
 
 async def create(req: ApiRequest) -> Reply:
+    """Async only to start the job on the loop once the job row is committed; the consent check and
+    the insert run on the handler pool (``_create``), never on the event loop."""
+    loop = asyncio.get_running_loop()
+    row = await req.services.blocking.run(_create, req, loop)
+    reply = accepted(_job_view(row))
+    reply.headers["Location"] = f"/v1/reports/{row.id}"
+    return reply
+
+
+def _create(req: ApiRequest, loop: asyncio.AbstractEventLoop) -> Any:
     consent = consented(req, "reports:read")
     body = req.body or {}
     first, last = period(req, {"from": body.get("from"), "to": body.get("to")})
@@ -174,19 +191,22 @@ async def create(req: ApiRequest) -> Reply:
             period_to=last.isoformat(),
             created_at=iso(now(req)),
         )
-    services, workspace_id = req.services, req.workspace_id
+    services, workspace_id, lang = req.services, req.workspace_id, body["lang"]
 
-    def start() -> None:
-        job = asyncio.to_thread(_run_job, services, job_id, consent, first, last, body["lang"], workspace_id)
+    def spawn() -> None:
+        job = asyncio.to_thread(_run_job, services, job_id, consent, first, last, lang, workspace_id)
         task = asyncio.create_task(job)
         _RUNNING.add(task)
         task.add_done_callback(_RUNNING.discard)
 
-    # the job row must be committed before the job looks for it (a keyed POST commits after return)
+    # the job row must be committed before the job looks for it (a keyed POST commits after return);
+    # the commit happens on this thread (a plain POST) or on the loop (a keyed one), so the job is
+    # handed to the loop either way
+    def start() -> None:
+        loop.call_soon_threadsafe(spawn)
+
     services.storage.after_commit(start)
-    reply = accepted(_job_view(row))
-    reply.headers["Location"] = f"/v1/reports/{job_id}"
-    return reply
+    return row
 
 
 def _job(req: ApiRequest) -> Any:
