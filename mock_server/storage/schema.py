@@ -140,6 +140,8 @@ link_requests = Table(
     Column("responded_at", TS, nullable=True),
     Column("consent_id", String(64), nullable=True),
     Index("ix_link_requests_ws_status", "workspace_id", "status", "created_at"),
+    # a patient's pending request: the patients page asks it once per row (migration 0009)
+    Index("ix_link_requests_patient", "patient_ref", "status", "created_at", "id"),
 )
 
 consents = Table(
