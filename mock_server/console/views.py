@@ -9,6 +9,7 @@ Lists page with the API's ``page`` and ``total``; their Previous/Next links keep
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ from mock_server.timeutil import iso
 
 Page = Callable[[Request, str], Awaitable[Response]]
 
+PENDING_SHOWN = 100  # pending link requests listed above the patients (the newest; the API's largest page)
 PER_PAGE = 50  # a console list's page unless the query string asks for another ``per_page``
 
 
@@ -164,13 +166,21 @@ class Console:
         listing = await self.api.call("GET", "/v1/sandbox/patients", key, query=_api_query(filters, page))
         # the consent cards' words (message, scopes, expiry) are the link requests'
         pending = await self.api.call(
-            "GET", "/v1/link-requests", key, query={"status": "pending", "per_page": 100}
+            "GET", "/v1/link-requests", key, query={"status": "pending", "per_page": PENDING_SHOWN}
         )
         # a key without sandbox:manage or patients:read (or rate-limited) is told why, not shown a 500
         refused = list(dict.fromkeys(a.error for a in (listing, pending) if not a.ok))
         rows = listing.body["data"] if listing.ok else []
         requests = {lr["request_id"]: lr for lr in (pending.body["data"] if pending.ok else [])}
         shown = {p["consent"]["link_request_id"] for p in rows}
+        if pending.ok:
+            # requests of this page's patients older than the newest PENDING_SHOWN: read one by one,
+            # or their cards would lose their words (only in a workspace with that many pending)
+            older = [rid for rid in shown if rid and rid not in requests]
+            answers = await asyncio.gather(
+                *(self.api.call("GET", f"/v1/link-requests/{quote(rid)}", key) for rid in older)
+            )
+            requests.update((a.body["request_id"], a.body) for a in answers if a.ok)
         workspace = self.describe_workspace(self.resolve_key(key).workspace_id)
         return self.render(
             request,
@@ -182,6 +192,8 @@ class Console:
             filters=filters,
             requests=requests,
             elsewhere=[lr for rid, lr in requests.items() if rid not in shown],
+            pending_total=pending.body["pagination"]["total"] if pending.ok else 0,
+            pending_shown=PENDING_SHOWN,
             refused=refused,
         )
 

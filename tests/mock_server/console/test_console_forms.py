@@ -221,3 +221,49 @@ def test_the_clock_form_refuses_a_unit_it_does_not_offer(sandbox: RunningSandbox
         answer = client.post("/console/clock/advance", data={"csrf": csrf, "amount": "5", "unit": "weeks"})
         assert answer.status_code == 303 and "error=" in answer.headers["location"]
         assert api.get("/v1/sandbox/clock").json()["offset_seconds"] < 60  # not moved by 5 hours either
+
+
+def test_a_patients_pending_request_keeps_its_words_beyond_the_hundred_listed(
+    sandbox_factory: Any,
+) -> None:
+    """The page lists 100 pending link requests (the API's largest page); a patient of the page whose
+    request is not among them still shows its consent card with the request's message and expiry
+    (read by id), and the page says how many pending requests there are in all."""
+    sandbox: RunningSandbox = sandbox_factory(dispatcher=False)
+    with sandbox.client() as api:
+        for i in range(101):
+            patient = api.post("/v1/sandbox/patients", json={"history_days": 0})
+            assert patient.status_code == 201, patient.text
+            made = api.post(
+                "/v1/link-requests",
+                json={
+                    "patient_email": patient.json()["email"],
+                    "scopes": ["pain:read"],
+                    "message": f"ask {i}",
+                },
+            )
+            assert made.status_code == 201, made.text
+        listed = api.get("/v1/link-requests", params={"status": "pending", "per_page": 100}).json()
+        pending = listed["pagination"]["total"]
+        first_hundred = {lr["request_id"] for lr in listed["data"]}
+        beyond = next(
+            lr
+            for page in range(2, 3 + pending // 100)
+            for lr in api.get(
+                "/v1/link-requests", params={"status": "pending", "per_page": 100, "page": page}
+            ).json()["data"]
+            if lr["request_id"] not in first_hundred and (lr.get("message") or "").startswith("ask ")
+        )
+        patients = api.get("/v1/sandbox/patients", params={"per_page": 1}).json()["pagination"]["total"]
+    assert pending > 100
+    client, _ = _signed_in(sandbox)
+    with closing(client):
+        for page in range(1, 2 + patients // 100):
+            html = client.get("/console/patients", params={"page": page, "per_page": 100}).text
+            if f'data-link-request="{beyond["request_id"]}"' in html:
+                break
+        else:
+            raise AssertionError("the request's patient is on no page")
+    card = html.split(f'data-link-request="{beyond["request_id"]}"', 1)[1].split("</div>", 1)[0]
+    assert beyond["message"] in card and "expires" in card
+    assert f"The newest 100 of {pending} pending requests" in html
