@@ -60,7 +60,9 @@ def _render(
 
 
 async def pdf(req: ApiRequest) -> Reply:
-    data, name = await req.services.blocking.run(_pdf, req)
+    # asyncio's own executor, not the handler pool: a flood of PDFs (hundreds of milliseconds each)
+    # must not take the threads other workspaces' plain handlers run on
+    data, name = await asyncio.to_thread(_pdf, req)
     return Reply(
         200, data, {"Content-Disposition": f'attachment; filename="{name}"'}, media_type=pdf_media_type(req)
     )
