@@ -162,7 +162,7 @@ class Console:
         """Every sandbox patient with its consent state, and what the patient can do in that state: a
         pending request's consent card (Accept/Decline), a consented patient's check-in form and
         Revoke, or how to ask for consent. Pending requests of patients on other pages show above."""
-        filters, page = _listing(request)
+        filters, page = _listing(request, "consent")
         listing = await self.api.call("GET", "/v1/sandbox/patients", key, query=_api_query(filters, page))
         # the consent cards' words (message, scopes, expiry) are the link requests'
         pending = await self.api.call(

@@ -75,7 +75,9 @@ def _with_consent(row: SandboxPatientRow, facts: ConsentFacts) -> dict[str, Any]
 def list_patients(req: ApiRequest) -> Reply:
     """Every sandbox patient with its consent state; one statement for the page (no query per patient)."""
     page, per_page = paging(req)
-    total, rows = patients(req).page_with_consent(req.workspace_id, page, per_page, iso(now(req)))
+    total, rows = patients(req).page_with_consent(
+        req.workspace_id, page, per_page, iso(now(req)), req.params.get("consent")
+    )
     return ok(list_body([_with_consent(row, facts) for row, facts in rows], total, page, per_page))
 
 

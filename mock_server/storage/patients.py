@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, func, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, not_, or_, select, update
 
 from mock_server.storage import Storage, schema
 
@@ -116,6 +116,39 @@ def _with_consent(workspace_id: str, now: str) -> Select[Any]:
     )
 
 
+CONSENT_STATES = ("none", "pending", "granted", "revoked")
+
+
+def _in_state(status: str, now: str) -> ColumnElement[bool]:
+    """The patients whose consent view (``consent.patient_consent_view``) has this ``status``, in SQL, so
+    a filtered page is still one statement. The same order of precedence as the view: an active
+    latest consent is ``granted``; else a pending, unexpired request is ``pending``; else a revoked
+    latest consent is ``revoked``; else ``none``. tests/mock_server/storage/test_patients.py checks
+    that the two agree for every state."""
+    latest = C.c.status  # the latest consent's, by the outer join of _with_consent; NULL when none
+    pending = (
+        select(L.c.id)
+        .where(
+            L.c.workspace_id == P.c.workspace_id,
+            L.c.patient_ref == P.c.id,
+            L.c.status == "pending",
+            L.c.expires_at > now,
+        )
+        .correlate(P)
+        .exists()
+    )
+    active = and_(latest.is_not(None), latest == "active")
+    if status == "granted":
+        return active
+    if status == "pending":
+        return and_(not_(active), pending)
+    if status == "revoked":
+        return and_(latest.is_not(None), latest == "revoked", not_(pending))
+    if status == "none":
+        return and_(or_(latest.is_(None), and_(latest != "active", latest != "revoked")), not_(pending))
+    raise ValueError(f"unknown consent state {status!r}; one of {', '.join(CONSENT_STATES)}")
+
+
 def _with_facts(r: Any) -> tuple[SandboxPatientRow, ConsentFacts]:
     scopes = orjson.loads(r.consent_scopes) if r.consent_scopes else []
     return _row(r), ConsentFacts(r.consent_status, scopes, r.pending_request_id)
@@ -154,19 +187,20 @@ class PatientRepo:
             return [_row(r) for r in own.execute(query).all()]
 
     def page_with_consent(
-        self, workspace_id: str, page: int, per_page: int, now: str
+        self, workspace_id: str, page: int, per_page: int, now: str, status: str | None = None
     ) -> tuple[int, list[tuple[SandboxPatientRow, ConsentFacts]]]:
         """``(total, rows)``: a page of the workspace's patients by id, each with its :class:`ConsentFacts`
         (a link request counts as pending while ``expires_at`` is after ``now``, the sandbox clock's): a
-        count and one statement."""
+        count and one statement. ``status`` keeps the patients in one consent state (see
+        :func:`_in_state`); the total counts them."""
+        query = _with_consent(workspace_id, now)
         with self.db.read() as conn:
-            total = self.count(workspace_id, conn)
-            rows = conn.execute(
-                _with_consent(workspace_id, now)
-                .order_by(P.c.id)
-                .limit(per_page)
-                .offset((page - 1) * per_page)
-            ).all()
+            if status is None:
+                total = self.count(workspace_id, conn)
+            else:
+                query = query.where(_in_state(status, now))
+                total = int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+            rows = conn.execute(query.order_by(P.c.id).limit(per_page).offset((page - 1) * per_page)).all()
         return total, [_with_facts(r) for r in rows]
 
     def with_consent(

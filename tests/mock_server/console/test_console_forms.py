@@ -267,3 +267,20 @@ def test_a_patients_pending_request_keeps_its_words_beyond_the_hundred_listed(
     card = html.split(f'data-link-request="{beyond["request_id"]}"', 1)[1].split("</div>", 1)[0]
     assert beyond["message"] in card and "expires" in card
     assert f"The newest 100 of {pending} pending requests" in html
+
+
+def test_the_patients_page_filters_by_consent_state(sandbox: RunningSandbox) -> None:
+    with sandbox.client() as api:
+        listed = api.get("/v1/sandbox/patients", params={"per_page": 100}).json()["data"]
+        granted = {p["id"] for p in listed if p["consent"]["status"] == "granted"}
+    client, _ = _signed_in(sandbox)
+    with closing(client):
+        page = client.get("/console/patients", params={"consent": "granted", "per_page": 100}).text
+        shown = re.findall(r'data-sandbox-patient="([^"]+)" data-consent="([^"]+)"', page)
+        assert granted and {pid for pid, _ in shown} == granted
+        assert {state for _, state in shown} == {"granted"}
+        assert f"{len(granted)} of the workspace's synthetic patients with consent granted" in page
+        assert '<option value="granted" selected>' in page
+        refused = client.get("/console/patients", params={"consent": "sideways"}).text
+        alert = re.search(r'<p class="flash err" role="alert">([^<]*)</p>', refused)
+        assert alert is not None and "consent" in alert.group(1)  # the API's 400, shown on the page

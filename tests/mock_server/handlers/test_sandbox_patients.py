@@ -75,3 +75,27 @@ def test_seeded_consents_list_as_granted_with_their_patient_ids(sandbox_factory:
     assert states == ["granted"] * 5 + ["none"] * (body["pagination"]["total"] - 5)
     assert {p["consent"]["patient_id"] for p in body["data"][:5]} == consented
     assert all(p["consent"]["scopes"] for p in body["data"][:5])
+
+
+def test_the_consent_filter_keeps_one_state_and_counts_it(sandbox_factory: Any) -> None:
+    sandbox: RunningSandbox = sandbox_factory(dispatcher=False)
+    with sandbox.client() as client:
+        everyone = client.get("/v1/sandbox/patients", params={"per_page": 100}).json()
+        asked = next(p for p in everyone["data"] if p["consent"]["status"] == "none")
+        request = client.post(
+            "/v1/link-requests", json={"patient_email": asked["email"], "scopes": ["pain:read"]}
+        )
+        assert request.status_code == 201, request.text
+        everyone = client.get("/v1/sandbox/patients", params={"per_page": 100}).json()
+        assert everyone["pagination"]["total"] <= 100  # one page holds the seeded workspace
+        by_state: dict[str, list[str]] = {}
+        for p in everyone["data"]:
+            by_state.setdefault(p["consent"]["status"], []).append(p["id"])
+        for state in ("none", "pending", "granted", "revoked"):
+            body = client.get("/v1/sandbox/patients", params={"per_page": 100, "consent": state}).json()
+            assert [p["id"] for p in body["data"]] == by_state.get(state, []), state
+            assert body["pagination"]["total"] == len(by_state.get(state, [])), state
+            assert {p["consent"]["status"] for p in body["data"]} <= {state}
+        assert by_state["pending"] == [asked["id"]]
+        refused = client.get("/v1/sandbox/patients", params={"consent": "active"})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_parameter"

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from mock_server.consent import patient_consent_view
 from mock_server.storage import Storage
 from mock_server.storage.consents import ConsentRepo, LinkRequestRepo
-from mock_server.storage.patients import ConsentFacts, PatientRepo, SandboxPatientRow
+from mock_server.storage.patients import CONSENT_STATES, ConsentFacts, PatientRepo, SandboxPatientRow
 from tests.mock_server.storage.rows import patient, workspace
 
 T0 = "2026-05-01T00:00:00Z"
@@ -142,3 +143,57 @@ def test_each_rows_pending_request_is_found_by_index_not_by_scanning(storage: St
     details = [str(row[-1]) for row in plan]
     lookups = [d for d in details if "link_requests" in d]
     assert lookups and all("ix_link_requests_patient" in d for d in lookups), details
+
+
+def test_the_consent_filter_agrees_with_the_consent_view_in_every_combination(storage: Storage) -> None:
+    """``page_with_consent(status=…)`` states ``consent.patient_consent_view``'s rule in SQL: for every
+    combination of a patient's consent history and link requests, the filtered pages hold exactly the
+    patients whose view has that status, and the totals count them. One patient per combination:
+    latest consent (none, active, revoked, revoked then active again) × request (none, pending, expired,
+    declined)."""
+    ws = workspace(storage).workspace.id
+    other = workspace(storage).workspace.id
+    _ask(
+        storage, other, patient(storage, other), "lr_elsewhere", "2026-06-01T00:00:00Z"
+    )  # another workspace's
+    histories = ("none", "active", "revoked", "regranted")
+    requests = ("none", "pending", "expired", "declined")
+    for n, (history, request) in enumerate((h, r) for h in histories for r in requests):
+        p = patient(storage, ws)
+        if history != "none":
+            _grant(storage, ws, p, f"cns_{n}a", '["pain:read"]')
+        if history in ("revoked", "regranted"):
+            with storage.unit_of_work() as conn:
+                ConsentRepo().revoke(conn, f"cns_{n}a", T0)
+        if history == "regranted":
+            _grant(storage, ws, p, f"cns_{n}b", '["vitals:read"]')
+        if request != "none":
+            expires = NOW if request == "expired" else "2026-06-01T00:00:00Z"
+            _ask(
+                storage,
+                ws,
+                p,
+                f"lr_{n:06d}",
+                expires,
+                status="declined" if request == "declined" else "pending",
+            )
+    repo = PatientRepo(storage)
+    total, everyone = repo.page_with_consent(ws, 1, 100, NOW)
+    assert total == 16
+    expected = {
+        state: [
+            row.id for row, facts in everyone if patient_consent_view(row.anon_id, facts)["status"] == state
+        ]
+        for state in CONSENT_STATES
+    }
+    assert {state: len(ids) for state, ids in expected.items()} == {
+        "none": 3,
+        "pending": 2,
+        "granted": 8,
+        "revoked": 3,
+    }
+    for state, ids in expected.items():
+        count, page = repo.page_with_consent(ws, 1, 100, NOW, state)
+        assert (count, [row.id for row, _ in page]) == (len(ids), ids), state
+        later_count, later = repo.page_with_consent(ws, 2, 2, NOW, state)  # pages of the filtered list
+        assert (later_count, [row.id for row, _ in later]) == (len(ids), ids[2:4]), state
