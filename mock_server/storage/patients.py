@@ -77,6 +77,21 @@ def _row(r: Any) -> SandboxPatientRow:
     )
 
 
+def _pending_requests(now: str) -> Select[Any]:
+    """The row's patient's link requests still pending on the sandbox clock (``now``): correlated to
+    the patients row, for ``_with_consent`` and ``_in_state``."""
+    return (
+        select(L.c.id)
+        .where(
+            L.c.workspace_id == P.c.workspace_id,
+            L.c.patient_ref == P.c.id,
+            L.c.status == "pending",
+            L.c.expires_at > now,
+        )
+        .correlate(P)
+    )
+
+
 def _with_consent(workspace_id: str, now: str) -> Select[Any]:
     """The workspace's patients, each with its :class:`ConsentFacts` as extra columns: one statement for
     a whole page (correlated subqueries on the consents' (workspace, anon_id, seq) index and the link
@@ -88,19 +103,7 @@ def _with_consent(workspace_id: str, now: str) -> Select[Any]:
         .correlate(P)
         .scalar_subquery()
     )
-    pending = (
-        select(L.c.id)
-        .where(
-            L.c.workspace_id == P.c.workspace_id,
-            L.c.patient_ref == P.c.id,
-            L.c.status == "pending",
-            L.c.expires_at > now,
-        )
-        .order_by(L.c.created_at.desc(), L.c.id.desc())
-        .limit(1)
-        .correlate(P)
-        .scalar_subquery()
-    )
+    pending = _pending_requests(now).order_by(L.c.created_at.desc(), L.c.id.desc()).limit(1).scalar_subquery()
     joined = P.outerjoin(
         C, (C.c.workspace_id == P.c.workspace_id) & (C.c.anon_id == P.c.anon_id) & (C.c.seq == latest_seq)
     )
@@ -126,17 +129,7 @@ def _in_state(status: str, now: str) -> ColumnElement[bool]:
     latest consent is ``revoked``; else ``none``. tests/mock_server/storage/test_patients.py checks
     that the two agree for every state."""
     latest = C.c.status  # the latest consent's, by the outer join of _with_consent; NULL when none
-    pending = (
-        select(L.c.id)
-        .where(
-            L.c.workspace_id == P.c.workspace_id,
-            L.c.patient_ref == P.c.id,
-            L.c.status == "pending",
-            L.c.expires_at > now,
-        )
-        .correlate(P)
-        .exists()
-    )
+    pending = _pending_requests(now).exists()
     active = and_(latest.is_not(None), latest == "active")
     if status == "granted":
         return active
