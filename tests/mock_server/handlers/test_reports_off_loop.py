@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -24,8 +25,9 @@ REPORT_TABLES = ("report_jobs", "consents", "link_requests", "sandbox_patients")
 WEEK = {"lang": "en", "from": "2026-01-01", "to": "2026-01-07"}
 
 
-def _statements_on_the_loop(sandbox: RunningSandbox) -> tuple[list[str], Callable[[], None]]:
-    """Every statement the sandbox's engine runs on a thread with a running event loop."""
+@contextmanager
+def _statements_on_the_loop(sandbox: RunningSandbox) -> Iterator[list[str]]:
+    """Every statement the sandbox's engine runs, while inside, on a thread with a running event loop."""
     seen: list[str] = []
     lock = threading.Lock()
 
@@ -36,7 +38,10 @@ def _statements_on_the_loop(sandbox: RunningSandbox) -> tuple[list[str], Callabl
 
     engine = sandbox.services.storage.engine
     event.listen(engine, "before_cursor_execute", record)
-    return seen, lambda: event.remove(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def _touching_report_tables(statements: list[str]) -> list[str]:
@@ -49,8 +54,7 @@ def test_a_report_job_is_created_and_run_without_sql_on_the_loop(
     sandbox = sandbox_factory(dispatcher=False)
     with sandbox.client() as client:
         patient = consented_patient(client, "reports:read")
-        seen, stop = _statements_on_the_loop(sandbox)
-        try:
+        with _statements_on_the_loop(sandbox) as seen:
             plain = client.post(f"/v1/patients/{patient}/reports", json=WEEK)
             keyed = client.post(
                 f"/v1/patients/{patient}/reports", json=WEEK, headers={"Idempotency-Key": "off-loop-1"}
@@ -70,8 +74,6 @@ def test_a_report_job_is_created_and_run_without_sql_on_the_loop(
                     break
                 time.sleep(0.2)
             assert statuses == {"completed"}
-        finally:
-            stop()
     assert _touching_report_tables(seen) == []
 
 
@@ -81,14 +83,11 @@ def test_the_synchronous_pdf_reads_nothing_on_the_loop(
     sandbox = sandbox_factory(dispatcher=False)
     with sandbox.client() as client:
         patient = consented_patient(client, "reports:read")
-        seen, stop = _statements_on_the_loop(sandbox)
-        try:
+        with _statements_on_the_loop(sandbox) as seen:
             pdf = client.get(
                 f"/v1/patients/{patient}/reports/pdf", params={"from": "2026-01-01", "to": "2026-01-07"}
             )
             refused = client.get("/v1/patients/p2c_anon_nobody/reports/pdf")
-        finally:
-            stop()
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert refused.status_code == 404  # the consent gate still answers, from the pool
     assert _touching_report_tables(seen) == []

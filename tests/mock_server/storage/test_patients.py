@@ -3,6 +3,8 @@ PostgreSQL: the latest consent (by ``seq``) and the pending, unexpired link requ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -16,6 +18,21 @@ from tests.mock_server.storage.rows import patient, workspace
 
 T0 = "2026-05-01T00:00:00Z"
 NOW = "2026-05-10T00:00:00Z"
+
+
+@contextmanager
+def _statements(storage: Storage) -> Iterator[list[tuple[str, Any]]]:
+    """The statements (and their parameters) the engine runs while inside."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(storage.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(storage.engine, "before_cursor_execute", record)
 
 
 def _grant(storage: Storage, ws: str, p: SandboxPatientRow, cid: str, scopes: str) -> None:
@@ -98,19 +115,11 @@ def test_a_page_is_two_statements_whatever_its_size(storage: Storage) -> None:
             _grant(storage, ws, p, f"cns_{i}", '["pain:read"]')
         elif i % 3 == 1:
             _ask(storage, ws, p, f"lr_{i:06d}", "2026-06-01T00:00:00Z")
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(storage.engine, "before_cursor_execute", seen)
-    try:
+    with _statements(storage) as statements:
         total, rows = PatientRepo(storage).page_with_consent(ws, 1, 50, NOW)
-    finally:
-        event.remove(storage.engine, "before_cursor_execute", seen)
     assert total == 12 and len(rows) == 12
-    assert len(statements) == 2, statements
+    selects = [statement for statement, _ in statements if statement.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2, selects
 
 
 def test_each_rows_pending_request_is_found_by_index_not_by_scanning(storage: Storage) -> None:
@@ -124,17 +133,9 @@ def test_each_rows_pending_request_is_found_by_index_not_by_scanning(storage: St
     ws = workspace(storage).workspace.id
     for i in range(3):
         _ask(storage, ws, patient(storage, ws), f"lr_plan{i:03d}", "2026-06-01T00:00:00Z")
-    pages: list[tuple[str, Any]] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        if "link_requests" in statement:
-            pages.append((statement, parameters))
-
-    event.listen(storage.engine, "before_cursor_execute", seen)
-    try:
+    with _statements(storage) as statements:
         total, rows = PatientRepo(storage).page_with_consent(ws, 2, 2, NOW)
-    finally:
-        event.remove(storage.engine, "before_cursor_execute", seen)
+    pages = [(statement, parameters) for statement, parameters in statements if "link_requests" in statement]
     assert total == 3 and len(rows) == 1
     assert rows[0][1].pending_request_id is not None and rows[0][1].pending_request_id.startswith("lr_plan")
     ((statement, parameters),) = pages
