@@ -186,8 +186,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Sandb
 
 @contextlib.asynccontextmanager
 async def _lifespan(services: Services, _app: Any) -> AsyncIterator[None]:
-    """While the app serves: the in-process dispatcher (when on) and upkeep; on the way out, write
-    what the request log and a shared rate limiter still hold."""
+    """While the app serves: the in-process dispatcher (when on) and upkeep; on the way out, let the
+    report jobs running finish and write what the request log and a shared rate limiter still hold."""
     settings = services.settings
     stop = asyncio.Event()
     task = None
@@ -209,6 +209,9 @@ async def _lifespan(services: Services, _app: Any) -> AsyncIterator[None]:
             await upkeep
         if services.heavy is not None:
             services.heavy.close()
+        # report jobs in flight finish before the storage they write to closes (queued ones stay
+        # queued), as when they ran on asyncio's default executor, which asyncio.run waits for
+        await asyncio.to_thread(services.reports.close, wait=True)
         if task is not None:
             services.wake_dispatcher.connect(None)  # no wake-ups for a stopped dispatcher's loop
             with contextlib.suppress(asyncio.CancelledError):

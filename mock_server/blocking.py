@@ -20,9 +20,10 @@ import asyncio
 import contextvars
 import functools
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 
 DEFAULT_HANDLER_THREADS = 8
 CONTROL_THREADS = 2
+# where PDFs render (``reports.pdf`` and report jobs): the size of asyncio's default executor, where they
+# rendered before they had a pool of their own
+REPORT_THREADS = min(32, (os.cpu_count() or 1) + 4)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -63,8 +67,14 @@ class BlockingPool:
         call = functools.partial(context.run, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """``fn`` on one of the pool's threads without waiting for it: for background work (a report
+        job), and callable from any thread, the event loop's or a handler's."""
+        return self._executor.submit(fn, *args, **kwargs)
+
+    def close(self, *, wait: bool = False) -> None:
+        """Drop the work not started; with ``wait``, return once the work running has finished."""
+        self._executor.shutdown(wait=wait, cancel_futures=True)
 
 
 _CHILD: Any = None  # the child process's own Services (see HeavyWork)

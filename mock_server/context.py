@@ -15,7 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mock_server.blocking import CONTROL_THREADS, DEFAULT_HANDLER_THREADS, BlockingPool, HeavyWork
+from mock_server.blocking import (
+    CONTROL_THREADS,
+    DEFAULT_HANDLER_THREADS,
+    REPORT_THREADS,
+    BlockingPool,
+    HeavyWork,
+)
 
 if TYPE_CHECKING:
     from mock_server.auth.oauth import OAuthService
@@ -94,6 +100,9 @@ class Services:
     # the threads ``own_transactions`` handlers (advance, reset) wait on: their own small pool, so a
     # queue of them never takes the threads every other request needs
     controls: BlockingPool = field(default_factory=lambda: BlockingPool(CONTROL_THREADS))
+    # where PDFs render, for a request or a report job: hundreds of milliseconds each, so a flood of
+    # them must not take the threads every workspace's plain handlers run on
+    reports: BlockingPool = field(default_factory=lambda: BlockingPool(REPORT_THREADS))
 
 
 @dataclass

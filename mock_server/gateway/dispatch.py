@@ -66,6 +66,10 @@ class OperationRunner:
         self.plan = plan
         self.handler = handler
         self.is_async = inspect.iscoroutinefunction(handler)
+        if self.is_async and plan.idempotent_post:
+            # a keyed call commits the key with the handler's writes in one unit of work on the pool,
+            # which only a plain handler can join
+            raise TypeError(f"{plan.operation_id} takes an Idempotency-Key: its handler must be a plain def")
         self.own_transactions = bool(getattr(handler, "own_transactions", False))
         # handlers whose work is one bounded read run on the event loop first (see blocking.loop_first)
         self.loop_reader = loop_reader if getattr(handler, "loop_first", False) else None
@@ -146,41 +150,16 @@ class OperationRunner:
         # a replay answers with the original response, so it keeps the original request id: the
         # envelope's request_id and the X-Request-Id header must agree
         replayed_id = {"X-Request-Id": state.request_id}
-        refused: ApiError | None = None
-        blocking = self.services.blocking
         try:
             if self.own_transactions:
                 return await self.services.controls.run(self._keyed_separately, request, keyed, replayed_id)
-            if not self.is_async:
-                # claim, handler and record in one unit of work on the thread pool: opening it here
-                # would check a connection out on the event loop, which blocks the whole process once
-                # the pool is empty (the connections' holders need the loop to finish)
-                return await blocking.run(self._keyed_in_one_unit, request, keyed, replayed_id)
-            else:
-                # the same unit for an async handler, opened and closed off the loop as well
-                async with self.services.storage.unit_of_work_off_loop(blocking.run) as conn:
-                    stored = await blocking.run(self.idempotency.claim, conn, keyed)
-                    if stored is not None:
-                        return _replay(stored)
-                    try:
-                        reply = await self._call(request)
-                    except ApiError as error:
-                        refused = error
-                        raise  # rolls the unit back: a refused request leaves no partial write
-                    data, media = self._encode(reply)
-                    headers = {**reply.headers, "Content-Type": media, **replayed_id}
-                    kept = _kept(reply, headers, data)
-                    if kept is not None:
-                        await blocking.run(self.idempotency.record, conn, keyed, kept)
-        except _Refused as wrapped:
-            refused = wrapped.error
-            await self._remember_refusal(keyed, refused, state, scope, replayed_id)
-            raise refused from None
-        except ApiError as error:
-            if error is refused:  # remember the refusal, so a retry gets the same answer
-                await self._remember_refusal(keyed, error, state, scope, replayed_id)
-            raise
-        return _final(reply, data, media)
+            # claim, handler and record in one unit of work on the thread pool: opening it here
+            # would check a connection out on the event loop, which blocks the whole process once
+            # the pool is empty (the connections' holders need the loop to finish)
+            return await self.services.blocking.run(self._keyed_in_one_unit, request, keyed, replayed_id)
+        except _Refused as wrapped:  # remember the refusal, so a retry gets the same answer
+            await self._remember_refusal(keyed, wrapped.error, state, scope, replayed_id)
+            raise wrapped.error from None
 
     async def _remember_refusal(
         self,
@@ -247,7 +226,8 @@ class OperationRunner:
         round trip on PostgreSQL), and a request's writes commit together or not at all. Handlers
         marked ``own_transactions`` commit in chunks themselves, and wait on a pool of their own
         (``services.controls``): eight workspaces advancing at once must not take all eight threads.
-        Async handlers do slow work (PDF rendering) and must not hold a connection meanwhile.
+        Async handlers (health, the PDF) get no unit of work: they hold no connection on the loop, and
+        send any database work to a pool themselves.
         Handlers marked ``loop_first`` are one bounded read: tried here first (``storage.page_reads``).
         """
         if self.is_async:

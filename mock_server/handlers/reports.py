@@ -1,8 +1,9 @@
 """Clinic-ready PDF reports: synchronously (seed 000) or as a job with a ``report.completed`` webhook.
 
-Rendering takes a few hundred milliseconds, so it runs in a worker thread: the event loop keeps
-serving other requests meanwhile. Jobs run in the process that accepted them; their state and the
-finished PDF live in the database, so any worker can answer ``GET /v1/reports/{id}``.
+Rendering takes a few hundred milliseconds, so it runs on a pool of its own (``services.reports``):
+the event loop keeps serving other requests meanwhile, and no handler thread waits it out. Jobs run
+in the process that accepted them; their state and the finished PDF live in the database, so any
+worker can answer ``GET /v1/reports/{id}``.
 
 Revocation ends everything: reading or downloading a report checks the patient's consent again
 (403 ``consent_revoked`` once revoked, whenever the PDF was made), and a job re-checks, under the
@@ -12,9 +13,9 @@ completes — otherwise it fails with the reason and fires no ``report.completed
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
+from concurrent.futures import Future
 from datetime import date
 from typing import Any
 
@@ -32,7 +33,6 @@ from mock_server.webhooks.outbox import emit_event
 
 log = logging.getLogger("care_sandbox.reports")
 JOBS = ReportJobRepo()
-_RUNNING: set[asyncio.Task[None]] = set()
 
 
 def _render(
@@ -60,9 +60,8 @@ def _render(
 
 
 async def pdf(req: ApiRequest) -> Reply:
-    # asyncio's own executor, not the handler pool: a flood of PDFs (hundreds of milliseconds each)
-    # must not take the threads other workspaces' plain handlers run on
-    data, name = await asyncio.to_thread(_pdf, req)
+    """Async so that no handler thread waits out the rendering: it runs on the reports pool."""
+    data, name = await req.services.reports.run(_pdf, req)
     return Reply(
         200, data, {"Content-Disposition": f'attachment; filename="{name}"'}, media_type=pdf_media_type(req)
     )
@@ -166,17 +165,7 @@ def _run_job(
     services.wake_dispatcher()  # thread-safe: it signals the loop
 
 
-async def create(req: ApiRequest) -> Reply:
-    """Async only to start the job on the loop once the job row is committed; the consent check and
-    the insert run on the handler pool (``_create``), never on the event loop."""
-    loop = asyncio.get_running_loop()
-    row = await req.services.blocking.run(_create, req, loop)
-    reply = accepted(_job_view(row))
-    reply.headers["Location"] = f"/v1/reports/{row.id}"
-    return reply
-
-
-def _create(req: ApiRequest, loop: asyncio.AbstractEventLoop) -> Any:
+def create(req: ApiRequest) -> Reply:
     consent = consented(req, "reports:read")
     body = req.body or {}
     first, last = period(req, {"from": body.get("from"), "to": body.get("to")})
@@ -195,20 +184,24 @@ def _create(req: ApiRequest, loop: asyncio.AbstractEventLoop) -> Any:
         )
     services, workspace_id, lang = req.services, req.workspace_id, body["lang"]
 
-    def spawn() -> None:
-        job = asyncio.to_thread(_run_job, services, job_id, consent, first, last, lang, workspace_id)
-        task = asyncio.create_task(job)
-        _RUNNING.add(task)
-        task.add_done_callback(_RUNNING.discard)
-
-    # the job row must be committed before the job looks for it (a keyed POST commits after return);
-    # the commit happens on this thread (a plain POST) or on the loop (a keyed one), so the job is
-    # handed to the loop either way
     def start() -> None:
-        loop.call_soon_threadsafe(spawn)
+        job = services.reports.submit(_run_job, services, job_id, consent, first, last, lang, workspace_id)
+        job.add_done_callback(_log_failure)
 
+    # the job row must be committed before the job looks for it: the gateway commits this handler's
+    # unit of work (with the idempotency key's record, for a keyed POST) after it returns
     services.storage.after_commit(start)
-    return row
+    reply = accepted(_job_view(row))
+    reply.headers["Location"] = f"/v1/reports/{job_id}"
+    return reply
+
+
+def _log_failure(job: Future[None]) -> None:
+    """A job that raised past its own handling (``_run_job`` records render failures on the job): the
+    database went away. Logged, as nothing waits on the job."""
+    error = None if job.cancelled() else job.exception()
+    if error is not None:
+        log.error("report job failed outside its own handling", exc_info=error)
 
 
 def _job(req: ApiRequest) -> Any:

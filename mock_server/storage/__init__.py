@@ -30,15 +30,13 @@ silently, are gone (``tests/test_architecture.py`` keeps them gone).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection as Connection
 from sqlalchemy import Engine
-from sqlalchemy.pool import QueuePool
 
 from mock_server.storage.engine import (
     DEFAULT_WAL_LIMIT_BYTES,
@@ -65,7 +63,6 @@ _UNIT: ContextVar[_Unit | None] = ContextVar("care_sandbox_unit_of_work", defaul
 class Storage:
     engine: Engine
     url: str
-    _unit_slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def open(
@@ -93,54 +90,6 @@ class Storage:
     def _unit(self) -> _Unit | None:
         unit = _UNIT.get()
         return unit if unit is not None and unit.active and unit.storage is self else None
-
-    @asynccontextmanager
-    async def unit_of_work_off_loop(
-        self, off_loop: Callable[[Callable[[], object]], Awaitable[object]]
-    ) -> AsyncIterator[Connection]:
-        """:meth:`unit_of_work` for a coroutine on the event loop, with every step that can wait done
-        through ``off_loop`` (the thread pool): the connection's checkout, ``BEGIN``, the commit or
-        rollback, the return to the pool.
-
-        Why: a checkout waits when the pool is empty, and on the event loop that wait also stops the
-        requests holding the connections from finishing, so the whole process froze until the pool's
-        timeout (found with concurrent keyed report requests). The unit is current in the caller's
-        context, so what ``off_loop`` runs (with a copy of that context) joins it; callbacks
-        registered with :meth:`after_commit` run on the loop once the commit succeeded."""
-        joined = self._unit()
-        if joined is not None:
-            yield joined.conn
-            return
-        # At most as many of these units as the pool has connections: their steps run on threads of
-        # ``off_loop``'s pool, and with more of them waiting for a connection than the pool holds, the
-        # threads could all be taken by waiters while the units holding the connections wait for a
-        # thread to commit. The rest wait here, on the loop, holding no thread.
-        async with self._async_units():
-            conn: Connection = await off_loop(self.engine.connect)  # type: ignore[assignment]
-            unit = _Unit(self, conn)
-            try:
-                await off_loop(conn.begin)
-                token = _UNIT.set(unit)
-                try:
-                    yield conn
-                finally:
-                    unit.active = False
-                    _UNIT.reset(token)
-                await off_loop(conn.commit)
-            except BaseException:
-                await off_loop(conn.rollback)
-                raise
-            finally:
-                await off_loop(conn.close)
-        for callback in unit.after_commit:
-            callback()
-
-    def _async_units(self) -> asyncio.Semaphore:
-        """The slots of :meth:`unit_of_work_off_loop`: the pool's size (1 for a pool without one)."""
-        if self._unit_slots is None:
-            pool = self.engine.pool
-            self._unit_slots = asyncio.Semaphore(pool.size() if isinstance(pool, QueuePool) else 1)
-        return self._unit_slots
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

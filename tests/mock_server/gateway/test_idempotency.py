@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -19,6 +20,8 @@ from sqlalchemy import func, select
 from mock_server.errors import ApiError
 from mock_server.gateway.dispatch import OperationRunner
 from mock_server.gateway.idempotency import IdempotencyStore, IdempotentRequest
+from mock_server.gateway.plan import build_plan
+from mock_server.settings import Settings
 from mock_server.storage import schema
 from tests.fixtures.sandbox import RunningSandbox
 from tests.mock_server.webhooks.sandbox_helpers import consented_patient
@@ -170,8 +173,8 @@ def test_more_keyed_posts_at_once_than_pooled_connections(
 def test_more_keyed_report_requests_at_once_than_pooled_connections(
     sandbox_factory: Callable[..., RunningSandbox], database_url: str
 ) -> None:
-    """The same for the one async handler, ``reports.create``: its keyed unit of work is opened and
-    closed off the loop too (``Storage.unit_of_work_off_loop``), so the process does not freeze."""
+    """The same for ``reports.create``, whose job starts only once its row (and the key) committed:
+    the keyed unit of work runs on the pool like any plain handler's, so the process does not freeze."""
     sandbox = sandbox_factory(database_url=database_url, dispatcher=False, db_pool_size=1)
     with sandbox.client() as client:
         patient = consented_patient(client, "reports:read")
@@ -195,3 +198,24 @@ def test_more_keyed_report_requests_at_once_than_pooled_connections(
     with sandbox.services.storage.read() as conn:
         jobs = conn.execute(select(func.count()).select_from(schema.report_jobs)).scalar_one()
     assert jobs == 12
+
+
+def test_an_async_handler_cannot_take_an_idempotency_key() -> None:
+    """A keyed call commits the key with the handler's writes in one unit of work on the thread pool,
+    which an async handler cannot join: such a wiring is refused when the app is built, not served."""
+    operation = {
+        "operationId": "toy.create",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+        "responses": {"201": {"description": "made"}},
+    }
+    plan = build_plan("post", "/toys", operation, {"security": []}, {})
+    services: Any = SimpleNamespace(settings=Settings())
+
+    async def handler(request: Any) -> None:
+        return None
+
+    with pytest.raises(TypeError, match=r"toy\.create takes an Idempotency-Key"):
+        OperationRunner(plan, handler, services, IdempotencyStore(services, 60))
+    OperationRunner(
+        plan, lambda request: None, services, IdempotencyStore(services, 60)
+    )  # a plain def is fine
