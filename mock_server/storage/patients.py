@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, case, func, select, update
 
 from mock_server.storage import Storage, schema
 
@@ -124,22 +124,20 @@ CONSENT_STATES = ("none", "pending", "granted", "revoked")
 
 def _in_state(status: str, now: str) -> ColumnElement[bool]:
     """The patients whose consent view (``consent.patient_consent_view``) has this ``status``, in SQL, so
-    a filtered page is still one statement. The same order of precedence as the view: an active
+    a filtered page is still one statement: the view's order of precedence as one ``CASE`` (an active
     latest consent is ``granted``; else a pending, unexpired request is ``pending``; else a revoked
-    latest consent is ``revoked``; else ``none``. tests/mock_server/storage/test_patients.py checks
+    latest consent is ``revoked``; else ``none``). tests/mock_server/storage/test_patients.py checks
     that the two agree for every state."""
+    if status not in CONSENT_STATES:
+        raise ValueError(f"unknown consent state {status!r}; one of {', '.join(CONSENT_STATES)}")
     latest = C.c.status  # the latest consent's, by the outer join of _with_consent; NULL when none
-    pending = _pending_requests(now).exists()
-    active = and_(latest.is_not(None), latest == "active")
-    if status == "granted":
-        return active
-    if status == "pending":
-        return and_(not_(active), pending)
-    if status == "revoked":
-        return and_(latest.is_not(None), latest == "revoked", not_(pending))
-    if status == "none":
-        return and_(or_(latest.is_(None), and_(latest != "active", latest != "revoked")), not_(pending))
-    raise ValueError(f"unknown consent state {status!r}; one of {', '.join(CONSENT_STATES)}")
+    state = case(
+        (latest == "active", "granted"),
+        (_pending_requests(now).exists(), "pending"),
+        (latest == "revoked", "revoked"),
+        else_="none",
+    )
+    return state == status
 
 
 def _with_facts(r: Any) -> tuple[SandboxPatientRow, ConsentFacts]:
